@@ -1,0 +1,118 @@
+import { ConfigurationError } from './errors.js';
+
+/** voxconf's settings, read once from the environment (see the README's configuration table). */
+export interface VoxconfConfig {
+  /** Secret name or ARN whose SecretString is the credentials.json object. */
+  readonly credentialsSecretId: string;
+  /** Base URL of the Management API, without a trailing slash. */
+  readonly apiUrl: string;
+  readonly defaultRuleId: number | undefined;
+  /** When set, only these rules may be started. */
+  readonly allowedRuleIds: ReadonlySet<number> | undefined;
+  /** Upper bound of one StartConference HTTP attempt. */
+  readonly requestTimeoutMs: number;
+  /** Attempts per request for retryable failures (1 = no retry). */
+  readonly maxAttempts: number;
+  readonly retryBaseDelayMs: number;
+  readonly retryMaxDelayMs: number;
+  /** How long a fetched credentials.json is trusted before it is read again. */
+  readonly credentialsTtlMs: number;
+  /** exp - iat of the signed JWT (Voximplant allows at most 3600). */
+  readonly tokenLifetimeSeconds: number;
+  /** iat is set this far in the past so that a server clock slightly behind ours accepts it. */
+  readonly tokenBackdateSeconds: number;
+  /** A cached token is replaced this long before it expires. */
+  readonly tokenRefreshMarginSeconds: number;
+  /** Dead-letter queue for permanent failures of the queue and schedule triggers. */
+  readonly deadLetterQueueUrl: string | undefined;
+  /** A scheduled conference later than this past its scheduled time is not started. */
+  readonly scheduleMaxLatenessSeconds: number;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export const DEFAULT_API_URL = 'https://api.voximplant.com/platform_api';
+
+function text(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === '' ? undefined : value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigurationError(name, `must be a whole number, got "${raw}".`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigurationError(name, `must be between ${min} and ${max}, got ${value}.`);
+  return value;
+}
+
+function ruleId(name: string, raw: string): number {
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || !Number.isSafeInteger(Number(raw))) {
+    throw new ConfigurationError(name, `"${raw}" is not a positive integer rule id.`);
+  }
+  return Number(raw);
+}
+
+function url(env: Env, name: string, fallback: string): string {
+  const raw = text(env, name) ?? fallback;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch (cause) {
+    throw new ConfigurationError(name, `"${raw}" is not a URL.`, { cause });
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    throw new ConfigurationError(name, `must be an http(s) URL, got "${parsed.protocol}".`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+/** Reads and checks the configuration; throws ConfigurationError naming the first bad variable. */
+export function loadConfig(env: Env = process.env): VoxconfConfig {
+  const credentialsSecretId = text(env, 'VOXIMPLANT_CREDENTIALS_SECRET_ID');
+  if (credentialsSecretId === undefined) {
+    throw new ConfigurationError(
+      'VOXIMPLANT_CREDENTIALS_SECRET_ID',
+      'is required (the Secrets Manager secret that holds credentials.json).',
+    );
+  }
+  const defaultRaw = text(env, 'VOXIMPLANT_DEFAULT_RULE_ID');
+  const allowedRaw = text(env, 'VOXIMPLANT_ALLOWED_RULE_IDS');
+  const allowedRuleIds =
+    allowedRaw === undefined
+      ? undefined
+      : new Set(
+          allowedRaw
+            .split(/[\s,;]+/)
+            .filter((part) => part !== '')
+            .map((part) => ruleId('VOXIMPLANT_ALLOWED_RULE_IDS', part)),
+        );
+  const defaultRuleId = defaultRaw === undefined ? undefined : ruleId('VOXIMPLANT_DEFAULT_RULE_ID', defaultRaw);
+  if (defaultRuleId !== undefined && allowedRuleIds !== undefined && !allowedRuleIds.has(defaultRuleId)) {
+    throw new ConfigurationError('VOXIMPLANT_DEFAULT_RULE_ID', `${defaultRuleId} is not in VOXIMPLANT_ALLOWED_RULE_IDS.`);
+  }
+  const tokenLifetimeSeconds = integer(env, 'VOXIMPLANT_TOKEN_LIFETIME_SECONDS', 600, 30, 3600);
+  const tokenBackdateSeconds = integer(env, 'VOXIMPLANT_TOKEN_BACKDATE_SECONDS', 10, 0, 300);
+  const retryBaseDelayMs = integer(env, 'VOXIMPLANT_RETRY_BASE_DELAY_MS', 100, 1, 60_000);
+  const retryMaxDelayMs = integer(env, 'VOXIMPLANT_RETRY_MAX_DELAY_MS', 2_000, 1, 60_000);
+  if (retryMaxDelayMs < retryBaseDelayMs) {
+    throw new ConfigurationError('VOXIMPLANT_RETRY_MAX_DELAY_MS', 'must not be below VOXIMPLANT_RETRY_BASE_DELAY_MS.');
+  }
+  return {
+    credentialsSecretId,
+    apiUrl: url(env, 'VOXIMPLANT_API_URL', DEFAULT_API_URL),
+    defaultRuleId,
+    allowedRuleIds,
+    requestTimeoutMs: integer(env, 'VOXIMPLANT_REQUEST_TIMEOUT_MS', 5_000, 100, 60_000),
+    maxAttempts: integer(env, 'VOXIMPLANT_MAX_ATTEMPTS', 3, 1, 10),
+    retryBaseDelayMs,
+    retryMaxDelayMs,
+    credentialsTtlMs: integer(env, 'VOXIMPLANT_CREDENTIALS_TTL_SECONDS', 300, 0, 86_400) * 1000,
+    tokenLifetimeSeconds,
+    tokenBackdateSeconds,
+    tokenRefreshMarginSeconds: Math.min(60, Math.floor(tokenLifetimeSeconds / 4)),
+    deadLetterQueueUrl: text(env, 'DEAD_LETTER_QUEUE_URL'),
+    scheduleMaxLatenessSeconds: integer(env, 'SCHEDULE_MAX_LATENESS_SECONDS', 600, 0, 86_400),
+  };
+}

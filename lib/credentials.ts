@@ -1,0 +1,143 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { importPKCS8 } from 'jose';
+import { CredentialsError } from './errors.js';
+
+/** The service-account key (credentials.json), checked and with its private key imported once. */
+export interface VoximplantCredentials {
+  readonly accountId: number;
+  readonly accountEmail: string;
+  readonly keyId: string;
+  /** Imported for RS256 signing; the PEM text is not kept. */
+  readonly privateKey: CryptoKey;
+  /** Secrets Manager VersionId, so logs can tell which key version was used (never the key). */
+  readonly versionId: string | undefined;
+}
+
+export interface CredentialsProvider {
+  /** Cached credentials, fetched when missing or older than the TTL; `forceRefresh` fetches anew. */
+  get(options?: { forceRefresh?: boolean }): Promise<VoximplantCredentials>;
+}
+
+export interface SecretsManagerCredentialsOptions {
+  readonly secretId: string;
+  readonly ttlMs: number;
+  readonly client?: Pick<SecretsManagerClient, 'send'>;
+  readonly now?: () => number;
+  /** Called after every GetSecretValue (metrics, tests). */
+  readonly onFetch?: (outcome: 'success' | 'failure') => void;
+}
+
+const PKCS8_PEM = /^-----BEGIN PRIVATE KEY-----\r?\n[A-Za-z0-9+/=\r\n]+-----END PRIVATE KEY-----\s*$/;
+
+/** Turns a SecretString into credentials, with errors that name the secret and never show its value. */
+export async function parseCredentials(
+  secretId: string,
+  secretString: string | undefined,
+  versionId?: string,
+): Promise<VoximplantCredentials> {
+  const invalid = (why: string, cause?: unknown) =>
+    new CredentialsError('credentials_invalid', `Secret "${secretId}" is not a usable credentials.json: ${why}`, {
+      cause,
+    });
+  if (secretString === undefined) throw invalid('it has no SecretString (a SecretBinary secret is not supported).');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(secretString);
+  } catch {
+    // The parser's message can quote the secret, so it is not kept as the cause.
+    throw invalid('its SecretString is not JSON.');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw invalid('its SecretString is not a JSON object.');
+  }
+  const record = parsed as Record<string, unknown>;
+  const { account_id, account_email, key_id, private_key } = record;
+  if (typeof account_id !== 'number' || !Number.isSafeInteger(account_id) || account_id < 1) {
+    throw invalid('account_id must be a positive integer.');
+  }
+  if (typeof account_email !== 'string' || account_email === '') throw invalid('account_email must be a non-empty string.');
+  if (typeof key_id !== 'string' || key_id === '') throw invalid('key_id must be a non-empty string.');
+  if (typeof private_key !== 'string' || !PKCS8_PEM.test(private_key)) {
+    throw invalid('private_key must be a PKCS#8 PEM ("-----BEGIN PRIVATE KEY-----").');
+  }
+  let privateKey: CryptoKey;
+  try {
+    privateKey = await importPKCS8(private_key, 'RS256');
+  } catch {
+    throw invalid('private_key is not an RSA private key that can sign RS256.');
+  }
+  return { accountId: account_id, accountEmail: account_email, keyId: key_id, privateKey, versionId };
+}
+
+function classifyFetchError(secretId: string, error: unknown): CredentialsError {
+  const name = (error as { name?: string } | null)?.name ?? '';
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+  if (name === 'ResourceNotFoundException') {
+    return new CredentialsError('credentials_not_found', `Secret "${secretId}" was not found in Secrets Manager.`, {
+      cause: error,
+    });
+  }
+  if (
+    name === 'AccessDeniedException' ||
+    name === 'UnrecognizedClientException' ||
+    name === 'DecryptionFailure' ||
+    name === 'InvalidRequestException' ||
+    name === 'InvalidParameterException'
+  ) {
+    return new CredentialsError(
+      'credentials_access_denied',
+      `Secret "${secretId}" could not be read (${name}): check the function's IAM policy, the KMS key and the secret's state.`,
+      { cause: error },
+    );
+  }
+  const why = name === '' ? 'network error' : name + (status === undefined ? '' : `, HTTP ${status}`);
+  return new CredentialsError('credentials_unavailable', `Secret "${secretId}" could not be fetched (${why}).`, {
+    cause: error,
+  });
+}
+
+/**
+ * Reads credentials.json from Secrets Manager and caches it for `ttlMs`. Concurrent callers share
+ * one in-flight GetSecretValue, so a cold start under a batch makes one call, not one per record.
+ */
+export class SecretsManagerCredentials implements CredentialsProvider {
+  private readonly options: SecretsManagerCredentialsOptions;
+  private readonly client: Pick<SecretsManagerClient, 'send'>;
+  private readonly now: () => number;
+  private cached: { value: VoximplantCredentials; fetchedAt: number } | undefined;
+  private inFlight: Promise<VoximplantCredentials> | undefined;
+
+  constructor(options: SecretsManagerCredentialsOptions) {
+    this.options = options;
+    this.client = options.client ?? new SecretsManagerClient({});
+    this.now = options.now ?? Date.now;
+  }
+
+  get(options: { forceRefresh?: boolean } = {}): Promise<VoximplantCredentials> {
+    if (this.inFlight) return this.inFlight;
+    const cached = this.cached;
+    if (!options.forceRefresh && cached && this.now() - cached.fetchedAt < this.options.ttlMs) {
+      return Promise.resolve(cached.value);
+    }
+    const fetching = this.fetch().finally(() => {
+      if (this.inFlight === fetching) this.inFlight = undefined;
+    });
+    this.inFlight = fetching;
+    return fetching;
+  }
+
+  private async fetch(): Promise<VoximplantCredentials> {
+    const { secretId } = this.options;
+    let output;
+    try {
+      output = await this.client.send(new GetSecretValueCommand({ SecretId: secretId }));
+    } catch (error) {
+      this.options.onFetch?.('failure');
+      throw classifyFetchError(secretId, error);
+    }
+    this.options.onFetch?.('success');
+    const value = await parseCredentials(secretId, output.SecretString, output.VersionId);
+    this.cached = { value, fetchedAt: this.now() };
+    return value;
+  }
+}

@@ -1,0 +1,70 @@
+import { SignJWT, type JWTPayload } from 'jose';
+import type { VoximplantCredentials } from './credentials.js';
+
+export interface TokenSignerOptions {
+  /** exp - iat, at most 3600 (Voximplant's limit). */
+  readonly lifetimeSeconds: number;
+  /** iat is set this far in the past, for clock skew between us and Voximplant. */
+  readonly backdateSeconds: number;
+  /** A token is replaced this long before exp rather than used up to the last second. */
+  readonly refreshMarginSeconds: number;
+  readonly now?: () => number;
+  /** Called after every signing (metrics, tests). */
+  readonly onSign?: () => void;
+}
+
+export const MAX_TOKEN_LIFETIME_SECONDS = 3600;
+
+/**
+ * Signs the Management API JWT (RS256, kid = key_id, iss = account_id) and reuses it until shortly
+ * before it expires: signing costs about a millisecond of RSA per call, the cache costs nothing.
+ */
+export class TokenSigner {
+  private readonly options: TokenSignerOptions;
+  private readonly now: () => number;
+  private cached: { credentials: VoximplantCredentials; token: string; renewAt: number } | undefined;
+  private inFlight: { credentials: VoximplantCredentials; promise: Promise<string> } | undefined;
+
+  constructor(options: TokenSignerOptions) {
+    if (options.lifetimeSeconds > MAX_TOKEN_LIFETIME_SECONDS) {
+      throw new RangeError(`Token lifetime ${options.lifetimeSeconds}s exceeds Voximplant's ${MAX_TOKEN_LIFETIME_SECONDS}s.`);
+    }
+    this.options = options;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** A valid token for these credentials; a new key (rotation) gets a new token at once. */
+  token(credentials: VoximplantCredentials): Promise<string> {
+    const cached = this.cached;
+    if (cached && cached.credentials === credentials && this.now() < cached.renewAt) {
+      return Promise.resolve(cached.token);
+    }
+    if (this.inFlight && this.inFlight.credentials === credentials) return this.inFlight.promise;
+    const promise = this.sign(credentials).finally(() => {
+      if (this.inFlight?.promise === promise) this.inFlight = undefined;
+    });
+    this.inFlight = { credentials, promise };
+    return promise;
+  }
+
+  /** Forget the cached token (after Voximplant refused it). */
+  invalidate(): void {
+    this.cached = undefined;
+  }
+
+  private async sign(credentials: VoximplantCredentials): Promise<string> {
+    const { lifetimeSeconds, backdateSeconds, refreshMarginSeconds } = this.options;
+    const nowSeconds = Math.floor(this.now() / 1000);
+    const iat = nowSeconds - backdateSeconds;
+    const exp = iat + lifetimeSeconds;
+    // Voximplant documents iss as the numeric account id; jose types it as a string.
+    const token = await new SignJWT({ iss: credentials.accountId } as unknown as JWTPayload)
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: credentials.keyId })
+      .setIssuedAt(iat)
+      .setExpirationTime(exp)
+      .sign(credentials.privateKey);
+    this.options.onSign?.();
+    this.cached = { credentials, token, renewAt: (exp - refreshMarginSeconds) * 1000 };
+    return token;
+  }
+}

@@ -1,0 +1,178 @@
+import { isIP } from 'node:net';
+import { ValidationError, type FieldProblem } from './errors.js';
+
+/** A StartConference request, checked, in the API's own field names. */
+export interface ConferenceRequest {
+  readonly conference_name: string;
+  readonly rule_id: number;
+  readonly user_id?: number;
+  readonly user_name?: string;
+  readonly application_id?: number;
+  readonly application_name?: string;
+  readonly script_custom_data?: string;
+  readonly reference_ip?: string;
+  readonly server_location?: string;
+}
+
+/** Documented limits (README, "Limits"). */
+export const LIMITS = {
+  /** Voximplant: "The name length must be less than 50 symbols". */
+  conferenceNameMaxCodePoints: 49,
+  /** UTF-8 bytes of script_custom_data after JSON-encoding an object. */
+  scriptCustomDataMaxBytes: 16_384,
+  /** user_name, application_name, server_location. */
+  nameMaxLength: 255,
+} as const;
+
+export const REQUEST_FIELDS = [
+  'conference_name',
+  'rule_id',
+  'user_id',
+  'user_name',
+  'application_id',
+  'application_name',
+  'script_custom_data',
+  'reference_ip',
+  'server_location',
+] as const;
+
+const KNOWN = new Set<string>(REQUEST_FIELDS);
+
+export interface ValidationOptions {
+  /** Used when the request has no rule_id. */
+  readonly defaultRuleId?: number | undefined;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/** A field name safe to echo back: unknown keys come from the caller and may be anything. */
+function printable(name: string): string {
+  const clean = name.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > 64 ? `${clean.slice(0, 64)}...` : clean;
+}
+
+class Checker {
+  readonly problems: FieldProblem[] = [];
+
+  fail(field: string, rule: string, message: string): undefined {
+    this.problems.push({ field, rule, message });
+    return undefined;
+  }
+
+  positiveInteger(field: string, value: unknown): number | undefined {
+    const number = typeof value === 'string' && /^\d{1,16}$/.test(value) ? Number(value) : value;
+    if (typeof number !== 'number' || !Number.isInteger(number)) {
+      return this.fail(field, 'type', `${field} must be a positive integer, got ${describe(value)}.`);
+    }
+    if (number < 1 || !Number.isSafeInteger(number)) {
+      return this.fail(field, 'range', `${field} must be a positive integer up to ${Number.MAX_SAFE_INTEGER}.`);
+    }
+    return number;
+  }
+
+  string(field: string, value: unknown, maxCodePoints: number): string | undefined {
+    if (typeof value !== 'string') return this.fail(field, 'type', `${field} must be a string, got ${describe(value)}.`);
+    if (!value.isWellFormed()) {
+      return this.fail(field, 'unicode', `${field} must be well-formed Unicode (no lone surrogates).`);
+    }
+    if (value.trim() === '') return this.fail(field, 'required', `${field} must not be empty.`);
+    // Voximplant counts symbols, so an emoji is one, not two UTF-16 units.
+    let codePoints = 0;
+    for (const _ of value) if (++codePoints > maxCodePoints) break;
+    if (codePoints > maxCodePoints) {
+      return this.fail(field, 'max_length', `${field} must be at most ${maxCodePoints} characters.`);
+    }
+    if (/[\u0000-\u001f\u007f]/.test(value)) {
+      return this.fail(field, 'control_characters', `${field} must not contain control characters.`);
+    }
+    return value;
+  }
+
+  customData(value: unknown): string | undefined {
+    const field = 'script_custom_data';
+    let encoded: string;
+    if (typeof value === 'string') {
+      encoded = value;
+    } else if (value !== null && typeof value === 'object') {
+      // Objects are JSON-encoded for the scenario's VoxEngine.customData().
+      encoded = JSON.stringify(value);
+    } else {
+      return this.fail(field, 'type', `${field} must be a string or a JSON object, got ${describe(value)}.`);
+    }
+    if (!encoded.isWellFormed()) {
+      return this.fail(field, 'unicode', `${field} must be well-formed Unicode (no lone surrogates).`);
+    }
+    if (Buffer.byteLength(encoded, 'utf8') > LIMITS.scriptCustomDataMaxBytes) {
+      return this.fail(field, 'max_bytes', `${field} must be at most ${LIMITS.scriptCustomDataMaxBytes} bytes of UTF-8.`);
+    }
+    return encoded;
+  }
+
+  ip(value: unknown): string | undefined {
+    const field = 'reference_ip';
+    if (typeof value !== 'string') return this.fail(field, 'type', `${field} must be a string, got ${describe(value)}.`);
+    if (isIP(value) === 0) return this.fail(field, 'ip_address', `${field} must be an IPv4 or IPv6 address.`);
+    return value;
+  }
+}
+
+/**
+ * Checks a request from any trigger against the one schema and returns it typed.
+ * Throws ValidationError listing every problem, each naming its field and rule.
+ */
+export function validateConferenceRequest(input: unknown, options: ValidationOptions = {}): ConferenceRequest {
+  if (!isPlainObject(input)) {
+    throw new ValidationError([
+      { field: 'body', rule: 'type', message: `The request must be a JSON object, got ${describe(input)}.` },
+    ]);
+  }
+  const check = new Checker();
+  for (const key of Object.keys(input)) {
+    if (!KNOWN.has(key)) check.fail(printable(key), 'unknown_field', `${printable(key)} is not a known field.`);
+  }
+  const has = (key: string): boolean => Object.hasOwn(input, key);
+
+  const conference_name = has('conference_name')
+    ? check.string('conference_name', input.conference_name, LIMITS.conferenceNameMaxCodePoints)
+    : check.fail('conference_name', 'required', 'conference_name is required.');
+
+  let rule_id: number | undefined;
+  if (has('rule_id')) rule_id = check.positiveInteger('rule_id', input.rule_id);
+  else if (options.defaultRuleId !== undefined) rule_id = options.defaultRuleId;
+  else check.fail('rule_id', 'required', 'rule_id is required (no default rule is configured).');
+
+  const request: Record<string, string | number> = {};
+  const optional = (key: (typeof REQUEST_FIELDS)[number], parse: (value: unknown) => string | number | undefined) => {
+    if (!has(key)) return;
+    const value = parse(input[key]);
+    if (value !== undefined) request[key] = value;
+  };
+  optional('user_id', (v) => check.positiveInteger('user_id', v));
+  optional('user_name', (v) => check.string('user_name', v, LIMITS.nameMaxLength));
+  optional('application_id', (v) => check.positiveInteger('application_id', v));
+  optional('application_name', (v) => check.string('application_name', v, LIMITS.nameMaxLength));
+  optional('script_custom_data', (v) => check.customData(v));
+  optional('reference_ip', (v) => check.ip(v));
+  optional('server_location', (v) => check.string('server_location', v, LIMITS.nameMaxLength));
+
+  if (has('user_id') && has('user_name')) {
+    check.fail('user_name', 'mutually_exclusive', 'Give user_id or user_name, not both.');
+  }
+  if (has('application_id') && has('application_name')) {
+    check.fail('application_name', 'mutually_exclusive', 'Give application_id or application_name, not both.');
+  }
+  if (check.problems.length > 0 || conference_name === undefined || rule_id === undefined) {
+    throw new ValidationError(check.problems);
+  }
+  return { conference_name, rule_id, ...request } as ConferenceRequest;
+}
