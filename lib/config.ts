@@ -116,3 +116,11 @@ export function loadConfig(env: Env = process.env): VoxconfConfig {
     scheduleMaxLatenessSeconds: integer(env, 'SCHEDULE_MAX_LATENESS_SECONDS', 600, 0, 86_400),
   };
 }
+
+let cached: VoxconfConfig | undefined;
+
+/** The process's configuration, read from process.env on first use and kept (read once). */
+export function getConfig(): VoxconfConfig {
+  cached ??= loadConfig(process.env);
+  return cached;
+}

@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { importPKCS8 } from 'jose';
+import { importPKCS8, type CryptoKey } from 'jose';
 import { CredentialsError } from './errors.js';
 
 /** The service-account key (credentials.json), checked and with its private key imported once. */
@@ -13,9 +13,18 @@ export interface VoximplantCredentials {
   readonly versionId: string | undefined;
 }
 
+export interface GetCredentialsOptions {
+  readonly forceRefresh?: boolean;
+  readonly stale?: VoximplantCredentials | undefined;
+}
+
 export interface CredentialsProvider {
-  /** Cached credentials, fetched when missing or older than the TTL; `forceRefresh` fetches anew. */
-  get(options?: { forceRefresh?: boolean }): Promise<VoximplantCredentials>;
+  /**
+   * Cached credentials, fetched when missing or older than the TTL. `forceRefresh` fetches anew,
+   * unless `stale` is given and the cache already holds newer credentials than it (another caller
+   * refreshed first), so a batch that all saw one refused token makes one fetch.
+   */
+  get(options?: GetCredentialsOptions): Promise<VoximplantCredentials>;
 }
 
 export interface SecretsManagerCredentialsOptions {
@@ -113,10 +122,12 @@ export class SecretsManagerCredentials implements CredentialsProvider {
     this.now = options.now ?? Date.now;
   }
 
-  get(options: { forceRefresh?: boolean } = {}): Promise<VoximplantCredentials> {
+  get(options: GetCredentialsOptions = {}): Promise<VoximplantCredentials> {
     if (this.inFlight) return this.inFlight;
     const cached = this.cached;
-    if (!options.forceRefresh && cached && this.now() - cached.fetchedAt < this.options.ttlMs) {
+    const fresh = cached !== undefined && this.now() - cached.fetchedAt < this.options.ttlMs;
+    const alreadyRefreshed = options.stale !== undefined && cached !== undefined && cached.value !== options.stale;
+    if (cached && fresh && (!options.forceRefresh || alreadyRefreshed)) {
       return Promise.resolve(cached.value);
     }
     const fetching = this.fetch().finally(() => {

@@ -1,0 +1,19 @@
+import middy from '@middy/core';
+import httpJsonBodyParser from '@middy/http-json-body-parser';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { deadlineFrom, RESERVE_MS } from '../lib/deadline.js';
+import { httpSuccessResponse } from '../lib/http-api.js';
+import { getConferenceService } from '../lib/index.js';
+import { correlationId, httpEdge, MIDDY_OPTIONS, observability } from '../lib/middleware.js';
+
+/** POST /conferences (API Gateway HTTP API, payload 2.0): start or join the conference in the body. */
+export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>(MIDDY_OPTIONS)
+  .use(observability())
+  .use(correlationId<APIGatewayProxyEventV2>((event) => event.requestContext?.requestId))
+  .use(httpEdge())
+  .use(httpJsonBodyParser())
+  .handler(async (event, context) =>
+    httpSuccessResponse(
+      await getConferenceService().start(event.body, { deadline: deadlineFrom(context, RESERVE_MS.http) }),
+    ),
+  );

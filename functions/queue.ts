@@ -1,0 +1,23 @@
+import middy from '@middy/core';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { deadlineFrom, RESERVE_MS } from '../lib/deadline.js';
+import { getDeadLetterSink } from '../lib/dead-letter.js';
+import { getConferenceService } from '../lib/index.js';
+import { MIDDY_OPTIONS, observability } from '../lib/middleware.js';
+import { logger } from '../lib/observability.js';
+import { processQueueBatch } from '../lib/queue-batch.js';
+
+/** SQS records, each a request in the shared schema; answers the records SQS must redeliver. */
+export const handler = middy<SQSEvent, SQSBatchResponse>(MIDDY_OPTIONS)
+  .use(observability())
+  .handler((event, context) =>
+    processQueueBatch(
+      event.Records,
+      {
+        service: getConferenceService(),
+        deadLetter: getDeadLetterSink(),
+        loggerFor: (record) => logger.createChild({ persistentKeys: { correlation_id: record.messageId } }),
+      },
+      { deadline: deadlineFrom(context, RESERVE_MS.queue) },
+    ),
+  );

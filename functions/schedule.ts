@@ -1,0 +1,28 @@
+import middy from '@middy/core';
+import { deadlineFrom, RESERVE_MS } from '../lib/deadline.js';
+import { getDeadLetterSink } from '../lib/dead-letter.js';
+import { getConferenceService, getConfig } from '../lib/index.js';
+import { correlationId, MIDDY_OPTIONS, observability } from '../lib/middleware.js';
+import { logger } from '../lib/observability.js';
+import { processScheduledEvent, type ScheduleOutcome } from '../lib/schedule.js';
+
+/** EventBridge Scheduler (or rule) invocations: a bare request or the {request, scheduled_time, execution_id} wrapper. */
+export const handler = middy<unknown, ScheduleOutcome>(MIDDY_OPTIONS)
+  .use(observability())
+  .use(
+    correlationId<unknown>((event) => {
+      const id = (event as { execution_id?: unknown } | null)?.execution_id;
+      return typeof id === 'string' ? id : undefined;
+    }),
+  )
+  .handler((event, context) =>
+    processScheduledEvent(
+      event,
+      {
+        service: getConferenceService(),
+        deadLetter: getDeadLetterSink(),
+        maxLatenessSeconds: getConfig().scheduleMaxLatenessSeconds,
+      },
+      { deadline: deadlineFrom(context, RESERVE_MS.schedule), logger },
+    ),
+  );

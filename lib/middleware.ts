@@ -1,0 +1,38 @@
+import type { MiddlewareObj } from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { checkHttpBody, httpErrorResponse } from './http-api.js';
+import { logger, metrics } from './observability.js';
+
+/** Options every voxconf handler passes to middy: our own deadlines answer in time, no early-timeout timer. */
+export const MIDDY_OPTIONS = { timeoutEarlyInMillis: 0 } as const;
+
+/** Powertools logger context (cold start, request id) and EMF metrics flushed after every invocation. */
+export function observability(): MiddlewareObj[] {
+  return [injectLambdaContext(logger, { resetKeys: true }), logMetrics(metrics)];
+}
+
+/** Correlation id for every log line of the invocation. */
+export function correlationId<TEvent>(pick: (event: TEvent) => string | undefined): MiddlewareObj<TEvent> {
+  return {
+    before: (request) => {
+      const id = pick(request.event);
+      if (id !== undefined) logger.appendKeys({ correlation_id: id });
+    },
+  };
+}
+
+/**
+ * The HTTP edge: refuses a missing or oversized body before parsing, and turns any error into the
+ * documented JSON error answer (it sets the response instead of returning it, so the metrics and
+ * logger middlewares still run their onError).
+ */
+export function httpEdge(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyResultV2> {
+  return {
+    before: (request) => checkHttpBody(request.event),
+    onError: (request) => {
+      request.response = httpErrorResponse(request.error);
+    },
+  };
+}

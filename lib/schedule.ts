@@ -1,0 +1,112 @@
+import type { ConferenceService, StartOptions } from './conference.js';
+import type { DeadLetterSink } from './dead-letter.js';
+import { TooLateError, ValidationError, toVoxconfError } from './errors.js';
+
+/**
+ * What EventBridge delivers to the schedule function: a bare request (Scheduler input or a rule's
+ * `input`), or the wrapper the generated schedules use:
+ *   {"request": {...}, "scheduled_time": "<aws.scheduler.scheduled-time>", "execution_id": "<aws.scheduler.execution-id>"}
+ */
+export interface ScheduledInvocation {
+  readonly request: unknown;
+  readonly scheduledTime?: Date;
+  readonly executionId?: string;
+}
+
+const WRAPPER_KEYS = new Set(['request', 'scheduled_time', 'execution_id']);
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Reads the event; throws a permanent ValidationError for a shape that carries no request. */
+export function parseScheduledEvent(event: unknown): ScheduledInvocation {
+  if (isObject(event) && event['detail-type'] === 'Scheduled Event' && 'detail' in event) {
+    throw new ValidationError([
+      {
+        field: 'request',
+        rule: 'required',
+        message:
+          'A bare "Scheduled Event" carries no conference request: set the rule target\'s input to the request or to {"request": {...}}.',
+      },
+    ]);
+  }
+  if (!isObject(event) || !Object.hasOwn(event, 'request')) return { request: event };
+
+  const problems = Object.keys(event)
+    .filter((key) => !WRAPPER_KEYS.has(key))
+    .map((key) => ({ field: key, rule: 'unknown_field', message: `${key} is not a field of the schedule wrapper.` }));
+  let scheduledTime: Date | undefined;
+  if (event.scheduled_time !== undefined) {
+    const parsed = typeof event.scheduled_time === 'string' ? new Date(event.scheduled_time) : undefined;
+    if (parsed === undefined || Number.isNaN(parsed.getTime())) {
+      problems.push({ field: 'scheduled_time', rule: 'date_time', message: 'scheduled_time must be an ISO 8601 time.' });
+    } else {
+      scheduledTime = parsed;
+    }
+  }
+  if (event.execution_id !== undefined && typeof event.execution_id !== 'string') {
+    problems.push({ field: 'execution_id', rule: 'type', message: 'execution_id must be a string.' });
+  }
+  if (problems.length > 0) throw new ValidationError(problems);
+  return {
+    request: event.request,
+    ...(scheduledTime ? { scheduledTime } : {}),
+    ...(typeof event.execution_id === 'string' ? { executionId: event.execution_id } : {}),
+  };
+}
+
+export interface ScheduleDeps {
+  readonly service: Pick<ConferenceService, 'start'>;
+  readonly deadLetter: DeadLetterSink;
+  readonly maxLatenessSeconds: number;
+  readonly now?: () => number;
+}
+
+export type ScheduleOutcome =
+  | { readonly outcome: 'started'; readonly conference_name: string; readonly call_session_history_id: number }
+  | { readonly outcome: 'dead_lettered'; readonly error_code: string };
+
+/**
+ * Same policy as the queue: started; permanent failure (including too late) to the DLQ with its
+ * reason and not retried; retryable failure (or a failed DLQ send) thrown, so Lambda's async
+ * retries apply and its on-failure destination keeps the event if they run out.
+ */
+export async function processScheduledEvent(
+  event: unknown,
+  deps: ScheduleDeps,
+  options: StartOptions = {},
+): Promise<ScheduleOutcome> {
+  const now = deps.now ?? Date.now;
+  let invocation: ScheduledInvocation | undefined;
+  try {
+    invocation = parseScheduledEvent(event);
+    if (invocation.scheduledTime) {
+      const lateSeconds = (now() - invocation.scheduledTime.getTime()) / 1000;
+      if (lateSeconds > deps.maxLatenessSeconds) {
+        throw new TooLateError(
+          `The conference was due at ${invocation.scheduledTime.toISOString()}, ${Math.round(lateSeconds)} s ago; the limit is ${deps.maxLatenessSeconds} s.`,
+        );
+      }
+    }
+    const result = await deps.service.start(invocation.request, options);
+    return {
+      outcome: 'started',
+      conference_name: result.conference_name,
+      call_session_history_id: result.call_session_history_id,
+    };
+  } catch (thrown) {
+    const error = toVoxconfError(thrown);
+    if (error.retryable) throw error;
+    const sourceId = invocation?.executionId;
+    await deps.deadLetter.send(JSON.stringify(event) ?? 'null', error, {
+      source: 'schedule',
+      ...(sourceId ? { sourceId } : {}),
+    });
+    options.logger?.warn('scheduled conference sent to the dead-letter queue', {
+      error_code: error.code,
+      outcome: 'dead_lettered',
+    });
+    return { outcome: 'dead_lettered', error_code: error.code };
+  }
+}
