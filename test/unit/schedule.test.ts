@@ -1,0 +1,92 @@
+import { describe, expect, it } from '@jest/globals';
+import { VoxconfError, UpstreamError, ValidationError } from '../../lib/index.js';
+import { parseScheduledEvent, processScheduledEvent } from '../../lib/schedule.js';
+import type { DeadLetterSink } from '../../lib/dead-letter.js';
+
+const request = { conference_name: 'standup', rule_id: 1 };
+
+describe('parseScheduledEvent', () => {
+  it('takes a bare request as it is', () => {
+    expect(parseScheduledEvent(request)).toEqual({ request });
+  });
+
+  it('reads the wrapper', () => {
+    const parsed = parseScheduledEvent({ request, scheduled_time: '2026-11-26T09:00:00Z', execution_id: 'e-1' });
+    expect(parsed.request).toBe(request);
+    expect(parsed.executionId).toBe('e-1');
+    expect(parsed.scheduledTime?.toISOString()).toBe('2026-11-26T09:00:00.000Z');
+  });
+
+  it('refuses a bare Scheduled Event envelope, naming request', () => {
+    const envelope = { version: '0', 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} };
+    expect(() => parseScheduledEvent(envelope)).toThrow(ValidationError);
+    try {
+      parseScheduledEvent(envelope);
+    } catch (error) {
+      expect((error as ValidationError).field).toBe('request');
+    }
+  });
+
+  it('refuses unknown wrapper keys and a bad scheduled_time', () => {
+    try {
+      parseScheduledEvent({ request, scheduled_time: 'yesterday', extra: 1 });
+      throw new Error('passed');
+    } catch (error) {
+      expect((error as ValidationError).details?.map((d) => d.field)).toEqual(['extra', 'scheduled_time']);
+    }
+  });
+});
+
+describe('processScheduledEvent', () => {
+  function sink() {
+    const sent: Array<{ body: string; code: string }> = [];
+    const deadLetter: DeadLetterSink = {
+      send: async (body, error) => {
+        sent.push({ body, code: error.code });
+      },
+    };
+    return { sent, deadLetter };
+  }
+  const started = {
+    start: async (input: unknown) => ({
+      conference_name: (input as typeof request).conference_name,
+      media_session_access_url: 'http://x',
+      media_session_access_secure_url: 'https://x',
+      call_session_history_id: 9,
+    }),
+  };
+  const now = () => Date.parse('2026-11-26T09:05:00Z');
+
+  it('starts a conference that is on time, without the URLs in its result', async () => {
+    const { deadLetter, sent } = sink();
+    const event = { request, scheduled_time: '2026-11-26T09:00:00Z', execution_id: 'e' };
+    const outcome = await processScheduledEvent(event, { service: started, deadLetter, maxLatenessSeconds: 600, now });
+    expect(outcome).toEqual({ outcome: 'started', conference_name: 'standup', call_session_history_id: 9 });
+    expect(JSON.stringify(outcome)).not.toContain('http');
+    expect(sent).toEqual([]);
+  });
+
+  it('dead-letters a conference more than the limit late, with the event unchanged', async () => {
+    const { deadLetter, sent } = sink();
+    const event = { request, scheduled_time: '2026-11-26T08:54:59Z', execution_id: 'e' };
+    const outcome = await processScheduledEvent(event, { service: started, deadLetter, maxLatenessSeconds: 600, now });
+    expect(outcome).toEqual({ outcome: 'dead_lettered', error_code: 'too_late' });
+    expect(sent).toEqual([{ body: JSON.stringify(event), code: 'too_late' }]);
+  });
+
+  it('throws retryable failures so Lambda retries them, and nothing is dead-lettered', async () => {
+    const { deadLetter, sent } = sink();
+    const failing = { start: async () => Promise.reject(new UpstreamError('voximplant_unavailable', 'HTTP 503')) };
+    await expect(processScheduledEvent(request, { service: failing, deadLetter, maxLatenessSeconds: 600, now })).rejects.toMatchObject({
+      retryable: true,
+    });
+    expect(sent).toEqual([]);
+  });
+
+  it('throws when the dead-letter send fails, so the event is not lost', async () => {
+    const deadLetter: DeadLetterSink = { send: async () => Promise.reject(new VoxconfError('dead_letter_failed', 'down')) };
+    await expect(
+      processScheduledEvent({ not: 'a request' }, { service: { start: async () => Promise.reject(new ValidationError([])) }, deadLetter, maxLatenessSeconds: 600, now }),
+    ).rejects.toMatchObject({ code: 'dead_letter_failed' });
+  });
+});
