@@ -1,0 +1,29 @@
+import { ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+
+/** Reads everything currently in a queue (each message once), with its attributes. */
+export async function drainQueue(queueUrl: string, endpoint: string): Promise<Message[]> {
+  const client = new SQSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const all: Message[] = [];
+  try {
+    for (;;) {
+      const { Messages = [] } = await client.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 10,
+          MessageAttributeNames: ['All'],
+          MessageSystemAttributeNames: ['All'],
+          VisibilityTimeout: 300,
+          WaitTimeSeconds: 0,
+        }),
+      );
+      if (Messages.length === 0) return all;
+      all.push(...Messages);
+    }
+  } finally {
+    client.destroy();
+  }
+}
+
+export function attribute(message: Message, name: string): string | undefined {
+  return message.MessageAttributes?.[name]?.StringValue;
+}

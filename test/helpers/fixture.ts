@@ -1,0 +1,53 @@
+/**
+ * The real parts of one voxconf process on loopback: the Voximplant emulator, the Secrets Manager
+ * stand-in holding a freshly generated credentials.json, and (optionally) local SQS, with the AWS
+ * SDK pointed at them through its own AWS_ENDPOINT_URL_* variables.
+ */
+import { startEmulator } from '../../local/voximplant-emulator/index.js';
+import type { CreatedAccount, EmulatorOptions, VoximplantEmulator } from '../../local/voximplant-emulator/index.js';
+import { startSecretsManager, type SecretsManagerStandIn } from '../../local/secrets-manager.js';
+import { createConferenceService, type CreateServiceOptions } from '../../lib/index.js';
+import { setAwsTestEnv } from './aws-env.js';
+
+export const SECRET_NAME = 'voxconf/test/credentials';
+
+export interface CoreFixture {
+  readonly emulator: VoximplantEmulator;
+  readonly secrets: SecretsManagerStandIn;
+  readonly account: CreatedAccount;
+  /** Environment a voxconf function would get (secret id, API URL). */
+  readonly env: Record<string, string>;
+  service(options?: CreateServiceOptions & { env?: Record<string, string> }): ReturnType<typeof createConferenceService>;
+  close(): Promise<void>;
+}
+
+export async function startCoreFixture(options: { emulator?: EmulatorOptions; env?: Record<string, string> } = {}): Promise<CoreFixture> {
+  const emulator = await startEmulator(options.emulator);
+  const secrets = await startSecretsManager();
+  const account = emulator.createAccount({ ruleCount: 2 });
+  secrets.putSecret(SECRET_NAME, { secretString: JSON.stringify(account.credentials) });
+  const restore = setAwsTestEnv({ secretsManager: secrets.endpoint });
+  const env = {
+    VOXIMPLANT_CREDENTIALS_SECRET_ID: SECRET_NAME,
+    VOXIMPLANT_API_URL: emulator.url,
+    VOXIMPLANT_RETRY_BASE_DELAY_MS: '10',
+    VOXIMPLANT_RETRY_MAX_DELAY_MS: '50',
+    ...options.env,
+  };
+  const clients: Array<{ close(): void }> = [];
+  return {
+    emulator,
+    secrets,
+    account,
+    env,
+    service(serviceOptions = {}) {
+      const service = createConferenceService({ ...serviceOptions, env: { ...env, ...serviceOptions.env } });
+      return service;
+    },
+    async close() {
+      for (const client of clients) client.close();
+      restore();
+      await Promise.all([emulator.close(), secrets.close()]);
+    },
+  };
+}

@@ -1,0 +1,217 @@
+/** The core end to end on loopback: real SecretsManagerClient, real HTTP to the emulator. */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { startCoreFixture, SECRET_NAME, type CoreFixture } from '../helpers/fixture.js';
+import { VoxconfError } from '../../lib/index.js';
+
+let fx: CoreFixture;
+
+beforeAll(async () => {
+  fx = await startCoreFixture();
+});
+afterAll(async () => {
+  await fx.close();
+});
+afterEach(() => {
+  fx.emulator.clearFaults();
+  fx.emulator.setLatency(0);
+  fx.secrets.clearFaults();
+});
+
+async function failure(promise: Promise<unknown>): Promise<VoxconfError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(VoxconfError);
+    return error as VoxconfError;
+  }
+  throw new Error('expected a failure');
+}
+
+const lastRequest = () => fx.emulator.requests().at(-1)!;
+
+describe('start or join a conference', () => {
+  it('starts a conference and sends what the API expects', async () => {
+    const service = fx.service();
+    const result = await service.start({ conference_name: 'core-start', rule_id: fx.account.ruleId });
+    expect(result.conference_name).toBe('core-start');
+    expect(result.media_session_access_url).toMatch(/^http:\/\//);
+    expect(result.media_session_access_secure_url).toMatch(/^https:\/\//);
+    expect(typeof result.call_session_history_id).toBe('number');
+    const request = lastRequest();
+    expect(request).toMatchObject({ method: 'POST', path: '/platform_api/StartConference', bodyKind: 'urlencoded', status: 200 });
+    expect(request.contentType).toBe('application/x-www-form-urlencoded; charset=utf-8');
+    expect(request.auth).toMatchObject({ outcome: 'ok', kid: fx.account.keyId, iss: fx.account.accountId, alg: 'RS256' });
+    const { iat, exp } = request.auth as { iat: number; exp: number };
+    expect(exp - iat).toBeLessThanOrEqual(3600);
+    expect(iat).toBeLessThan(Date.now() / 1000);
+  });
+
+  it('joins the running session when the same name is used again', async () => {
+    const service = fx.service();
+    const first = await service.start({ conference_name: 'core-join', rule_id: fx.account.ruleId });
+    const second = await service.start({ conference_name: 'core-join', rule_id: fx.account.ruleId });
+    expect(second).toEqual(first);
+    const conference = fx.emulator.conferences().find((c) => c.name === 'core-join')!;
+    expect(conference.joinCount).toBe(1);
+  });
+
+  it('delivers ü / & = spaces and emoji intact in the name and the custom data', async () => {
+    const name = 'demo room/ü&=+%20🎉';
+    const custom = { topic: 'Grüße & more = 100%', emoji: '🎥' };
+    await fx.service().start({ conference_name: name, rule_id: fx.account.ruleId, script_custom_data: custom, user_name: 'host ü' });
+    expect(lastRequest().params).toMatchObject({
+      conference_name: name,
+      script_custom_data: JSON.stringify(custom),
+      user_name: 'host ü',
+      rule_id: String(fx.account.ruleId),
+    });
+  });
+
+  it('accepts a 49-code-point name and refuses 50 before any call', async () => {
+    const service = fx.service();
+    const ok = '🎉'.repeat(49);
+    await expect(service.start({ conference_name: ok, rule_id: fx.account.ruleId })).resolves.toMatchObject({ conference_name: ok });
+    expect(lastRequest().params.conference_name).toBe(ok);
+    const before = fx.emulator.stats().requests;
+    const error = await failure(service.start({ conference_name: '🎉'.repeat(50), rule_id: fx.account.ruleId }));
+    expect(error).toMatchObject({ code: 'invalid_request', field: 'conference_name' });
+    expect(fx.emulator.stats().requests).toBe(before);
+  });
+
+  it('signs once and fetches the secret once for concurrent cold callers', async () => {
+    fx.secrets.clearCalls();
+    let signings = 0;
+    const { TokenSigner } = await import('../../lib/index.js');
+    const signer = new TokenSigner({ lifetimeSeconds: 600, backdateSeconds: 10, refreshMarginSeconds: 60, onSign: () => signings++ });
+    const service = fx.service({ signer });
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => service.start({ conference_name: `core-cold-${i}`, rule_id: fx.account.ruleId })),
+    );
+    expect(results).toHaveLength(10);
+    expect(fx.secrets.getSecretValueCount(SECRET_NAME)).toBe(1);
+    expect(signings).toBe(1);
+  });
+});
+
+describe('Voximplant failures', () => {
+  it.each([
+    [147, 'voximplant_rejected_request', false],
+    [375, 'voximplant_rejected_request', false],
+    [127, 'voximplant_account_error', false],
+    [104, 'voximplant_account_error', false],
+  ])('code %i is %s and not retried', async (code, kind, retryable) => {
+    const before = fx.emulator.stats().requests;
+    fx.emulator.fault({ type: 'error', code, times: 5 });
+    const error = await failure(fx.service().start({ conference_name: `core-${code}`, rule_id: fx.account.ruleId }));
+    expect(error).toMatchObject({ code: kind, retryable, voximplantCode: code });
+    expect(fx.emulator.stats().requests - before).toBe(1);
+  });
+
+  it('refuses an unknown rule with 147 from the emulator itself', async () => {
+    const error = await failure(fx.service().start({ conference_name: 'core-rule', rule_id: 999_999 }));
+    expect(error).toMatchObject({ code: 'voximplant_rejected_request', voximplantCode: 147 });
+  });
+
+  it.each([
+    ['transient code 162', { type: 'error', code: 162, times: 2 }],
+    ['HTTP 503', { type: 'http', status: 503, times: 2 }],
+    ['HTTP 429', { type: 'http', status: 429, times: 1 }],
+    ['a non-JSON 200', { type: 'raw', status: 200, body: '<html>gateway</html>', times: 1 }],
+    ['a dropped connection', { type: 'drop', times: 1 }],
+    ['a connection dropped mid-response', { type: 'drop-mid-response', times: 1 }],
+  ])('retries %s and then succeeds', async (_label, spec) => {
+    const before = fx.emulator.stats().requests;
+    fx.emulator.fault(spec as never);
+    const result = await fx.service().start({ conference_name: `core-retry-${_label}`, rule_id: fx.account.ruleId });
+    expect(result.call_session_history_id).toBeGreaterThan(0);
+    expect(fx.emulator.stats().requests - before).toBe((spec as { times: number }).times + 1);
+  });
+
+  it('reads an {"errors":[...]} body as the error it carries', async () => {
+    fx.emulator.fault({ type: 'errors', errors: [{ code: 270, msg: 'too long' }], times: 1 } as never);
+    const error = await failure(fx.service().start({ conference_name: 'core-errors', rule_id: fx.account.ruleId }));
+    expect(error).toMatchObject({ code: 'voximplant_rejected_request', voximplantCode: 270 });
+  });
+
+  it('gives up on a retryable failure after the configured attempts', async () => {
+    fx.emulator.fault({ type: 'http', status: 500 } as never);
+    const before = fx.emulator.stats().requests;
+    const error = await failure(fx.service({ env: { VOXIMPLANT_MAX_ATTEMPTS: '3' } }).start({ conference_name: 'core-500', rule_id: fx.account.ruleId }));
+    expect(error).toMatchObject({ code: 'voximplant_unavailable', retryable: true });
+    expect(fx.emulator.stats().requests - before).toBe(3);
+  });
+
+  it('times out a slow answer with a retryable timeout', async () => {
+    fx.emulator.setLatency(1_000);
+    const error = await failure(
+      fx.service({ env: { VOXIMPLANT_REQUEST_TIMEOUT_MS: '200', VOXIMPLANT_MAX_ATTEMPTS: '1' } }).start({
+        conference_name: 'core-slow',
+        rule_id: fx.account.ruleId,
+      }),
+    );
+    expect(error).toMatchObject({ code: 'voximplant_timeout', retryable: true });
+  });
+});
+
+describe('credentials', () => {
+  it('picks up a key rotated in Secrets Manager after Voximplant refuses the old one (code 100)', async () => {
+    const service = fx.service();
+    await service.start({ conference_name: 'core-rotate-1', rule_id: fx.account.ruleId });
+    const rotated = fx.emulator.addKey(fx.account.accountId);
+    fx.secrets.putSecret(SECRET_NAME, { secretString: JSON.stringify(rotated.credentials) });
+    fx.emulator.removeKey(fx.account.keyId);
+    fx.secrets.clearCalls();
+    const result = await service.start({ conference_name: 'core-rotate-2', rule_id: fx.account.ruleId });
+    expect(result.conference_name).toBe('core-rotate-2');
+    expect(fx.secrets.getSecretValueCount(SECRET_NAME)).toBe(1);
+    const [refused, accepted] = fx.emulator.requests().slice(-2);
+    expect(refused!.auth).toMatchObject({ outcome: 'failed', reason: 'unknown_kid' });
+    expect(accepted!.auth).toMatchObject({ outcome: 'ok', kid: rotated.keyId });
+    // Put the fixture's original key back for the other tests.
+    fx.secrets.putSecret(SECRET_NAME, { secretString: JSON.stringify(rotated.credentials) });
+  });
+
+  it('re-reads the secret after the TTL', async () => {
+    const service = fx.service({ env: { VOXIMPLANT_CREDENTIALS_TTL_SECONDS: '1' } });
+    fx.secrets.clearCalls();
+    await service.start({ conference_name: 'core-ttl', rule_id: fx.account.ruleId });
+    await service.start({ conference_name: 'core-ttl', rule_id: fx.account.ruleId });
+    expect(fx.secrets.getSecretValueCount(SECRET_NAME)).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 1_050));
+    await service.start({ conference_name: 'core-ttl', rule_id: fx.account.ruleId });
+    expect(fx.secrets.getSecretValueCount(SECRET_NAME)).toBe(2);
+  });
+
+  it('fails with a permanent error naming the secret when it does not exist', async () => {
+    const error = await failure(fx.service({ env: { VOXIMPLANT_CREDENTIALS_SECRET_ID: 'voxconf/missing' } }).start({ conference_name: 'x', rule_id: 1 }));
+    expect(error).toMatchObject({ code: 'credentials_not_found', retryable: false });
+    expect(error.message).toContain('voxconf/missing');
+  });
+
+  it('refuses a SecretBinary secret and a secret that is not JSON, without showing the value', async () => {
+    fx.secrets.putSecret('voxconf/binary', { secretBinary: new Uint8Array([1, 2, 3]) });
+    fx.secrets.putSecret('voxconf/text', { secretString: 'hunter2-not-json' });
+    const binary = await failure(fx.service({ env: { VOXIMPLANT_CREDENTIALS_SECRET_ID: 'voxconf/binary' } }).start({ conference_name: 'x', rule_id: 1 }));
+    expect(binary).toMatchObject({ code: 'credentials_invalid' });
+    const text = await failure(fx.service({ env: { VOXIMPLANT_CREDENTIALS_SECRET_ID: 'voxconf/text' } }).start({ conference_name: 'x', rule_id: 1 }));
+    expect(text).toMatchObject({ code: 'credentials_invalid' });
+    expect(text.message).not.toContain('hunter2');
+  });
+
+  it('survives a throttled GetSecretValue through the SDK\'s own retries', async () => {
+    fx.secrets.fault({ kind: 'throttle', times: 1 });
+    const result = await fx.service().start({ conference_name: 'core-throttle', rule_id: fx.account.ruleId });
+    expect(result.conference_name).toBe('core-throttle');
+  });
+
+  it('reports Secrets Manager outages as retryable, access denied as permanent', async () => {
+    fx.secrets.fault({ kind: 'server_error', times: 10 });
+    const outage = await failure(fx.service({ env: { VOXIMPLANT_MAX_ATTEMPTS: '1' } }).start({ conference_name: 'x', rule_id: 1 }));
+    expect(outage).toMatchObject({ code: 'credentials_unavailable', retryable: true });
+    fx.secrets.clearFaults();
+    fx.secrets.fault({ kind: 'access_denied', times: 1 });
+    const denied = await failure(fx.service().start({ conference_name: 'x', rule_id: 1 }));
+    expect(denied).toMatchObject({ code: 'credentials_access_denied', retryable: false });
+    expect(denied.message).toContain(SECRET_NAME);
+  });
+});

@@ -1,0 +1,111 @@
+/** functions/http.ts with real API Gateway v2 events, against the emulator and the Secrets Manager stand-in. */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { startCoreFixture, type CoreFixture } from '../helpers/fixture.js';
+import { httpEvent, lambdaContext } from '../helpers/events.js';
+
+let fx: CoreFixture;
+let handler: (event: unknown, context: unknown) => Promise<APIGatewayProxyStructuredResultV2>;
+const saved = { ...process.env };
+
+beforeAll(async () => {
+  fx = await startCoreFixture();
+  Object.assign(process.env, fx.env, { VOXIMPLANT_ALLOWED_RULE_IDS: fx.account.ruleIds.join(',') });
+  ({ handler } = (await import('../../functions/http.js')) as never);
+});
+afterAll(async () => {
+  process.env = saved;
+  await fx.close();
+});
+
+async function post(body: string | undefined, options: Parameters<typeof httpEvent>[1] = {}) {
+  const response = await handler(httpEvent(body, options), lambdaContext(10_000));
+  return { status: response.statusCode, headers: response.headers ?? {}, body: JSON.parse(String(response.body)) };
+}
+
+describe('POST /conferences', () => {
+  it('starts a conference for an IAM-authorised caller', async () => {
+    const { status, body, headers } = await post(JSON.stringify({ conference_name: 'http-1', rule_id: fx.account.ruleId }));
+    expect(status).toBe(200);
+    expect(headers['cache-control']).toBe('no-store');
+    expect(body).toEqual({
+      conference_name: 'http-1',
+      media_session_access_url: expect.stringMatching(/^http:/),
+      media_session_access_secure_url: expect.stringMatching(/^https:/),
+      call_session_history_id: expect.any(Number),
+    });
+  });
+
+  it('joins the same session for a JWT-authorised caller using the same name', async () => {
+    const first = await post(JSON.stringify({ conference_name: 'http-join', rule_id: fx.account.ruleId }));
+    const second = await post(JSON.stringify({ conference_name: 'http-join', rule_id: fx.account.ruleId }), { authorizer: 'jwt' });
+    expect(second.body).toEqual(first.body);
+  });
+
+  it('answers 400 naming the field', async () => {
+    const { status, body } = await post(JSON.stringify({ conference_name: 'x'.repeat(50), rule_id: fx.account.ruleId }));
+    expect(status).toBe(400);
+    expect(body.error).toMatchObject({ code: 'invalid_request', field: 'conference_name' });
+    expect(body.error.details[0]).toMatchObject({ field: 'conference_name', rule: 'max_length' });
+  });
+
+  it('answers 400 for unknown fields and lists every problem', async () => {
+    const { status, body } = await post(JSON.stringify({ conference_name: '', rule_id: 'one', room: 'x' }));
+    expect(status).toBe(400);
+    expect(body.error.details.map((d: { field: string }) => d.field).sort()).toEqual(['conference_name', 'room', 'rule_id']);
+  });
+
+  it('answers 403 for a rule outside the allow-list, before calling Voximplant', async () => {
+    const before = fx.emulator.stats().requests;
+    const { status, body } = await post(JSON.stringify({ conference_name: 'http-403', rule_id: 424242 }));
+    expect(status).toBe(403);
+    expect(body.error).toMatchObject({ code: 'rule_not_allowed', field: 'rule_id' });
+    expect(fx.emulator.stats().requests).toBe(before);
+  });
+
+  it('answers 415 for a body that is not JSON, 422 for malformed JSON, 400 for a missing body, 413 for a huge one', async () => {
+    expect((await post('conference_name=x', { contentType: 'application/x-www-form-urlencoded' })).status).toBe(415);
+    expect((await post('{"conference_name":', {})).status).toBe(422);
+    expect((await post('{"a":1}', { contentType: null })).status).toBe(415);
+    const missing = await post(undefined);
+    expect(missing.status).toBe(400);
+    expect(missing.body.error.field).toBe('body');
+    expect((await post(JSON.stringify({ conference_name: 'x', script_custom_data: 'y'.repeat(40_000) }))).status).toBe(413);
+  });
+
+  it('reads a base64-encoded body', async () => {
+    const body = Buffer.from(JSON.stringify({ conference_name: 'http-b64 ü', rule_id: fx.account.ruleId })).toString('base64');
+    const { status, body: answer } = await post(body, { isBase64Encoded: true });
+    expect(status).toBe(200);
+    expect(answer.conference_name).toBe('http-b64 ü');
+  });
+
+  it('answers 422 with voximplant_code when Voximplant refuses the request\'s values', async () => {
+    fx.emulator.fault({ type: 'error', code: 375, times: 1 } as never);
+    const { status, body } = await post(JSON.stringify({ conference_name: 'http-375', rule_id: fx.account.ruleId }));
+    expect(status).toBe(422);
+    expect(body.error).toMatchObject({ code: 'voximplant_rejected_request', voximplant_code: 375 });
+  });
+
+  it('answers 502 for account errors and 503 with Retry-After when throttled', async () => {
+    fx.emulator.fault({ type: 'error', code: 127, times: 1 } as never);
+    expect((await post(JSON.stringify({ conference_name: 'http-502', rule_id: fx.account.ruleId }))).status).toBe(502);
+    fx.emulator.fault({ type: 'http', status: 429, retryAfter: 30 } as never);
+    const throttled = await post(JSON.stringify({ conference_name: 'http-429', rule_id: fx.account.ruleId }));
+    fx.emulator.clearFaults();
+    expect(throttled.status).toBe(503);
+    expect(throttled.headers['retry-after']).toBe('30');
+    expect(throttled.body.error.code).toBe('voximplant_throttled');
+  });
+
+  it('answers 504 when Voximplant is slower than the invocation allows', async () => {
+    fx.emulator.setLatency(3_000);
+    const response = await handler(
+      httpEvent(JSON.stringify({ conference_name: 'http-504', rule_id: fx.account.ruleId })),
+      lambdaContext(2_000),
+    );
+    fx.emulator.setLatency(0);
+    expect(response.statusCode).toBe(504);
+    expect(JSON.parse(String(response.body)).error.code).toBe('voximplant_timeout');
+  });
+});

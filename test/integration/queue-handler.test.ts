@@ -1,0 +1,81 @@
+/** functions/queue.ts with real SQS batches, the emulator, the Secrets Manager stand-in and local SQS as DLQ. */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import type { SQSBatchResponse } from 'aws-lambda';
+import { startSqs, type LocalSqs } from '../../local/sqs.js';
+import { attribute, drainQueue } from '../helpers/dlq.js';
+import { lambdaContext, sqsEvent, sqsRecord } from '../helpers/events.js';
+import { startCoreFixture, type CoreFixture } from '../helpers/fixture.js';
+
+let fx: CoreFixture;
+let sqs: LocalSqs;
+let handler: (event: unknown, context: unknown) => Promise<SQSBatchResponse>;
+const saved = { ...process.env };
+
+beforeAll(async () => {
+  fx = await startCoreFixture();
+  sqs = await startSqs();
+  Object.assign(process.env, fx.env, {
+    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+    DEAD_LETTER_QUEUE_URL: sqs.deadLetterQueueUrl,
+    VOXIMPLANT_MAX_ATTEMPTS: '2',
+  });
+  ({ handler } = (await import('../../functions/queue.js')) as never);
+});
+afterAll(async () => {
+  process.env = saved;
+  await Promise.all([fx.close(), sqs.close()]);
+});
+beforeEach(async () => {
+  fx.emulator.clearFaults();
+  await drainQueue(sqs.deadLetterQueueUrl, sqs.endpoint);
+});
+
+const body = (name: string, extra: Record<string, unknown> = {}) => JSON.stringify({ conference_name: name, rule_id: fx.account.ruleId, ...extra });
+
+describe('queue handler', () => {
+  it('handles a mixed batch concurrently: every record acknowledged, reported, or dead-lettered', async () => {
+    fx.emulator.fault({ type: 'http', status: 503, conferenceName: 'q-retry' } as never);
+    fx.emulator.fault({ type: 'error', code: 147, conferenceName: 'q-rejected' } as never);
+    const records = [
+      sqsRecord(body('q-ok-1'), { messageId: 'ok-1' }),
+      sqsRecord(body('q-ok-2'), { messageId: 'ok-2' }),
+      sqsRecord(body('q-retry'), { messageId: 'retry' }),
+      sqsRecord(body('q-rejected'), { messageId: 'rejected' }),
+      sqsRecord('{"conference_name": "q-invalid", "rule_id": -1}', { messageId: 'invalid' }),
+      sqsRecord('this is not json', { messageId: 'not-json' }),
+    ];
+    const response = await handler(sqsEvent(records), lambdaContext(30_000, 'voxconf-dev-queue'));
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'retry' }]);
+
+    const dead = await drainQueue(sqs.deadLetterQueueUrl, sqs.endpoint);
+    const byId = Object.fromEntries(dead.map((m) => [attribute(m, 'source_id'), m]));
+    expect(Object.keys(byId).sort()).toEqual(['invalid', 'not-json', 'rejected']);
+    expect(byId['rejected']!.Body).toBe(body('q-rejected'));
+    expect(attribute(byId['rejected']!, 'error_code')).toBe('voximplant_rejected_request');
+    expect(attribute(byId['rejected']!, 'error_message')).toContain('147');
+    expect(byId['invalid']!.Body).toBe('{"conference_name": "q-invalid", "rule_id": -1}');
+    expect(attribute(byId['invalid']!, 'error_code')).toBe('invalid_request');
+    expect(attribute(byId['invalid']!, 'error_message')).toContain('rule_id');
+    expect(attribute(byId['not-json']!, 'error_code')).toBe('malformed_json');
+
+    const started = fx.emulator.conferences().map((c) => c.name);
+    expect(started).toEqual(expect.arrayContaining(['q-ok-1', 'q-ok-2']));
+    expect(started).not.toContain('q-retry');
+    // Records overlap in time rather than running one after another.
+    expect(fx.emulator.stats().peakInFlight).toBeGreaterThan(1);
+  });
+
+  it('reports a permanent failure as failed when the dead-letter queue cannot take it', async () => {
+    const original = process.env.DEAD_LETTER_QUEUE_URL;
+    // The sink reads the URL once per process, so simulate the outage by closing the DLQ path: a fresh module.
+    process.env.DEAD_LETTER_QUEUE_URL = `${sqs.endpoint}/000000000000/does-not-exist`;
+    const { jest } = await import('@jest/globals');
+    let fresh: typeof handler;
+    await jest.isolateModulesAsync(async () => {
+      ({ handler: fresh } = (await import('../../functions/queue.js')) as never);
+    });
+    process.env.DEAD_LETTER_QUEUE_URL = original;
+    const response = await fresh!(sqsEvent([sqsRecord('{"bad":true}', { messageId: 'lost?' })]), lambdaContext(30_000));
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'lost?' }]);
+  });
+});

@@ -1,0 +1,75 @@
+/** functions/schedule.ts with Scheduler input, EventBridge rule input and a bare envelope. */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { startSqs, type LocalSqs } from '../../local/sqs.js';
+import { attribute, drainQueue } from '../helpers/dlq.js';
+import { lambdaContext, scheduledEventEnvelope, schedulerInput } from '../helpers/events.js';
+import { startCoreFixture, type CoreFixture } from '../helpers/fixture.js';
+
+let fx: CoreFixture;
+let sqs: LocalSqs;
+let handler: (event: unknown, context: unknown) => Promise<unknown>;
+const saved = { ...process.env };
+
+beforeAll(async () => {
+  fx = await startCoreFixture();
+  sqs = await startSqs();
+  Object.assign(process.env, fx.env, {
+    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+    DEAD_LETTER_QUEUE_URL: sqs.deadLetterQueueUrl,
+    SCHEDULE_MAX_LATENESS_SECONDS: '600',
+    VOXIMPLANT_MAX_ATTEMPTS: '1',
+  });
+  ({ handler } = (await import('../../functions/schedule.js')) as never);
+});
+afterAll(async () => {
+  process.env = saved;
+  await Promise.all([fx.close(), sqs.close()]);
+});
+beforeEach(async () => {
+  fx.emulator.clearFaults();
+  await drainQueue(sqs.deadLetterQueueUrl, sqs.endpoint);
+});
+
+const request = (name: string) => ({ conference_name: name, rule_id: fx.account.ruleId });
+const invoke = (event: unknown) => handler(event, lambdaContext(30_000, 'voxconf-dev-schedule'));
+
+describe('schedule handler', () => {
+  it('starts a conference from the Scheduler wrapper', async () => {
+    const outcome = await invoke(schedulerInput(request('s-wrapper'), new Date(Date.now() - 5_000), 'exec-1'));
+    expect(outcome).toMatchObject({ outcome: 'started', conference_name: 's-wrapper' });
+    expect(fx.emulator.conferences().some((c) => c.name === 's-wrapper')).toBe(true);
+  });
+
+  it('starts a conference from a bare request (a rule\'s input)', async () => {
+    expect(await invoke(request('s-bare'))).toMatchObject({ outcome: 'started', conference_name: 's-bare' });
+  });
+
+  it('dead-letters a conference more than 10 minutes late as too_late, and does not start it', async () => {
+    const event = schedulerInput(request('s-late'), new Date(Date.now() - 11 * 60_000), 'exec-late');
+    expect(await invoke(event)).toEqual({ outcome: 'dead_lettered', error_code: 'too_late' });
+    expect(fx.emulator.conferences().some((c) => c.name === 's-late')).toBe(false);
+    const [dead] = await drainQueue(sqs.deadLetterQueueUrl, sqs.endpoint);
+    expect(JSON.parse(dead!.Body!)).toEqual(event);
+    expect(attribute(dead!, 'error_code')).toBe('too_late');
+    expect(attribute(dead!, 'source_id')).toBe('exec-late');
+  });
+
+  it('dead-letters a bare Scheduled Event envelope with a clear permanent error', async () => {
+    expect(await invoke(scheduledEventEnvelope())).toEqual({ outcome: 'dead_lettered', error_code: 'invalid_request' });
+    const [dead] = await drainQueue(sqs.deadLetterQueueUrl, sqs.endpoint);
+    expect(attribute(dead!, 'error_message')).toContain('Scheduled Event');
+  });
+
+  it('dead-letters a request Voximplant will never accept', async () => {
+    fx.emulator.fault({ type: 'error', code: 375, times: 1 } as never);
+    expect(await invoke(schedulerInput(request('s-375')))).toEqual({ outcome: 'dead_lettered', error_code: 'voximplant_rejected_request' });
+  });
+
+  it('throws a retryable failure so Lambda retries it, with nothing dead-lettered', async () => {
+    fx.emulator.fault({ type: 'http', status: 503, times: 1 } as never);
+    await expect(invoke(schedulerInput(request('s-503')))).rejects.toMatchObject({ code: 'voximplant_unavailable', retryable: true });
+    expect(await drainQueue(sqs.deadLetterQueueUrl, sqs.endpoint)).toEqual([]);
+    // Lambda's retry then succeeds.
+    expect(await invoke(schedulerInput(request('s-503')))).toMatchObject({ outcome: 'started' });
+  });
+});
