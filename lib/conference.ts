@@ -130,7 +130,7 @@ export class ConferenceService {
         creds = await credentials.get();
         const token = await signer.token(creds);
         const timeoutMs = Math.min(config.requestTimeoutMs, deadline - this.now());
-        if (timeoutMs < MIN_ATTEMPT_MS) {
+        if (timeoutMs < Math.min(MIN_ATTEMPT_MS, config.requestTimeoutMs)) {
           throw new UpstreamError('voximplant_timeout', 'No time was left for a request to Voximplant.');
         }
         const sent = this.now();

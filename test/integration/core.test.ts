@@ -143,6 +143,8 @@ describe('Voximplant failures', () => {
 
   it('times out a slow answer with a retryable timeout', async () => {
     fx.emulator.setLatency(1_000);
+    const before = fx.emulator.stats().requests;
+    const started = Date.now();
     const error = await failure(
       fx.service({ env: { VOXIMPLANT_REQUEST_TIMEOUT_MS: '200', VOXIMPLANT_MAX_ATTEMPTS: '1' } }).start({
         conference_name: 'core-slow',
@@ -150,6 +152,10 @@ describe('Voximplant failures', () => {
       }),
     );
     expect(error).toMatchObject({ code: 'voximplant_timeout', retryable: true });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+    // The emulator counts a request when it ends: this one ends when the client gives up.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(fx.emulator.stats().requests - before).toBe(1);
   });
 });
 

@@ -34,6 +34,7 @@ const body = (name: string, extra: Record<string, unknown> = {}) => JSON.stringi
 
 describe('queue handler', () => {
   it('handles a mixed batch concurrently: every record acknowledged, reported, or dead-lettered', async () => {
+    fx.emulator.setLatency(50);
     fx.emulator.fault({ type: 'http', status: 503, conferenceName: 'q-retry' } as never);
     fx.emulator.fault({ type: 'error', code: 147, conferenceName: 'q-rejected' } as never);
     const records = [
@@ -63,19 +64,14 @@ describe('queue handler', () => {
     expect(started).not.toContain('q-retry');
     // Records overlap in time rather than running one after another.
     expect(fx.emulator.stats().peakInFlight).toBeGreaterThan(1);
+    fx.emulator.setLatency(0);
   });
 
   it('reports a permanent failure as failed when the dead-letter queue cannot take it', async () => {
-    const original = process.env.DEAD_LETTER_QUEUE_URL;
-    // The sink reads the URL once per process, so simulate the outage by closing the DLQ path: a fresh module.
-    process.env.DEAD_LETTER_QUEUE_URL = `${sqs.endpoint}/000000000000/does-not-exist`;
-    const { jest } = await import('@jest/globals');
-    let fresh: typeof handler;
-    await jest.isolateModulesAsync(async () => {
-      ({ handler: fresh } = (await import('../../functions/queue.js')) as never);
-    });
-    process.env.DEAD_LETTER_QUEUE_URL = original;
-    const response = await fresh!(sqsEvent([sqsRecord('{"bad":true}', { messageId: 'lost?' })]), lambdaContext(30_000));
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'lost?' }]);
+    const { SqsDeadLetterSink } = await import('../../lib/dead-letter.js');
+    const { processQueueBatch } = await import('../../lib/queue-batch.js');
+    const deadLetter = new SqsDeadLetterSink({ queueUrl: `${sqs.endpoint}/000000000000/does-not-exist` });
+    const response = await processQueueBatch([sqsRecord('{"bad":true}', { messageId: 'kept' })], { service: fx.service(), deadLetter });
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'kept' }]);
   });
 });
