@@ -1,0 +1,290 @@
+'use strict';
+/**
+ * Stage parameters, checked at package time.
+ *
+ * serverless.yml reads every parameter through this file (`${file(infra/params.cjs):<name>}`) so that a
+ * wrong value stops `serverless package|deploy` with a message naming the parameter, instead of producing a
+ * stack that fails at deploy time or, worse, at the first request. Defaults live in serverless.yml under
+ * `params:`; values come from `--param="name=value"` on the command line (or a stage block in `params:`).
+ *
+ * CommonJS on purpose: osls loads `${file(x.cjs)}` with require().
+ */
+
+/** The only stage whose HTTP route may be unauthenticated: serverless-offline on 127.0.0.1. */
+const LOCAL_STAGE = 'local';
+const AUTH_MODES = ['iam', 'jwt', 'none'];
+/** CloudWatch Logs accepts only these retention periods. */
+const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
+
+class ParameterError extends Error {
+  constructor(name, message) {
+    super(`Parameter "${name}" ${message} (set it with --param="${name}=...")`);
+    this.name = 'ParameterError';
+  }
+}
+
+/** Reads `${param:name}`; an unset parameter (no default, no --param) is undefined, '' counts as unset. */
+async function param(resolveVariable, name) {
+  const value = await resolveVariable(`param:${name}, null`);
+  if (value === null || value === undefined) return undefined;
+  const text = String(value).trim();
+  return text === '' ? undefined : text;
+}
+
+async function stage(resolveVariable) {
+  return String(await resolveVariable('sls:stage'));
+}
+
+function integer(name, raw, min, max) {
+  if (!/^\d+$/.test(raw)) throw new ParameterError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ParameterError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+async function requiredInteger(resolveVariable, name, min, max) {
+  const raw = await param(resolveVariable, name);
+  if (raw === undefined) throw new ParameterError(name, 'is required');
+  return integer(name, raw, min, max);
+}
+
+function list(raw) {
+  return raw === undefined
+    ? []
+    : raw
+        .split(/[\s,;]+/)
+        .map((part) => part.trim())
+        .filter((part) => part !== '');
+}
+
+function ruleIds(name, raw) {
+  return list(raw).map((part) => {
+    if (!/^\d{1,16}$/.test(part) || Number(part) < 1 || !Number.isSafeInteger(Number(part))) {
+      throw new ParameterError(name, `contains "${part}", which is not a positive integer rule id`);
+    }
+    return Number(part);
+  });
+}
+
+/**
+ * Is this command one that builds a template for AWS? `serverless offline --stage local` is the only use of an
+ * unauthenticated route; packaging or deploying it is refused, so an open route can never reach AWS.
+ */
+function isPackagingCommand() {
+  const args = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
+  return args.includes('deploy') || args.includes('package');
+}
+
+async function authMode({ resolveVariable }) {
+  if ((await stage(resolveVariable)) === LOCAL_STAGE && isPackagingCommand()) {
+    // Whatever its authMode: its parameters (http:// API URL, loopback queue) are for 127.0.0.1 only.
+    throw new Error(
+      `The "${LOCAL_STAGE}" stage is for serverless offline only: it cannot be packaged or deployed. ` +
+        'Use another stage name for AWS.',
+    );
+  }
+  const mode = (await param(resolveVariable, 'authMode')) ?? 'iam';
+  if (!AUTH_MODES.includes(mode)) throw new ParameterError('authMode', `must be one of iam, jwt, none; got "${mode}"`);
+  if (mode === 'none') {
+    const current = await stage(resolveVariable);
+    if (current !== LOCAL_STAGE) {
+      throw new ParameterError(
+        'authMode',
+        `"none" is allowed only on the "${LOCAL_STAGE}" stage (serverless offline on 127.0.0.1), not on "${current}"`,
+      );
+    }
+  }
+  if (mode === 'jwt') {
+    const issuer = await param(resolveVariable, 'jwtIssuerUrl');
+    if (issuer === undefined) throw new ParameterError('jwtIssuerUrl', 'is required when authMode=jwt');
+    let url;
+    try {
+      url = new URL(issuer);
+    } catch {
+      throw new ParameterError('jwtIssuerUrl', `is not a URL: "${issuer}"`);
+    }
+    if (url.protocol !== 'https:') throw new ParameterError('jwtIssuerUrl', `must be an https URL, got "${issuer}"`);
+    if (list(await param(resolveVariable, 'jwtAudience')).length === 0) {
+      throw new ParameterError('jwtAudience', 'is required when authMode=jwt (one or more audiences, comma-separated)');
+    }
+  }
+  return mode;
+}
+
+module.exports = {
+  LOCAL_STAGE,
+
+  authMode,
+
+  /**
+   * The httpApi event of the http function: POST /conferences with its authorizer. The event is built here as a
+   * whole because "no authorizer" (authMode=none, local stage under serverless offline only) must mean no
+   * `authorizer` key at all.
+   */
+  async conferencesRoute(context) {
+    const mode = await authMode(context);
+    const route = { method: 'POST', path: '/conferences' };
+    if (mode === 'iam') return { ...route, authorizer: { type: 'aws_iam' } };
+    if (mode === 'jwt') return { ...route, authorizer: { name: 'jwt' } };
+    return route;
+  },
+
+  /** provider.httpApi.authorizers: the JWT authorizer exists only when it is used. */
+  async httpApiAuthorizers(context) {
+    const mode = await authMode(context);
+    if (mode !== 'jwt') return {};
+    const { resolveVariable } = context;
+    return {
+      jwt: {
+        type: 'jwt',
+        identitySource: '$request.header.Authorization',
+        issuerUrl: await param(resolveVariable, 'jwtIssuerUrl'),
+        audience: list(await param(resolveVariable, 'jwtAudience')),
+      },
+    };
+  },
+
+  /** provider.httpApi.cors: off unless corsAllowedOrigins lists origins. */
+  async cors({ resolveVariable }) {
+    const origins = list(await param(resolveVariable, 'corsAllowedOrigins'));
+    if (origins.length === 0) return false;
+    for (const origin of origins) {
+      if (origin === '*') {
+        throw new ParameterError('corsAllowedOrigins', 'must list origins; "*" is not accepted');
+      }
+      let url;
+      try {
+        url = new URL(origin);
+      } catch {
+        throw new ParameterError('corsAllowedOrigins', `contains "${origin}", which is not an origin (https://host[:port])`);
+      }
+      if (url.origin !== origin) {
+        throw new ParameterError('corsAllowedOrigins', `contains "${origin}"; write just the origin: "${url.origin}"`);
+      }
+    }
+    return {
+      allowedOrigins: origins,
+      // SigV4 (authMode=iam) and bearer tokens (authMode=jwt) both travel in headers.
+      allowedHeaders: [
+        'content-type',
+        'authorization',
+        'x-amz-date',
+        'x-amz-security-token',
+        'x-amz-content-sha256',
+      ],
+      allowedMethods: ['POST'],
+      // 503 answers carry Retry-After; let browser callers read it.
+      exposedResponseHeaders: ['retry-after'],
+      maxAge: 600,
+    };
+  },
+
+  async credentialsSecretArn({ resolveVariable }) {
+    const arn = await param(resolveVariable, 'credentialsSecretArn');
+    if (arn === undefined) {
+      throw new ParameterError(
+        'credentialsSecretArn',
+        'is required: the full ARN of the Secrets Manager secret that holds credentials.json ' +
+          '(aws secretsmanager describe-secret --secret-id voxconf/credentials --query ARN)',
+      );
+    }
+    if (!SECRET_ARN.test(arn)) {
+      throw new ParameterError(
+        'credentialsSecretArn',
+        `must be a complete secret ARN ending in the 6-character suffix ` +
+          `(arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf); a secret name is not accepted; got "${arn}"`,
+      );
+    }
+    return arn;
+  },
+
+  /** '' when the secret uses the AWS managed key (no kms permission needed). */
+  async credentialsKmsKeyArn({ resolveVariable }) {
+    const arn = await param(resolveVariable, 'credentialsKmsKeyArn');
+    if (arn === undefined) return '';
+    if (!KMS_KEY_ARN.test(arn)) throw new ParameterError('credentialsKmsKeyArn', `must be a KMS key ARN, got "${arn}"`);
+    return arn;
+  },
+
+  async alarmTopicArn({ resolveVariable }) {
+    const arn = await param(resolveVariable, 'alarmTopicArn');
+    if (arn === undefined) return '';
+    if (!SNS_TOPIC_ARN.test(arn)) throw new ParameterError('alarmTopicArn', `must be an SNS topic ARN, got "${arn}"`);
+    return arn;
+  },
+
+  async apiUrl({ resolveVariable }) {
+    const raw = (await param(resolveVariable, 'apiUrl')) ?? 'https://api.voximplant.com/platform_api';
+    let url;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new ParameterError('apiUrl', `is not a URL: "${raw}"`);
+    }
+    const local = (await stage(resolveVariable)) === LOCAL_STAGE;
+    if (url.protocol !== 'https:' && !(local && url.protocol === 'http:')) {
+      throw new ParameterError('apiUrl', `must be an https URL (http only on the local stage), got "${raw}"`);
+    }
+    return raw.replace(/\/+$/, '');
+  },
+
+  async defaultRuleId({ resolveVariable }) {
+    const ids = ruleIds('defaultRuleId', await param(resolveVariable, 'defaultRuleId'));
+    if (ids.length > 1) throw new ParameterError('defaultRuleId', 'must be a single rule id');
+    const allowed = ruleIds('allowedRuleIds', await param(resolveVariable, 'allowedRuleIds'));
+    if (ids.length === 1 && allowed.length > 0 && !allowed.includes(ids[0])) {
+      throw new ParameterError('defaultRuleId', `${ids[0]} is not in allowedRuleIds`);
+    }
+    return ids.length === 1 ? String(ids[0]) : '';
+  },
+
+  async allowedRuleIds({ resolveVariable }) {
+    return ruleIds('allowedRuleIds', await param(resolveVariable, 'allowedRuleIds')).join(',');
+  },
+
+  async logLevel({ resolveVariable }) {
+    const level = ((await param(resolveVariable, 'logLevel')) ?? 'INFO').toUpperCase();
+    const levels = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'];
+    if (!levels.includes(level)) throw new ParameterError('logLevel', `must be one of ${levels.join(', ')}; got "${level}"`);
+    return level;
+  },
+
+  async logRetentionInDays({ resolveVariable }) {
+    const days = await requiredInteger(resolveVariable, 'logRetentionInDays', 1, 3653);
+    if (!RETENTION_DAYS.includes(days)) {
+      throw new ParameterError('logRetentionInDays', `must be one of ${RETENTION_DAYS.join(', ')}; got ${days}`);
+    }
+    return days;
+  },
+
+  async throttlingBurstLimit({ resolveVariable }) {
+    return requiredInteger(resolveVariable, 'throttlingBurstLimit', 1, 5000);
+  },
+
+  async throttlingRateLimit({ resolveVariable }) {
+    return requiredInteger(resolveVariable, 'throttlingRateLimit', 1, 10000);
+  },
+
+  /**
+   * Cap on concurrent queue-function instances. Each instance sends at most one StartConference at a time, and
+   * Voximplant allows 200 concurrent requests per account (shared with the HTTP and schedule functions), so the
+   * cap must stay well below 200. SQS event sources accept 2..1000.
+   */
+  async queueMaximumConcurrency({ resolveVariable }) {
+    return requiredInteger(resolveVariable, 'queueMaximumConcurrency', 2, 50);
+  },
+
+  /** Scheduled runs later than this are not started; also bounds every retry window on the schedule path. */
+  async scheduleMaxLatenessSeconds({ resolveVariable }) {
+    return requiredInteger(resolveVariable, 'scheduleMaxLatenessSeconds', 60, 21600);
+  },
+
+  /** DEAD_LETTER_QUEUE_URL: the stack's queue, or on the local stage the loopback queue given as a parameter. */
+  async deadLetterQueueUrl({ resolveVariable }) {
+    if ((await stage(resolveVariable)) !== LOCAL_STAGE) return { Ref: 'DeadLetterQueue' };
+    return (await param(resolveVariable, 'localDeadLetterQueueUrl')) ?? '';
+  },
+};

@@ -1,0 +1,400 @@
+'use strict';
+/**
+ * Turns infra/schedules.yml into AWS::Scheduler::Schedule resources (serverless.yml:
+ * `${file(infra/schedules.cjs):resources}`).
+ *
+ * Declared here rather than with osls's `schedule` events because those set no RetryPolicy (AWS's default is
+ * 185 retries over 24 hours: a stand-up started hours late) and no DeadLetterConfig (a run that cannot be
+ * delivered is lost).
+ *
+ * Every entry is checked first; all problems are reported together, each naming the entry and the field.
+ * The pure functions (parseSchedules, validateSchedules, buildScheduleResources) are exported for the tests.
+ *
+ * CommonJS on purpose: osls loads `${file(x.cjs)}` with require().
+ */
+
+const fs = require('node:fs');
+const path = require('node:path');
+const { isIP } = require('node:net');
+const YAML = require('yaml');
+
+const SCHEDULES_FILE = path.join(__dirname, 'schedules.yml');
+const DISPLAY_FILE = 'infra/schedules.yml';
+
+/** Scheduler retries a failed delivery to Lambda (throttling, service errors) this many times... */
+const SCHEDULER_MAXIMUM_RETRY_ATTEMPTS = 5;
+
+/** Logical ids of resources declared in serverless.yml and infra/*.yml. */
+const REFS = {
+  function: 'ScheduleLambdaFunction',
+  role: 'SchedulerExecutionRole',
+  deadLetterQueue: 'DeadLetterQueue',
+  group: 'ScheduleGroup',
+};
+
+const ENTRY_KEYS = ['name', 'description', 'schedule', 'timezone', 'enabled', 'request'];
+/** StartConference request fields, as in lib/validation.ts REQUEST_FIELDS (a template test keeps them equal). */
+const REQUEST_FIELDS = [
+  'conference_name',
+  'rule_id',
+  'user_id',
+  'user_name',
+  'application_id',
+  'application_name',
+  'script_custom_data',
+  'reference_ip',
+  'server_location',
+];
+const CONFERENCE_NAME_MAX = 49;
+const NAME_MAX = 255;
+const CUSTOM_DATA_MAX_BYTES = 16384;
+
+class ScheduleConfigError extends Error {
+  constructor(problems, fileName = DISPLAY_FILE) {
+    super(
+      `${fileName}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n` +
+        problems.map((problem) => `  - ${problem}`).join('\n'),
+    );
+    this.name = 'ScheduleConfigError';
+    this.problems = problems;
+  }
+}
+
+function isPlainObject(value) {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function describe(value) {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'a mapping' : `${typeof value} ${JSON.stringify(value)}`;
+}
+
+function codePoints(text) {
+  return [...text].length;
+}
+
+/** `${` would be taken for a Serverless variable when the resources are resolved. */
+function hasVariableSyntax(text) {
+  return text.includes('${');
+}
+
+const CRON_FIELD = /^[0-9A-Za-z*?,/#L W-]+$/;
+const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
+const AT = /^at\((\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\)$/;
+const TIMEZONE = /^(?:UTC|[A-Za-z]+(?:[_-][A-Za-z]+)*(?:\/[A-Za-z0-9]+(?:[_+-][A-Za-z0-9]+)*){0,2})$/;
+
+function checkExpression(expression) {
+  if (typeof expression !== 'string' || expression.trim() === '') {
+    return `must be a cron(...), rate(...) or at(...) expression, got ${describe(expression)}`;
+  }
+  const text = expression.trim();
+  if (text.startsWith('cron(')) {
+    if (!text.endsWith(')')) return `"${text}" is missing its closing parenthesis`;
+    const fields = text.slice(5, -1).trim().split(/\s+/);
+    if (fields.length !== 6) {
+      return `"${text}" must have 6 fields (minutes hours day-of-month month day-of-week year), got ${fields.length}`;
+    }
+    const bad = fields.find((field) => !CRON_FIELD.test(field));
+    if (bad !== undefined) return `"${text}" has an invalid field "${bad}"`;
+    if ((fields[2] === '?') === (fields[4] === '?')) {
+      return `"${text}": exactly one of day-of-month (3rd field) and day-of-week (5th field) must be "?"`;
+    }
+    return undefined;
+  }
+  if (text.startsWith('rate(')) {
+    const match = RATE.exec(text);
+    if (!match) return `"${text}" must look like rate(5 minutes), rate(1 hour) or rate(2 days)`;
+    const value = Number(match[1]);
+    if (value < 1) return `"${text}": the rate must be at least 1`;
+    const singular = !match[2].endsWith('s');
+    if (value === 1 && !singular) return `"${text}": write rate(1 ${match[2].slice(0, -1)})`;
+    if (value !== 1 && singular) return `"${text}": write rate(${value} ${match[2]}s)`;
+    return undefined;
+  }
+  if (text.startsWith('at(')) {
+    const match = AT.exec(text);
+    if (!match) return `"${text}" must look like at(2030-01-15T14:00:00)`;
+    const [, y, mo, d, h, mi, s] = match.map(Number);
+    const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+    if (
+      date.getUTCFullYear() !== y ||
+      date.getUTCMonth() !== mo - 1 ||
+      date.getUTCDate() !== d ||
+      date.getUTCHours() !== h ||
+      date.getUTCMinutes() !== mi ||
+      date.getUTCSeconds() !== s
+    ) {
+      return `"${text}" is not a valid date and time`;
+    }
+    return undefined;
+  }
+  return `"${text}" must start with cron(, rate( or at(`;
+}
+
+function checkTimezone(timezone) {
+  if (typeof timezone !== 'string' || timezone.trim() === '') {
+    return `is required: an IANA time zone such as Europe/Berlin or UTC, got ${describe(timezone)}`;
+  }
+  if (!TIMEZONE.test(timezone)) {
+    return `"${timezone}" is not an IANA time zone name (Area/Location, e.g. Europe/Berlin, or UTC)`;
+  }
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
+  } catch {
+    return `"${timezone}" is not a known time zone (e.g. Europe/Berlin, America/New_York, UTC)`;
+  }
+  return undefined;
+}
+
+function positiveInteger(value) {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
+}
+
+function checkText(field, value, max) {
+  if (typeof value !== 'string') return `${field} must be a string, got ${describe(value)}`;
+  if (value.trim() === '') return `${field} must not be empty`;
+  if (codePoints(value) > max) return `${field} must be at most ${max} characters`;
+  if (/[\u0000-\u001f\u007f]/.test(value)) return `${field} must not contain control characters`;
+  if (hasVariableSyntax(value)) return `${field} must not contain "\${"`;
+  return undefined;
+}
+
+/**
+ * Checks one request; returns problems as "request.<field> ..." strings.
+ * options.defaultRuleId / allowedRuleIds: the stage parameters (rule_id may be omitted when a default exists).
+ */
+function checkRequest(request, options, enabled) {
+  if (!isPlainObject(request)) return [`request must be a mapping of StartConference fields, got ${describe(request)}`];
+  const problems = [];
+  for (const key of Object.keys(request)) {
+    if (!REQUEST_FIELDS.includes(key)) {
+      problems.push(`request.${key} is not a StartConference field (allowed: ${REQUEST_FIELDS.join(', ')})`);
+    }
+  }
+  if (request.conference_name === undefined) {
+    problems.push('request.conference_name is required');
+  } else {
+    const problem = checkText('request.conference_name', request.conference_name, CONFERENCE_NAME_MAX);
+    if (problem) problems.push(problem);
+  }
+  if (request.rule_id !== undefined && !positiveInteger(request.rule_id)) {
+    problems.push(`request.rule_id must be a positive integer, got ${describe(request.rule_id)}`);
+  }
+  if (enabled && problems.length === 0 && options.checkRules !== false) {
+    const ruleId = request.rule_id ?? options.defaultRuleId;
+    if (ruleId === undefined) {
+      problems.push(
+        'request.rule_id is missing and the stage has no defaultRuleId parameter: add rule_id, ' +
+          'deploy with --param="defaultRuleId=<rule id>", or set enabled: false',
+      );
+    } else if (options.allowedRuleIds && options.allowedRuleIds.length > 0 && !options.allowedRuleIds.includes(ruleId)) {
+      problems.push(`request.rule_id ${ruleId} is not in the stage's allowedRuleIds (${options.allowedRuleIds.join(', ')})`);
+    }
+  }
+  for (const field of ['user_id', 'application_id']) {
+    if (request[field] !== undefined && !positiveInteger(request[field])) {
+      problems.push(`request.${field} must be a positive integer, got ${describe(request[field])}`);
+    }
+  }
+  for (const field of ['user_name', 'application_name', 'server_location']) {
+    if (request[field] !== undefined) {
+      const problem = checkText(`request.${field}`, request[field], NAME_MAX);
+      if (problem) problems.push(problem);
+    }
+  }
+  if (request.reference_ip !== undefined && (typeof request.reference_ip !== 'string' || isIP(request.reference_ip) === 0)) {
+    problems.push(`request.reference_ip must be an IPv4 or IPv6 address, got ${describe(request.reference_ip)}`);
+  }
+  const data = request.script_custom_data;
+  if (data !== undefined) {
+    if (typeof data !== 'string' && !isPlainObject(data)) {
+      problems.push(`request.script_custom_data must be a string or a mapping, got ${describe(data)}`);
+    } else {
+      const encoded = typeof data === 'string' ? data : JSON.stringify(data);
+      if (Buffer.byteLength(encoded, 'utf8') > CUSTOM_DATA_MAX_BYTES) {
+        problems.push(`request.script_custom_data must be at most ${CUSTOM_DATA_MAX_BYTES} bytes (UTF-8, JSON-encoded)`);
+      }
+      if (hasVariableSyntax(encoded)) problems.push('request.script_custom_data must not contain "${"');
+    }
+  }
+  return problems;
+}
+
+/**
+ * Checks the parsed document; returns a list of problems (empty when valid).
+ * @param {unknown} doc the parsed schedules.yml
+ * @param {{defaultRuleId?: number, allowedRuleIds?: number[], checkRules?: boolean}} [options] the stage's rule
+ *   parameters; an enabled entry needs a rule_id or a defaultRuleId, within allowedRuleIds (checkRules: false
+ *   skips that, for the local stage).
+ */
+function validateSchedules(doc, options = {}) {
+  if (doc === null || doc === undefined) return [];
+  if (!isPlainObject(doc)) return [`the file must be a mapping with a "schedules" list, got ${describe(doc)}`];
+  const problems = [];
+  for (const key of Object.keys(doc)) {
+    if (key !== 'schedules') problems.push(`unknown top-level key "${key}" (only "schedules" is allowed)`);
+  }
+  const list = doc.schedules;
+  if (list === null || list === undefined) return problems;
+  if (!Array.isArray(list)) return [...problems, `"schedules" must be a list, got ${describe(list)}`];
+
+  const names = new Map();
+  const logicalIds = new Map();
+  list.forEach((entry, index) => {
+    const label =
+      isPlainObject(entry) && typeof entry.name === 'string' && entry.name !== ''
+        ? `schedule #${index + 1} "${entry.name}"`
+        : `schedule #${index + 1}`;
+    const add = (message) => problems.push(`${label}: ${message}`);
+    if (!isPlainObject(entry)) {
+      add(`must be a mapping (name, schedule, timezone, request, ...), got ${describe(entry)}`);
+      return;
+    }
+    for (const key of Object.keys(entry)) {
+      if (!ENTRY_KEYS.includes(key)) add(`unknown key "${key}" (allowed: ${ENTRY_KEYS.join(', ')})`);
+    }
+    const { name } = entry;
+    if (name === undefined) {
+      add('name is required');
+    } else if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(name)) {
+      add(
+        `name must be 1-64 letters, digits, "-" or "_", starting with a letter or digit, got ${describe(name)}`,
+      );
+    } else if (names.has(name)) {
+      add(`name is already used by schedule #${names.get(name) + 1}`);
+    } else {
+      names.set(name, index);
+      const id = logicalId(name);
+      if (logicalIds.has(id)) {
+        add(`name is too similar to "${logicalIds.get(id)}" (both become ${id}); rename one`);
+      } else {
+        logicalIds.set(id, name);
+      }
+    }
+    if (entry.description !== undefined) {
+      if (typeof entry.description !== 'string') add(`description must be a string, got ${describe(entry.description)}`);
+      else if (entry.description.length > 512) add('description must be at most 512 characters');
+      else if (hasVariableSyntax(entry.description)) add('description must not contain "${"');
+    }
+    if (entry.schedule === undefined) {
+      add('schedule is required (cron(...), rate(...) or at(...))');
+    } else {
+      const problem = checkExpression(entry.schedule);
+      if (problem) add(`schedule ${problem}`);
+    }
+    const tzProblem = checkTimezone(entry.timezone);
+    if (tzProblem) add(`timezone ${tzProblem}`);
+    if (entry.enabled !== undefined && typeof entry.enabled !== 'boolean') {
+      add(`enabled must be true or false, got ${describe(entry.enabled)}`);
+    }
+    if (entry.request === undefined) {
+      add('request is required (at least conference_name)');
+    } else {
+      for (const problem of checkRequest(entry.request, options, entry.enabled !== false)) add(problem);
+    }
+  });
+  return problems;
+}
+
+/** Schedule<PascalCaseName>: a CloudFormation logical id (alphanumeric). */
+function logicalId(name) {
+  return `Schedule${name
+    .split(/[-_]+/)
+    .filter((part) => part !== '')
+    .map((part) => part[0].toUpperCase() + part.slice(1))
+    .join('')}`;
+}
+
+/** Parses schedules.yml text and validates it; throws ScheduleConfigError listing every problem. */
+function parseSchedules(text, options = {}, fileName = DISPLAY_FILE) {
+  const doc = YAML.parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new ScheduleConfigError(
+      doc.errors.map((error) => `YAML: ${error.message.split('\n')[0]}`),
+      fileName,
+    );
+  }
+  const value = doc.toJS();
+  const problems = validateSchedules(value, options);
+  if (problems.length > 0) throw new ScheduleConfigError(problems, fileName);
+  return value && Array.isArray(value.schedules) ? value.schedules : [];
+}
+
+/**
+ * The CloudFormation resources of validated entries.
+ * @param {Array<object>} entries
+ * @param {{maxEventAgeSeconds: number, stage?: string}} settings maxEventAgeSeconds: the lateness limit.
+ */
+function buildScheduleResources(entries, settings) {
+  const maxEventAge = settings.maxEventAgeSeconds;
+  if (!Number.isInteger(maxEventAge) || maxEventAge < 60 || maxEventAge > 86400) {
+    throw new Error(`maxEventAgeSeconds must be an integer between 60 and 86400, got ${maxEventAge}`);
+  }
+  const resources = {};
+  for (const entry of entries) {
+    const properties = {
+      Name: entry.name,
+      GroupName: { Ref: REFS.group },
+      ScheduleExpression: entry.schedule.trim(),
+      ScheduleExpressionTimezone: entry.timezone,
+      State: entry.enabled === false ? 'DISABLED' : 'ENABLED',
+      // OFF: start at the scheduled minute, not somewhere in a window after it.
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      Target: {
+        Arn: { 'Fn::GetAtt': [REFS.function, 'Arn'] },
+        RoleArn: { 'Fn::GetAtt': [REFS.role, 'Arn'] },
+        // Passed verbatim to the function; Scheduler fills in the two placeholders at each run.
+        Input: JSON.stringify({
+          request: entry.request,
+          scheduled_time: '<aws.scheduler.scheduled-time>',
+          execution_id: '<aws.scheduler.execution-id>',
+        }),
+        // Delivery retries (Lambda throttling or unavailable) stop at the lateness limit: a conference that would
+        // start later than that is not wanted. Undeliverable runs go to the dead-letter queue.
+        RetryPolicy: {
+          MaximumEventAgeInSeconds: maxEventAge,
+          MaximumRetryAttempts: SCHEDULER_MAXIMUM_RETRY_ATTEMPTS,
+        },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [REFS.deadLetterQueue, 'Arn'] } },
+      },
+    };
+    if (entry.description !== undefined) properties.Description = entry.description;
+    resources[logicalId(entry.name)] = { Type: 'AWS::Scheduler::Schedule', Properties: properties };
+  }
+  return resources;
+}
+
+function optionalParam(value) {
+  if (value === null || value === undefined) return undefined;
+  const text = String(value).trim();
+  return text === '' ? undefined : text;
+}
+
+module.exports = {
+  SCHEDULES_FILE,
+  REQUEST_FIELDS,
+  SCHEDULER_MAXIMUM_RETRY_ATTEMPTS,
+  ScheduleConfigError,
+  validateSchedules,
+  parseSchedules,
+  buildScheduleResources,
+  logicalId,
+
+  /** osls hook: `${file(infra/schedules.cjs):resources}`. */
+  async resources({ resolveVariable }) {
+    const params = require('./params.cjs');
+    const context = { resolveVariable };
+    // The local stage (serverless offline) runs no schedules: check their shape, not the stage's rules.
+    const checkRules = String(await resolveVariable('sls:stage')) !== params.LOCAL_STAGE;
+    const defaultRuleId = optionalParam(await params.defaultRuleId(context));
+    const allowed = optionalParam(await params.allowedRuleIds(context));
+    const entries = parseSchedules(fs.readFileSync(SCHEDULES_FILE, 'utf8'), {
+      defaultRuleId: defaultRuleId === undefined ? undefined : Number(defaultRuleId),
+      allowedRuleIds: allowed === undefined ? [] : allowed.split(',').map(Number),
+      checkRules,
+    });
+    const maxEventAgeSeconds = await params.scheduleMaxLatenessSeconds(context);
+    return { Resources: buildScheduleResources(entries, { maxEventAgeSeconds }) };
+  },
+};

@@ -1,0 +1,285 @@
+#!/usr/bin/env node
+/**
+ * npm run package [-- --stage dev] [--param name=value ...] [--out .serverless] [--timeout 90]
+ *
+ * Builds the CloudFormation template and the three function bundles offline, exactly as `serverless deploy`
+ * would before uploading: `serverless package --stage <stage>` with placeholder-but-valid parameters, dummy
+ * AWS credentials (nothing can reach AWS), telemetry off, inside a timeout (a failing esbuild build makes
+ * osls print the error and hang). Before that, the handlers are built once with esbuild directly, so a build
+ * error fails in a second with esbuild's own message.
+ *
+ * Output: <out>/cloudformation-template-update-stack.json, <out>/{http,queue,schedule}.zip, and
+ * <out>/voxconf-package.json (stage, parameters, duration, per-function zip size and contents) for the
+ * template tests. Prints the bundle sizes.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inflateRawSync } from 'node:zlib';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const FUNCTIONS = ['http', 'queue', 'schedule'];
+/** Each zip must stay below this (the template tests check it too). */
+const MAX_ZIP_BYTES = 450 * 1024;
+
+/**
+ * Placeholders that make a valid template: the secret ARN has the 6-character suffix a real one has, and a
+ * default rule lets the enabled example schedule (infra/schedules.yml) validate. --param overrides them.
+ */
+const PLACEHOLDER_PARAMS = {
+  credentialsSecretArn: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:voxconf/credentials-AbCdEf',
+  defaultRuleId: '1000001',
+};
+
+function usage(message) {
+  if (message) console.error(`package: ${message}`);
+  console.error(
+    'usage: node scripts/package.mjs [--stage <stage>] [--region <region>] [--param <name>=<value>]... ' +
+      '[--out <dir>] [--timeout <seconds>]',
+  );
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const options = { stage: 'dev', region: undefined, params: {}, out: '.serverless', timeoutSeconds: 90 };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const [flag, inline] = arg.startsWith('--') && arg.includes('=') && !arg.startsWith('--param=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg, undefined];
+    const value = () => {
+      if (inline !== undefined) return inline;
+      if (i + 1 >= argv.length) usage(`${flag} needs a value`);
+      return argv[++i];
+    };
+    if (flag === '--stage') options.stage = value();
+    else if (flag === '--region') options.region = value();
+    else if (flag === '--out' || flag === '--package') options.out = value();
+    else if (flag === '--timeout') options.timeoutSeconds = Number(value());
+    else if (flag === '--param' || arg.startsWith('--param=')) {
+      const pair = arg.startsWith('--param=') ? arg.slice('--param='.length) : value();
+      const eq = pair.indexOf('=');
+      if (eq < 1) usage(`--param expects name=value, got "${pair}"`);
+      options.params[pair.slice(0, eq)] = pair.slice(eq + 1);
+    } else if (flag === '--help' || flag === '-h') usage();
+    else usage(`unknown argument "${arg}"`);
+  }
+  if (!/^[a-zA-Z0-9-]+$/.test(options.stage)) usage(`invalid stage "${options.stage}"`);
+  if (!(options.timeoutSeconds > 0)) usage('--timeout must be a positive number of seconds');
+  return options;
+}
+
+/** An environment in which the AWS SDK inside osls cannot find real credentials or call anything. */
+function offlineEnv(workFolder) {
+  const env = { ...process.env };
+  for (const name of Object.keys(env)) {
+    if (/^AWS_/.test(name) || name === 'SERVERLESS_ACCESS_KEY' || name === 'SLS_ORG_ID') delete env[name];
+  }
+  return {
+    ...env,
+    AWS_ACCESS_KEY_ID: 'AKIAPACKAGEOFFLINE00',
+    AWS_SECRET_ACCESS_KEY: 'package-offline-dummy-secret-not-valid-anywhere',
+    AWS_REGION: 'eu-central-1',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    SLS_TELEMETRY_DISABLED: '1',
+    SLS_TRACKING_DISABLED: '1',
+    SLS_NOTIFICATIONS_MODE: 'off',
+    SLS_DEPRECATION_DISABLE: '*',
+    SLS_INTERACTIVE_SETUP_DISABLE: '1',
+    // serverless-esbuild's work folder for this run (serverless.yml reads it): never the `.esbuild` that a
+    // running `serverless offline` uses, which packaging would otherwise delete under its feet.
+    VOXCONF_ESBUILD_WORK_FOLDER: workFolder,
+  };
+}
+
+/** Fails fast with esbuild's message if a handler does not build (osls would hang instead). */
+async function preflightBuild() {
+  const missing = FUNCTIONS.filter((name) => !existsSync(path.join(ROOT, 'functions', `${name}.ts`)));
+  if (missing.length > 0) {
+    throw new Error(`missing handler file(s): ${missing.map((name) => `functions/${name}.ts`).join(', ')}`);
+  }
+  const esbuild = await import('esbuild');
+  const result = await esbuild.build({
+    entryPoints: FUNCTIONS.map((name) => path.join(ROOT, 'functions', `${name}.ts`)),
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'node',
+    target: 'node22',
+    mainFields: ['module', 'main'],
+    outdir: path.join(ROOT, '.cache', 'preflight'),
+    logLevel: 'silent',
+  }).catch((error) => {
+    const messages = (error.errors ?? []).map(
+      (e) => `  ${e.location ? `${e.location.file}:${e.location.line}:${e.location.column}: ` : ''}${e.text}`,
+    );
+    throw new Error(`esbuild failed, not packaging:\n${messages.join('\n') || error.message}`);
+  });
+  return result;
+}
+
+function run(command, args, { env, timeoutSeconds }) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    // Detached (its own process group, so the timeout can stop everything it started): pass on Ctrl-C.
+    const forward = (signal) => {
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // already gone
+      }
+      process.exit(130);
+    };
+    process.once('SIGINT', forward);
+    process.once('SIGTERM', forward);
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    const timer = setTimeout(() => {
+      // The whole process group: osls and anything it started.
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+      reject(new Error(`serverless package did not finish in ${timeoutSeconds} s; its output:\n${output}`));
+    }, timeoutSeconds * 1000);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      process.off('SIGINT', forward);
+      process.off('SIGTERM', forward);
+      if (code === 0) resolve(output);
+      else reject(new Error(`serverless package exited with ${code}:\n${output}`));
+    });
+  });
+}
+
+/** Names and uncompressed sizes of a zip's entries, from its central directory. */
+export function readZipEntries(file) {
+  const buffer = readFileSync(file);
+  let eocd = -1;
+  for (let i = buffer.length - 22; i >= Math.max(0, buffer.length - 22 - 65535); i--) {
+    if (buffer.readUInt32LE(i) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  }
+  if (eocd < 0) throw new Error(`${file}: not a zip file`);
+  const count = buffer.readUInt16LE(eocd + 10);
+  let offset = buffer.readUInt32LE(eocd + 16);
+  const entries = [];
+  for (let n = 0; n < count; n++) {
+    if (buffer.readUInt32LE(offset) !== 0x02014b50) throw new Error(`${file}: bad central directory`);
+    const method = buffer.readUInt16LE(offset + 10);
+    const compressedSize = buffer.readUInt32LE(offset + 20);
+    const size = buffer.readUInt32LE(offset + 24);
+    const nameLength = buffer.readUInt16LE(offset + 28);
+    const extraLength = buffer.readUInt16LE(offset + 30);
+    const commentLength = buffer.readUInt16LE(offset + 32);
+    const localOffset = buffer.readUInt32LE(offset + 42);
+    const name = buffer.toString('utf8', offset + 46, offset + 46 + nameLength);
+    entries.push({ name, size, compressedSize, method, localOffset });
+    offset += 46 + nameLength + extraLength + commentLength;
+  }
+  return entries;
+}
+
+/** The bytes of one entry (stored or deflated). */
+export function readZipEntry(file, name) {
+  const buffer = readFileSync(file);
+  const entry = readZipEntries(file).find((candidate) => candidate.name === name);
+  if (!entry) throw new Error(`${file}: no entry ${name}`);
+  const local = entry.localOffset;
+  const start = local + 30 + buffer.readUInt16LE(local + 26) + buffer.readUInt16LE(local + 28);
+  const data = buffer.subarray(start, start + entry.compressedSize);
+  return entry.method === 0 ? data : inflateRawSync(data);
+}
+
+function kib(bytes) {
+  return `${(bytes / 1024).toFixed(1)} KiB`;
+}
+
+export async function packageStack(options) {
+  const outDir = path.resolve(ROOT, options.out);
+  const params = { ...PLACEHOLDER_PARAMS, ...options.params };
+  const started = Date.now();
+
+  await preflightBuild();
+  const preflightMs = Date.now() - started;
+
+  const workFolder = path.join('.cache', `esbuild-package-${process.pid}`);
+  const args = [
+    path.join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js'),
+    'package',
+    '--stage',
+    options.stage,
+    '--package',
+    outDir,
+    ...(options.region ? ['--region', options.region] : []),
+    ...Object.entries(params).map(([name, value]) => `--param=${name}=${value}`),
+  ];
+  try {
+    await run(process.execPath, args, { env: offlineEnv(workFolder), timeoutSeconds: options.timeoutSeconds });
+  } finally {
+    rmSync(path.join(ROOT, workFolder), { recursive: true, force: true });
+  }
+  const durationMs = Date.now() - started;
+
+  const templateFile = path.join(outDir, 'cloudformation-template-update-stack.json');
+  if (!existsSync(templateFile)) throw new Error(`serverless package succeeded but wrote no ${templateFile}`);
+  const artifacts = FUNCTIONS.map((name) => {
+    const zip = path.join(outDir, `${name}.zip`);
+    if (!existsSync(zip)) throw new Error(`missing artifact ${zip}`);
+    const files = readZipEntries(zip).map(({ name: file, size }) => ({ name: file, bytes: size }));
+    return { function: name, zip: path.relative(ROOT, zip), zipBytes: statSync(zip).size, files };
+  });
+  const manifest = {
+    stage: options.stage,
+    /** As given on the command line (the tests compare them to decide whether to package again). */
+    cliParams: options.params,
+    params,
+    durationMs,
+    preflightMs,
+    packagedAt: new Date().toISOString(),
+    template: path.relative(ROOT, templateFile),
+    artifacts,
+  };
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(path.join(outDir, 'voxconf-package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  return manifest;
+}
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2));
+  const manifest = await packageStack(options);
+  console.log(`Packaged stage "${manifest.stage}" in ${(manifest.durationMs / 1000).toFixed(1)} s -> ${manifest.template}`);
+  let tooBig = false;
+  for (const artifact of manifest.artifacts) {
+    const unpacked = artifact.files.reduce((sum, file) => sum + file.bytes, 0);
+    const over = artifact.zipBytes >= MAX_ZIP_BYTES;
+    tooBig ||= over;
+    console.log(
+      `  ${artifact.function.padEnd(9)} ${artifact.zip.padEnd(24)} zip ${kib(artifact.zipBytes).padStart(10)}` +
+        `   unpacked ${kib(unpacked).padStart(10)}   ${artifact.files.map((file) => file.name).join(', ')}` +
+        (over ? `   OVER ${kib(MAX_ZIP_BYTES)}` : ''),
+    );
+  }
+  if (tooBig) {
+    console.error(`package: a bundle is ${kib(MAX_ZIP_BYTES)} or more`);
+    process.exit(1);
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((error) => {
+    console.error(`package: ${error.message}`);
+    process.exit(1);
+  });
+}

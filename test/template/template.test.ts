@@ -1,0 +1,445 @@
+/**
+ * The packaged CloudFormation template of a deployed stage (`dev`, default parameters: IAM auth, no CORS, no
+ * alarm topic), and the function bundles. Packaging runs once, offline, if no current package exists.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import {
+  actionsOf,
+  allStatements,
+  ensurePackaged,
+  FUNCTION_IDS,
+  FUNCTIONS,
+  getAtt,
+  MAX_ZIP_BYTES,
+  type Packaged,
+  PLACEHOLDER_SECRET_ARN,
+  type Resource,
+  resourcesOfType,
+  ROOT,
+  statementsOf,
+  type Template,
+  zipEntries,
+  zipEntryText,
+} from './package-helper.js';
+
+let packaged: Packaged;
+let t: Template;
+
+beforeAll(() => {
+  packaged = ensurePackaged('dev', 'dev');
+  t = packaged.template;
+}, 180_000);
+
+const fn = (name: (typeof FUNCTIONS)[number]): Resource => t.Resources[FUNCTION_IDS[name]];
+const env = (name: (typeof FUNCTIONS)[number]): Record<string, unknown> => fn(name).Properties.Environment.Variables;
+const roleOf = (name: (typeof FUNCTIONS)[number]): Resource => t.Resources[fn(name).Properties.Role['Fn::GetAtt'][0]];
+const lateness = () => Number(env('schedule').SCHEDULE_MAX_LATENESS_SECONDS);
+
+describe('functions', () => {
+  test.each(FUNCTIONS)('%s runs on nodejs22.x, arm64', (name) => {
+    expect(fn(name).Type).toBe('AWS::Lambda::Function');
+    expect(fn(name).Properties.Runtime).toBe('nodejs22.x');
+    expect(fn(name).Properties.Architectures).toEqual(['arm64']);
+    expect(fn(name).Properties.Handler).toBe(`functions/${name}.handler`);
+  });
+
+  test('no other functions, no function URL (no way in without the authorizer)', () => {
+    expect(resourcesOfType(t, 'AWS::Lambda::Function').map(([id]) => id).sort()).toEqual(
+      Object.values(FUNCTION_IDS).sort(),
+    );
+    expect(resourcesOfType(t, 'AWS::Lambda::Url')).toEqual([]);
+  });
+
+  test('http answers well within API Gateway 30 s, and the Voximplant budget fits in its timeout', () => {
+    const timeoutMs = fn('http').Properties.Timeout * 1000;
+    expect(timeoutMs).toBeLessThanOrEqual(10_000);
+    const requestTimeout = Number(env('http').VOXIMPLANT_REQUEST_TIMEOUT_MS);
+    const attempts = Number(env('http').VOXIMPLANT_MAX_ATTEMPTS ?? 3);
+    expect(requestTimeout).toBeGreaterThan(0);
+    expect(requestTimeout * attempts).toBeLessThan(timeoutMs);
+  });
+
+  test.each(['queue', 'schedule'] as const)('%s: 30 s timeout, Voximplant attempts fit in it', (name) => {
+    const timeoutMs = fn(name).Properties.Timeout * 1000;
+    expect(timeoutMs).toBe(30_000);
+    const attempts = Number(env(name).VOXIMPLANT_MAX_ATTEMPTS ?? 3);
+    expect(Number(env(name).VOXIMPLANT_REQUEST_TIMEOUT_MS) * attempts).toBeLessThan(timeoutMs);
+  });
+
+  test('memory is chosen per function', () => {
+    expect(fn('http').Properties.MemorySize).toBe(512);
+    expect(fn('queue').Properties.MemorySize).toBe(256);
+    expect(fn('schedule').Properties.MemorySize).toBe(256);
+  });
+
+  test.each(FUNCTIONS)('%s environment', (name) => {
+    const variables = env(name);
+    expect(variables.VOXIMPLANT_CREDENTIALS_SECRET_ID).toBe(PLACEHOLDER_SECRET_ARN);
+    expect(variables.VOXIMPLANT_API_URL).toBe('https://api.voximplant.com/platform_api');
+    expect(variables.POWERTOOLS_SERVICE_NAME).toBe('voxconf');
+    expect(variables.POWERTOOLS_METRICS_NAMESPACE).toBe('voxconf');
+    expect(variables.POWERTOOLS_LOG_LEVEL).toBe('INFO');
+    expect(variables).toHaveProperty('VOXIMPLANT_DEFAULT_RULE_ID');
+    expect(variables).toHaveProperty('VOXIMPLANT_ALLOWED_RULE_IDS');
+    if (name === 'http') expect(variables).not.toHaveProperty('DEAD_LETTER_QUEUE_URL');
+    else expect(variables.DEAD_LETTER_QUEUE_URL).toEqual({ Ref: 'DeadLetterQueue' });
+    if (name === 'schedule') expect(variables.SCHEDULE_MAX_LATENESS_SECONDS).toBe('600');
+    else expect(variables).not.toHaveProperty('SCHEDULE_MAX_LATENESS_SECONDS');
+  });
+
+  test('http requests time out sooner than queue and schedule requests', () => {
+    expect(Number(env('http').VOXIMPLANT_REQUEST_TIMEOUT_MS)).toBeLessThan(Number(env('queue').VOXIMPLANT_REQUEST_TIMEOUT_MS));
+  });
+});
+
+describe('HTTP API', () => {
+  test('one route, POST /conferences, on the http function with payload 2.0', () => {
+    const routes = resourcesOfType(t, 'AWS::ApiGatewayV2::Route');
+    expect(routes.map(([, r]) => r.Properties.RouteKey)).toEqual(['POST /conferences']);
+    const integrations = resourcesOfType(t, 'AWS::ApiGatewayV2::Integration');
+    expect(integrations).toHaveLength(1);
+    expect(integrations[0][1].Properties.IntegrationUri).toEqual(getAtt('HttpLambdaFunction'));
+    expect(integrations[0][1].Properties.PayloadFormatVersion).toBe('2.0');
+  });
+
+  test('every route requires AWS IAM authorization (default authMode=iam)', () => {
+    const routes = resourcesOfType(t, 'AWS::ApiGatewayV2::Route');
+    expect(routes.length).toBeGreaterThan(0);
+    for (const [id, route] of routes) {
+      expect([id, route.Properties.AuthorizationType]).toEqual([id, 'AWS_IAM']);
+      expect(route.Properties.RouteKey).not.toBe('$default');
+    }
+    // No JWT authorizer is created when unused.
+    expect(resourcesOfType(t, 'AWS::ApiGatewayV2::Authorizer')).toEqual([]);
+  });
+
+  test('API Gateway may invoke only the http function, only from this API', () => {
+    const permissions = resourcesOfType(t, 'AWS::Lambda::Permission');
+    expect(permissions).toHaveLength(1);
+    const [, permission] = permissions[0];
+    expect(permission.Properties.FunctionName).toEqual(getAtt('HttpLambdaFunction'));
+    expect(permission.Properties.Principal).toBe('apigateway.amazonaws.com');
+    expect(JSON.stringify(permission.Properties.SourceArn)).toContain('"Ref":"HttpApi"');
+  });
+
+  test('no CORS by default', () => {
+    const [[, api]] = resourcesOfType(t, 'AWS::ApiGatewayV2::Api');
+    expect(api.Properties.CorsConfiguration).toBeUndefined();
+  });
+
+  test('stage throttling (burst and rate) on the default route settings, access log on', () => {
+    const [[, stage]] = resourcesOfType(t, 'AWS::ApiGatewayV2::Stage');
+    expect(stage.Properties.StageName).toBe('$default');
+    const settings = stage.Properties.DefaultRouteSettings;
+    expect(settings.ThrottlingBurstLimit).toBe(20);
+    expect(settings.ThrottlingRateLimit).toBe(10);
+    expect(stage.Properties.AccessLogSettings.DestinationArn).toEqual(getAtt('HttpApiLogGroup'));
+    const format = JSON.parse(stage.Properties.AccessLogSettings.Format);
+    expect(format).toMatchObject({ requestId: '$context.requestId', caller: '$context.identity.userArn' });
+  });
+});
+
+describe('SQS', () => {
+  const queue = () => t.Resources.RequestQueue;
+  const dlq = () => t.Resources.DeadLetterQueue;
+
+  test('request queue redrives to the dead-letter queue after at least 5 receives', () => {
+    expect(queue().Type).toBe('AWS::SQS::Queue');
+    expect(queue().Properties.RedrivePolicy.deadLetterTargetArn).toEqual(getAtt('DeadLetterQueue'));
+    expect(queue().Properties.RedrivePolicy.maxReceiveCount).toBeGreaterThanOrEqual(5);
+  });
+
+  test('visibility timeout is at least 6 x the queue function timeout', () => {
+    expect(queue().Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * fn('queue').Properties.Timeout);
+  });
+
+  test('retention: the dead-letter queue keeps messages 14 days, longer than the request queue', () => {
+    expect(dlq().Properties.MessageRetentionPeriod).toBe(1_209_600);
+    expect(queue().Properties.MessageRetentionPeriod).toBeLessThan(dlq().Properties.MessageRetentionPeriod);
+  });
+
+  test('both queues are encrypted (SSE-SQS)', () => {
+    expect(queue().Properties.SqsManagedSseEnabled).toBe(true);
+    expect(dlq().Properties.SqsManagedSseEnabled).toBe(true);
+  });
+
+  test('event source mapping: partial batch failures, batch of 10, concurrency capped well below 200', () => {
+    const mappings = resourcesOfType(t, 'AWS::Lambda::EventSourceMapping');
+    expect(mappings).toHaveLength(1);
+    const [, mapping] = mappings[0];
+    expect(mapping.Properties.EventSourceArn).toEqual(getAtt('RequestQueue'));
+    expect(mapping.Properties.FunctionName).toEqual(getAtt('QueueLambdaFunction'));
+    expect(mapping.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    expect(mapping.Properties.BatchSize).toBe(10);
+    const cap = mapping.Properties.ScalingConfig.MaximumConcurrency;
+    expect(cap).toBeGreaterThanOrEqual(2);
+    expect(cap).toBeLessThanOrEqual(20);
+  });
+});
+
+describe('IAM: least privilege', () => {
+  test('no statement allows a wildcard action, and no Allow has Resource "*"', () => {
+    for (const { where, statement } of allStatements(t)) {
+      for (const action of actionsOf(statement)) {
+        if (statement.Effect === 'Allow') expect([where, action]).toEqual([where, expect.not.stringContaining('*')]);
+      }
+      expect(statement.NotAction).toBeUndefined();
+      if (statement.Effect === 'Allow') {
+        const resources = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
+        for (const resource of resources) expect([where, resource]).not.toEqual([where, '*']);
+      }
+    }
+  });
+
+  test('the only wildcard anywhere is the deployment bucket TLS-only Deny', () => {
+    const wildcards = allStatements(t).filter(({ statement }) => actionsOf(statement).some((a) => a.includes('*')));
+    expect(wildcards.map(({ where }) => where)).toEqual(['ServerlessDeploymentBucketPolicy']);
+    expect(wildcards[0].statement.Effect).toBe('Deny');
+    expect(wildcards[0].statement.Condition).toEqual({ Bool: { 'aws:SecureTransport': false } });
+  });
+
+  test('one role per function, no shared default role', () => {
+    expect(t.Resources.IamRoleLambdaExecution).toBeUndefined();
+    const roles = FUNCTIONS.map((name) => fn(name).Properties.Role['Fn::GetAtt'][0]);
+    expect(new Set(roles).size).toBe(3);
+    for (const name of FUNCTIONS) {
+      const trust = statementsOf(roleOf(name).Properties.AssumeRolePolicyDocument);
+      expect(trust).toEqual([{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
+      expect(roleOf(name).Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+
+  const permissions = (role: Resource) =>
+    (role.Properties.Policies as { PolicyDocument: unknown }[])
+      .flatMap((policy) => statementsOf(policy.PolicyDocument))
+      .flatMap((statement) => actionsOf(statement).map((action) => ({ action, resource: statement.Resource, statement })));
+
+  const expected: Record<(typeof FUNCTIONS)[number], string[]> = {
+    http: ['kms:Decrypt', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue'],
+    queue: [
+      'kms:Decrypt',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'secretsmanager:GetSecretValue',
+      'sqs:ChangeMessageVisibility',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:ReceiveMessage',
+      'sqs:SendMessage',
+    ],
+    schedule: ['kms:Decrypt', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue', 'sqs:SendMessage'],
+  };
+
+  test.each(FUNCTIONS)('%s role: exactly the actions it uses, each on its one resource', (name) => {
+    const granted = permissions(roleOf(name));
+    expect([...new Set(granted.map((g) => g.action))].sort()).toEqual(expected[name]);
+    const logGroup = `${name[0].toUpperCase()}${name.slice(1)}LogGroup`;
+    for (const { action, resource, statement } of granted) {
+      if (action.startsWith('logs:')) expect(resource).toEqual(getAtt(logGroup));
+      if (action === 'secretsmanager:GetSecretValue') expect(resource).toBe(PLACEHOLDER_SECRET_ARN);
+      if (action === 'sqs:SendMessage') expect(resource).toEqual(getAtt('DeadLetterQueue'));
+      if (action.startsWith('sqs:') && action !== 'sqs:SendMessage') expect(resource).toEqual(getAtt('RequestQueue'));
+      if (action === 'kms:Decrypt') {
+        expect(resource).toEqual({ Ref: 'CredentialsKmsKeyArn' });
+        expect(statement.Condition).toEqual({
+          StringEquals: { 'kms:ViaService': { 'Fn::Sub': 'secretsmanager.${AWS::Region}.amazonaws.com' } },
+        });
+      }
+    }
+  });
+
+  test('kms:Decrypt only exists when a customer managed key is given (condition)', () => {
+    const policy = roleOf('http').Properties.Policies[0].PolicyDocument.Statement;
+    const kms = policy.find((s: Record<string, unknown>) => 'Fn::If' in s);
+    expect(kms['Fn::If'][0]).toBe('HasCredentialsKmsKey');
+    expect(kms['Fn::If'][2]).toEqual({ Ref: 'AWS::NoValue' });
+    expect(t.Parameters?.CredentialsKmsKeyArn.Default).toBe('');
+  });
+
+  test('Scheduler execution role: invoke the schedule function, send to the DLQ, trusted only from this group', () => {
+    const role = t.Resources.SchedulerExecutionRole;
+    const granted = permissions(role);
+    expect(granted.map(({ action, resource }) => ({ action, resource }))).toEqual([
+      { action: 'lambda:InvokeFunction', resource: getAtt('ScheduleLambdaFunction') },
+      { action: 'sqs:SendMessage', resource: getAtt('DeadLetterQueue') },
+    ]);
+    const [trust] = statementsOf(role.Properties.AssumeRolePolicyDocument);
+    expect(trust.Principal).toEqual({ Service: 'scheduler.amazonaws.com' });
+    expect(trust.Condition).toEqual({
+      StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+      ArnEquals: { 'aws:SourceArn': getAtt('ScheduleGroup') },
+    });
+  });
+
+  test('deployment bucket: encrypted, never public', () => {
+    const bucket = t.Resources.ServerlessDeploymentBucket.Properties;
+    expect(bucket.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(bucket.BucketEncryption).toBeDefined();
+  });
+});
+
+describe('logs', () => {
+  test('every log group has a retention (30 days by default)', () => {
+    const groups = resourcesOfType(t, 'AWS::Logs::LogGroup');
+    expect(groups.length).toBe(4);
+    for (const [id, group] of groups) expect([id, group.Properties.RetentionInDays]).toEqual([id, 30]);
+  });
+
+  test.each(FUNCTIONS)('%s has its own log group, created before it', (name) => {
+    const id = `${name[0].toUpperCase()}${name.slice(1)}LogGroup`;
+    expect(t.Resources[id].Properties.LogGroupName).toBe(`/aws/lambda/${fn(name).Properties.FunctionName}`);
+    expect(fn(name).DependsOn).toContain(id);
+  });
+});
+
+describe('EventBridge Scheduler', () => {
+  const schedules = () => resourcesOfType(t, 'AWS::Scheduler::Schedule');
+  const file = () =>
+    YAML.parse(readFileSync(path.join(ROOT, 'infra', 'schedules.yml'), 'utf8')) as {
+      schedules: { name: string; schedule: string; timezone: string; enabled?: boolean; request: Record<string, unknown> }[];
+    };
+
+  test('one schedule per entry of infra/schedules.yml, with its expression, zone and state', () => {
+    const entries = file().schedules;
+    expect(schedules()).toHaveLength(entries.length);
+    for (const entry of entries) {
+      const found = schedules().find(([, s]) => s.Properties.Name === entry.name);
+      expect(found).toBeDefined();
+      const p = found![1].Properties;
+      expect(p.ScheduleExpression).toBe(entry.schedule);
+      expect(p.ScheduleExpressionTimezone).toBe(entry.timezone);
+      expect(p.State).toBe(entry.enabled === false ? 'DISABLED' : 'ENABLED');
+      expect(JSON.parse(p.Target.Input).request).toEqual(entry.request);
+    }
+  });
+
+  test('the shipped example: weekday stand-up, 09:00 Europe/Berlin, enabled', () => {
+    const [, standup] = schedules().find(([, s]) => s.Properties.Name === 'weekday-standup')!;
+    expect(standup.Properties).toMatchObject({
+      ScheduleExpression: 'cron(0 9 ? * MON-FRI *)',
+      ScheduleExpressionTimezone: 'Europe/Berlin',
+      State: 'ENABLED',
+    });
+  });
+
+  test('every schedule: no flexible window, a time zone, its group, the schedule function, its own role', () => {
+    expect(schedules().length).toBeGreaterThan(0);
+    for (const [, schedule] of schedules()) {
+      const p = schedule.Properties;
+      expect(p.FlexibleTimeWindow).toEqual({ Mode: 'OFF' });
+      expect(typeof p.ScheduleExpressionTimezone).toBe('string');
+      expect(p.ScheduleExpressionTimezone.length).toBeGreaterThan(0);
+      expect(['ENABLED', 'DISABLED']).toContain(p.State);
+      expect(p.GroupName).toEqual({ Ref: 'ScheduleGroup' });
+      expect(p.Target.Arn).toEqual(getAtt('ScheduleLambdaFunction'));
+      expect(p.Target.RoleArn).toEqual(getAtt('SchedulerExecutionRole'));
+    }
+  });
+
+  test('every schedule: retries end within the lateness limit, then the dead-letter queue', () => {
+    expect(lateness()).toBe(600);
+    for (const [, schedule] of schedules()) {
+      const target = schedule.Properties.Target;
+      expect(target.RetryPolicy.MaximumEventAgeInSeconds).toBeLessThanOrEqual(lateness());
+      expect(target.RetryPolicy.MaximumEventAgeInSeconds).toBeGreaterThanOrEqual(60);
+      expect(target.RetryPolicy.MaximumRetryAttempts).toBeGreaterThanOrEqual(1);
+      expect(target.RetryPolicy.MaximumRetryAttempts).toBeLessThan(185);
+      expect(target.DeadLetterConfig).toEqual({ Arn: getAtt('DeadLetterQueue') });
+    }
+  });
+
+  test('every schedule: input is the {request, scheduled_time, execution_id} wrapper with placeholders', () => {
+    for (const [, schedule] of schedules()) {
+      const input = JSON.parse(schedule.Properties.Target.Input);
+      expect(Object.keys(input).sort()).toEqual(['execution_id', 'request', 'scheduled_time']);
+      expect(input.scheduled_time).toBe('<aws.scheduler.scheduled-time>');
+      expect(input.execution_id).toBe('<aws.scheduler.execution-id>');
+      expect(typeof input.request.conference_name).toBe('string');
+    }
+  });
+
+  test('the schedule group exists; no osls-made schedules or EventBridge rules', () => {
+    expect(t.Resources.ScheduleGroup.Type).toBe('AWS::Scheduler::ScheduleGroup');
+    expect(resourcesOfType(t, 'AWS::Events::Rule')).toEqual([]);
+  });
+
+  test('schedule function async invocations: 2 retries within the lateness limit, then the DLQ', () => {
+    const configs = resourcesOfType(t, 'AWS::Lambda::EventInvokeConfig');
+    expect(configs).toHaveLength(1);
+    const [, config] = configs[0];
+    expect(config.Properties.FunctionName).toEqual({ Ref: 'ScheduleLambdaFunction' });
+    expect(config.Properties.MaximumRetryAttempts).toBe(2);
+    expect(config.Properties.MaximumEventAgeInSeconds).toBeLessThanOrEqual(lateness());
+    expect(config.Properties.DestinationConfig.OnFailure.Destination).toEqual(getAtt('DeadLetterQueue'));
+  });
+});
+
+describe('alarms', () => {
+  const alarms = () => resourcesOfType(t, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+  const find = (metric: string, dimension: unknown) =>
+    alarms().filter((a) => a.MetricName === metric && JSON.stringify(a.Dimensions).includes(JSON.stringify(dimension)));
+
+  test('dead-letter queue depth > 0', () => {
+    const [alarm] = find('ApproximateNumberOfMessagesVisible', getAtt('DeadLetterQueue', 'QueueName'));
+    expect(alarm).toMatchObject({ Namespace: 'AWS/SQS', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+  });
+
+  test.each(FUNCTIONS)('%s: errors and throttles', (name) => {
+    for (const metric of ['Errors', 'Throttles']) {
+      const found = find(metric, { Ref: FUNCTION_IDS[name] });
+      expect(found).toHaveLength(1);
+      expect(found[0]).toMatchObject({ Namespace: 'AWS/Lambda', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+    }
+  });
+
+  test('without alarmTopicArn the alarms exist with no actions (condition on an empty parameter)', () => {
+    expect(t.Parameters?.AlarmTopicArn.Default).toBe('');
+    expect(t.Conditions?.HasAlarmTopic).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'AlarmTopicArn' }, ''] }] });
+    for (const alarm of alarms()) {
+      expect(alarm.AlarmActions).toEqual({ 'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }] });
+      expect(alarm.OKActions).toEqual(alarm.AlarmActions);
+      expect(alarm.TreatMissingData).toBe('notBreaching');
+    }
+  });
+});
+
+describe('bundles', () => {
+  test.each(FUNCTIONS)('%s.zip is below 450 KiB and holds only its .mjs bundle (no source map)', (name) => {
+    const zip = path.join(packaged.dir, `${name}.zip`);
+    const artifact = packaged.manifest.artifacts.find((a) => a.function === name)!;
+    expect(artifact.zipBytes).toBeLessThan(MAX_ZIP_BYTES);
+    expect(zipEntries(zip).map((e) => e.name)).toEqual([`functions/${name}.mjs`]);
+    expect(fn(name).Properties.Code.S3Key).toMatch(new RegExp(`/${name}\\.zip$`));
+  });
+
+  test.each(FUNCTIONS)('%s bundle: ESM with the createRequire banner, minified, SDK and middy bundled', (name) => {
+    const code = zipEntryText(path.join(packaged.dir, `${name}.zip`), `functions/${name}.mjs`);
+    expect(code.startsWith("import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);")).toBe(
+      true,
+    );
+    expect(code).toMatch(/export\s*\{[^}]*\bhandler\b[^}]*\}/);
+    // Every import left in the bundle is a Node built-in: the AWS SDK, middy, jose... are inside. (The SDK's
+    // error messages quote `[require("@aws-sdk/signature-v4-crt");]`: the lookbehind skips those.)
+    const specifiers = [
+      ...code.matchAll(/(?<!\[)(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|\bimport\s*)["']([^"'\s]+)["']/g),
+    ].map((m) => m[1]);
+    expect(specifiers.length).toBeGreaterThan(0);
+    const builtin = /^(?:node:.+|https?|crypto|os|fs|path|url|stream|buffer|util|events|zlib|net|tls|http2|process|child_process|dns|async_hooks|worker_threads|string_decoder|querystring|perf_hooks|timers)$/;
+    expect(specifiers.filter((specifier) => !builtin.test(specifier))).toEqual([]);
+    expect(code).not.toMatch(/sourceMappingURL/);
+    expect(code.split('\n').length).toBeLessThan(200); // minified
+    if (name !== 'http') expect(code).toContain('SendMessage'); // @aws-sdk/client-sqs is inside
+    expect(code).toContain('GetSecretValue'); // @aws-sdk/client-secrets-manager is inside
+  });
+
+  test('packaging took well under a minute', () => {
+    expect(packaged.manifest.durationMs).toBeLessThan(60_000);
+  });
+});

@@ -1,0 +1,244 @@
+/**
+ * The documented alternatives, packaged for real: JWT authorization, CORS for listed origins, an alarm topic,
+ * a customer managed KMS key for the secret, other limits. Plus the parameter checks of infra/params.cjs
+ * (called directly, as osls does), including the rule that an unauthenticated route exists only on the local
+ * stage under serverless offline.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import {
+  ensurePackaged,
+  getAtt,
+  type Packaged,
+  requireCjs,
+  resourcesOfType,
+  ROOT,
+  statementsOf,
+  type Template,
+} from './package-helper.js';
+
+const ISSUER = 'https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_Example';
+const TOPIC = 'arn:aws:sns:eu-central-1:123456789012:voxconf-alarms';
+const KEY = 'arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const SECRET = 'arn:aws:secretsmanager:eu-west-1:210987654321:secret:prod/voxconf-Zy9Xw8';
+
+describe('packaged with authMode=jwt, CORS, alarm topic, KMS key and other limits (stage prod)', () => {
+  let packaged: Packaged;
+  let t: Template;
+
+  beforeAll(() => {
+    packaged = ensurePackaged('prod-jwt', 'prod', {
+      authMode: 'jwt',
+      jwtIssuerUrl: ISSUER,
+      jwtAudience: 'client-a,client-b',
+      corsAllowedOrigins: 'https://app.example.com,https://admin.example.com',
+      alarmTopicArn: TOPIC,
+      credentialsKmsKeyArn: KEY,
+      credentialsSecretArn: SECRET,
+      allowedRuleIds: '1000001,1000002',
+      throttlingBurstLimit: '50',
+      throttlingRateLimit: '25',
+      queueMaximumConcurrency: '5',
+      scheduleMaxLatenessSeconds: '300',
+      logRetentionInDays: '90',
+      logLevel: 'debug',
+    });
+    t = packaged.template;
+  }, 180_000);
+
+  test('every route has the JWT authorizer', () => {
+    const routes = resourcesOfType(t, 'AWS::ApiGatewayV2::Route');
+    expect(routes.length).toBeGreaterThan(0);
+    for (const [, route] of routes) {
+      expect(route.Properties.AuthorizationType).toBe('JWT');
+      expect(route.Properties.AuthorizerId).toEqual({ Ref: 'HttpApiAuthorizerJwt' });
+    }
+    const [[, authorizer]] = resourcesOfType(t, 'AWS::ApiGatewayV2::Authorizer');
+    expect(authorizer.Properties).toMatchObject({
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: { Issuer: ISSUER, Audience: ['client-a', 'client-b'] },
+    });
+  });
+
+  test('CORS allows only the listed origins, POST, the auth headers', () => {
+    const [[, api]] = resourcesOfType(t, 'AWS::ApiGatewayV2::Api');
+    const cors = api.Properties.CorsConfiguration;
+    expect(cors.AllowOrigins).toEqual(['https://app.example.com', 'https://admin.example.com']);
+    expect(cors.AllowMethods).toEqual(['POST']);
+    expect(cors.AllowHeaders).toEqual(expect.arrayContaining(['content-type', 'authorization', 'x-amz-date']));
+    expect(cors.AllowCredentials).toBeUndefined();
+  });
+
+  test('alarms notify the topic', () => {
+    expect(t.Parameters?.AlarmTopicArn.Default).toBe(TOPIC);
+    const alarms = resourcesOfType(t, 'AWS::CloudWatch::Alarm');
+    expect(alarms.length).toBeGreaterThanOrEqual(7);
+  });
+
+  test('secret ARN and KMS key reach the environment and the roles', () => {
+    expect(t.Parameters?.CredentialsKmsKeyArn.Default).toBe(KEY);
+    const fn = t.Resources.HttpLambdaFunction.Properties;
+    expect(fn.Environment.Variables.VOXIMPLANT_CREDENTIALS_SECRET_ID).toBe(SECRET);
+    expect(fn.Environment.Variables.VOXIMPLANT_ALLOWED_RULE_IDS).toBe('1000001,1000002');
+    expect(fn.Environment.Variables.POWERTOOLS_LOG_LEVEL).toBe('DEBUG');
+    const statements = statementsOf(t.Resources.HttpFunctionRole.Properties.Policies[0].PolicyDocument);
+    expect(statements.find((s) => s.Action === 'secretsmanager:GetSecretValue')?.Resource).toBe(SECRET);
+  });
+
+  test('limits follow the parameters', () => {
+    const [[, stage]] = resourcesOfType(t, 'AWS::ApiGatewayV2::Stage');
+    expect(stage.Properties.DefaultRouteSettings).toMatchObject({ ThrottlingBurstLimit: 50, ThrottlingRateLimit: 25 });
+    const [[, mapping]] = resourcesOfType(t, 'AWS::Lambda::EventSourceMapping');
+    expect(mapping.Properties.ScalingConfig.MaximumConcurrency).toBe(5);
+    for (const [, group] of resourcesOfType(t, 'AWS::Logs::LogGroup')) expect(group.Properties.RetentionInDays).toBe(90);
+    expect(t.Resources.ScheduleLambdaFunction.Properties.Environment.Variables.SCHEDULE_MAX_LATENESS_SECONDS).toBe('300');
+    expect(t.Resources.ScheduleLambdaEvConf.Properties.MaximumEventAgeInSeconds).toBe(300);
+    for (const [, schedule] of resourcesOfType(t, 'AWS::Scheduler::Schedule')) {
+      expect(schedule.Properties.Target.RetryPolicy.MaximumEventAgeInSeconds).toBe(300);
+      expect(schedule.Properties.Target.DeadLetterConfig).toEqual({ Arn: getAtt('DeadLetterQueue') });
+    }
+  });
+
+  test('names carry the stage', () => {
+    expect(t.Resources.RequestQueue.Properties.QueueName).toBe('voxconf-prod-requests');
+    expect(t.Resources.ScheduleGroup.Properties.Name).toBe('voxconf-prod');
+    expect(t.Resources.HttpLambdaFunction.Properties.FunctionName).toBe('voxconf-prod-http');
+  });
+});
+
+type Params = Record<string, string | undefined>;
+
+/** What osls hands to `${file(infra/params.cjs):name}` functions. */
+function context(stage: string, params: Params) {
+  return {
+    options: {},
+    resolveConfigurationProperty: async () => undefined,
+    resolveVariable: async (expression: string) => {
+      if (expression === 'sls:stage') return stage;
+      const match = /^param:([A-Za-z]+)(?:, null)?$/.exec(expression);
+      if (!match) throw new Error(`unexpected variable ${expression}`);
+      return params[match[1]] ?? null;
+    },
+  };
+}
+
+const params = requireCjs('../../infra/params.cjs') as Record<string, (ctx: ReturnType<typeof context>) => Promise<unknown>> & {
+  LOCAL_STAGE: string;
+};
+
+async function withArgv<T>(args: string[], run: () => Promise<T>): Promise<T> {
+  const saved = process.argv;
+  process.argv = [saved[0], 'serverless', ...args];
+  try {
+    return await run();
+  } finally {
+    process.argv = saved;
+  }
+}
+
+describe('infra/params.cjs: authentication', () => {
+  test('default route: AWS IAM', async () => {
+    await expect(params.conferencesRoute(context('prod', {}))).resolves.toEqual({
+      method: 'POST',
+      path: '/conferences',
+      authorizer: { type: 'aws_iam' },
+    });
+    await expect(params.httpApiAuthorizers(context('prod', {}))).resolves.toEqual({});
+  });
+
+  test('authMode=jwt needs an https issuer and an audience', async () => {
+    await expect(params.conferencesRoute(context('prod', { authMode: 'jwt' }))).rejects.toThrow(/jwtIssuerUrl.*required/);
+    await expect(
+      params.conferencesRoute(context('prod', { authMode: 'jwt', jwtIssuerUrl: 'http://issuer.example.com', jwtAudience: 'a' })),
+    ).rejects.toThrow(/https/);
+    await expect(params.conferencesRoute(context('prod', { authMode: 'jwt', jwtIssuerUrl: ISSUER }))).rejects.toThrow(
+      /jwtAudience/,
+    );
+  });
+
+  test('authMode=none is refused on any stage but local', async () => {
+    for (const stage of ['dev', 'prod', 'staging', 'local2', 'Local']) {
+      await expect(params.conferencesRoute(context(stage, { authMode: 'none' }))).rejects.toThrow(/only on the "local" stage/);
+    }
+  });
+
+  test('the local stage: an open route under serverless offline, refused for package and deploy', async () => {
+    const local = context('local', { authMode: 'none' });
+    await withArgv(['offline', '--stage', 'local'], async () => {
+      await expect(params.conferencesRoute(local)).resolves.toEqual({ method: 'POST', path: '/conferences' });
+    });
+    for (const command of ['package', 'deploy']) {
+      await withArgv([command, '--stage', 'local'], async () => {
+        await expect(params.conferencesRoute(local)).rejects.toThrow(/cannot be packaged or deployed/);
+        // Not even with authentication: the local stage's parameters are for 127.0.0.1.
+        await expect(params.conferencesRoute(context('local', { authMode: 'iam' }))).rejects.toThrow(
+          /cannot be packaged or deployed/,
+        );
+      });
+    }
+  });
+
+  test('serverless.yml: the local stage defaults to authMode none, every other stage to iam', () => {
+    const config = YAML.parse(
+      readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8').replace(/!(GetAtt|Ref|Sub|If|Not|Equals)\b/g, ''),
+    );
+    expect(config.params.default.authMode).toBe('iam');
+    expect(config.params.local.authMode).toBe('none');
+    expect(Object.keys(config.params).sort()).toEqual(['default', 'local']);
+    expect(config.functions.http.events).toEqual([{ httpApi: '${file(infra/params.cjs):conferencesRoute}' }]);
+    expect(config.provider.httpApi.authorizers).toBe('${file(infra/params.cjs):httpApiAuthorizers}');
+  });
+
+  test('unknown authMode is refused', async () => {
+    await expect(params.conferencesRoute(context('prod', { authMode: 'open' }))).rejects.toThrow(/iam, jwt, none/);
+  });
+});
+
+describe('infra/params.cjs: other parameters', () => {
+  test('credentialsSecretArn: required, a full ARN with its suffix, not a name', async () => {
+    await expect(params.credentialsSecretArn(context('prod', {}))).rejects.toThrow(/credentialsSecretArn" is required/);
+    await expect(params.credentialsSecretArn(context('prod', { credentialsSecretArn: 'voxconf/credentials' }))).rejects.toThrow(
+      /secret name is not accepted/,
+    );
+    await expect(
+      params.credentialsSecretArn(
+        context('prod', { credentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:210987654321:secret:voxconf/credentials' }),
+      ),
+    ).rejects.toThrow(/6-character suffix/);
+    await expect(params.credentialsSecretArn(context('prod', { credentialsSecretArn: SECRET }))).resolves.toBe(SECRET);
+  });
+
+  test('CORS: off when empty; origins only, no "*"', async () => {
+    await expect(params.cors(context('prod', { corsAllowedOrigins: '' }))).resolves.toBe(false);
+    await expect(params.cors(context('prod', { corsAllowedOrigins: '*' }))).rejects.toThrow(/"\*" is not accepted/);
+    await expect(params.cors(context('prod', { corsAllowedOrigins: 'https://app.example.com/path' }))).rejects.toThrow(
+      /just the origin/,
+    );
+  });
+
+  test('numbers and lists are checked', async () => {
+    await expect(params.logRetentionInDays(context('prod', { logRetentionInDays: '31' }))).rejects.toThrow(/must be one of/);
+    await expect(params.queueMaximumConcurrency(context('prod', { queueMaximumConcurrency: '500' }))).rejects.toThrow(
+      /between 2 and 50/,
+    );
+    await expect(params.scheduleMaxLatenessSeconds(context('prod', { scheduleMaxLatenessSeconds: '30' }))).rejects.toThrow(
+      /between 60/,
+    );
+    await expect(params.allowedRuleIds(context('prod', { allowedRuleIds: '1, 2;x' }))).rejects.toThrow(/"x"/);
+    await expect(params.defaultRuleId(context('prod', { defaultRuleId: '7', allowedRuleIds: '1,2' }))).rejects.toThrow(
+      /not in allowedRuleIds/,
+    );
+    await expect(params.alarmTopicArn(context('prod', { alarmTopicArn: 'my-topic' }))).rejects.toThrow(/SNS topic ARN/);
+    await expect(params.apiUrl(context('prod', { apiUrl: 'http://127.0.0.1:9000' }))).rejects.toThrow(/https/);
+    await expect(params.apiUrl(context('local', { apiUrl: 'http://127.0.0.1:9000/' }))).resolves.toBe('http://127.0.0.1:9000');
+  });
+
+  test('DEAD_LETTER_QUEUE_URL: the stack queue, or a loopback URL on the local stage', async () => {
+    await expect(params.deadLetterQueueUrl(context('prod', {}))).resolves.toEqual({ Ref: 'DeadLetterQueue' });
+    await expect(
+      params.deadLetterQueueUrl(context('local', { localDeadLetterQueueUrl: 'http://127.0.0.1:9324/000000000000/dlq' })),
+    ).resolves.toBe('http://127.0.0.1:9324/000000000000/dlq');
+  });
+});
