@@ -118,7 +118,13 @@ export class SecretsManagerCredentials implements CredentialsProvider {
 
   constructor(options: SecretsManagerCredentialsOptions) {
     this.options = options;
-    this.client = options.client ?? new SecretsManagerClient({});
+    // Bounded per attempt: a hung connection must fail over to the SDK's own retries, not eat the invocation.
+    this.client =
+      options.client ??
+      new SecretsManagerClient({
+        maxAttempts: 3,
+        requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
+      });
     this.now = options.now ?? Date.now;
   }
 

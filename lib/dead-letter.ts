@@ -23,7 +23,12 @@ export class SqsDeadLetterSink implements DeadLetterSink {
       throw new ConfigurationError('DEAD_LETTER_QUEUE_URL', 'is required for the queue and schedule functions.');
     }
     this.queueUrl = options.queueUrl;
-    this.client = options.client ?? new SQSClient({});
+    this.client =
+      options.client ??
+      new SQSClient({
+        maxAttempts: 3,
+        requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000, throwOnRequestTimeout: true },
+      });
   }
 
   async send(
