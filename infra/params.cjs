@@ -274,7 +274,8 @@ module.exports = {
    * cap must stay well below 200. SQS event sources accept 2..1000.
    */
   async queueMaximumConcurrency({ resolveVariable }) {
-    return requiredInteger(resolveVariable, 'queueMaximumConcurrency', 2, 50);
+    // 15 instances x 10 records = 150 concurrent calls: under Voximplant's 200, with room for the HTTP API.
+    return requiredInteger(resolveVariable, 'queueMaximumConcurrency', 2, 15);
   },
 
   /** Scheduled runs later than this are not started; also bounds every retry window on the schedule path. */

@@ -220,8 +220,8 @@ describe('infra/params.cjs: other parameters', () => {
 
   test('numbers and lists are checked', async () => {
     await expect(params.logRetentionInDays(context('prod', { logRetentionInDays: '31' }))).rejects.toThrow(/must be one of/);
-    await expect(params.queueMaximumConcurrency(context('prod', { queueMaximumConcurrency: '500' }))).rejects.toThrow(
-      /between 2 and 50/,
+    await expect(params.queueMaximumConcurrency(context('prod', { queueMaximumConcurrency: '16' }))).rejects.toThrow(
+      /between 2 and 15/,
     );
     await expect(params.scheduleMaxLatenessSeconds(context('prod', { scheduleMaxLatenessSeconds: '30' }))).rejects.toThrow(
       /between 60/,
