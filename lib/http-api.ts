@@ -14,7 +14,12 @@ const JSON_HEADERS = {
   'cache-control': 'no-store',
 } as const;
 
-/** Refuses a body before it is parsed: too large, or absent. Runs before middy's JSON parser. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Refuses a body before it is parsed: absent, too large, or (base64-encoded) not UTF-8, which a
+ * lenient decode would silently turn into U+FFFD and send on. Leaves the event with a text body.
+ */
 export function checkHttpBody(event: Pick<APIGatewayProxyEventV2, 'body' | 'isBase64Encoded'>): void {
   const { body, isBase64Encoded } = event;
   if (body === undefined || body === null || body === '') {
@@ -23,6 +28,14 @@ export function checkHttpBody(event: Pick<APIGatewayProxyEventV2, 'body' | 'isBa
   const bytes = isBase64Encoded ? Math.floor((body.length * 3) / 4) : Buffer.byteLength(body, 'utf8');
   if (bytes > MAX_BODY_BYTES) {
     throw new PayloadError('body_too_large', `The body must be at most ${MAX_BODY_BYTES} bytes.`);
+  }
+  if (isBase64Encoded) {
+    try {
+      event.body = strictUtf8.decode(Buffer.from(body, 'base64'));
+    } catch (cause) {
+      throw new ValidationError([{ field: 'body', rule: 'utf8', message: 'The body must be UTF-8 text.' }], { cause });
+    }
+    event.isBase64Encoded = false;
   }
 }
 
