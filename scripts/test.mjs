@@ -13,12 +13,18 @@
  * summed over the runs. A run that crashes, runs no test, or exits non-zero with no failed test counts as
  * one failure; so does a suite that failed outside its tests (import error, failing hook); so does a Node
  * that could not be fetched (unless skipped). The exit code is non-zero when anything failed.
+ *
+ * The last run is also the leak scan: logging at DEBUG and metrics on, everything the test processes and
+ * jest write is captured and searched for private keys, JWTs, `Bearer ` headers and media session URLs
+ * (scripts/leak-scan.mjs). It counts as one more test: passed, or failed with what was found where.
+ * VOXCONF_LEAK_SCAN=0 turns it off.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, chmodSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, chmodSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { scanDirectory } from './leak-scan.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const jestBin = join(root, 'node_modules', 'jest', 'bin', 'jest.js');
@@ -99,7 +105,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 }
 
 /** Runs jest with one node binary; resolves to a summary (never rejects). */
-function runJest(nodeBin, version) {
+function runJest(nodeBin, version, captureDir) {
   const dir = mkdtempSync(join(tmpdir(), 'voxconf-jest-'));
   const outputFile = join(dir, 'results.json');
   const args = [jestBin, '--json', `--outputFile=${outputFile}`];
@@ -116,11 +122,23 @@ function runJest(nodeBin, version) {
   console.log(`\ntest: jest on Node ${version} (${nodeBin})\n`);
   const started = Date.now();
   return new Promise((resolvePromise) => {
+    const captureEnv = captureDir
+      ? { VOXCONF_CAPTURE_DIR: captureDir, POWERTOOLS_LOG_LEVEL: 'DEBUG', POWERTOOLS_METRICS_DISABLED: 'false' }
+      : {};
     const child = spawn(nodeBin, args, {
       cwd: root,
-      stdio: 'inherit',
-      env: { ...process.env, NODE_OPTIONS: nodeOptions.join(' ') },
+      stdio: captureDir ? ['inherit', 'pipe', 'pipe'] : 'inherit',
+      env: { ...process.env, ...captureEnv, NODE_OPTIONS: nodeOptions.join(' ') },
     });
+    if (captureDir) {
+      // jest's own output is shown as usual and kept for the scan too.
+      for (const [from, to] of [[child.stdout, process.stdout], [child.stderr, process.stderr]]) {
+        from.on('data', (chunk) => {
+          to.write(chunk);
+          appendFileSync(join(captureDir, 'jest.log'), chunk);
+        });
+      }
+    }
     activeChild = child;
     const finish = (code, signal, spawnError) => {
       activeChild = undefined;
@@ -192,7 +210,9 @@ function printSummary(run) {
 
 const runs = [];
 const notes = [];
-for (const major of wantedMajors()) {
+const majors = wantedMajors();
+const leakScan = process.env.VOXCONF_LEAK_SCAN !== '0';
+for (const [index, major] of majors.entries()) {
   let bin = process.execPath;
   let version = process.version;
   if (major !== currentMajor) {
@@ -217,10 +237,30 @@ for (const major of wantedMajors()) {
     bin = fetched.bin;
     version = nodeVersion(bin) ?? `v${major}`;
   }
-  const run = await runJest(bin, version);
+  const captureDir = leakScan && index === majors.length - 1 ? mkdtempSync(join(tmpdir(), 'voxconf-capture-')) : undefined;
+  const run = await runJest(bin, version, captureDir);
   console.log('');
   printSummary(run);
   runs.push(run);
+  if (captureDir) {
+    runs.push(leakScanResult(captureDir, version));
+    rmSync(captureDir, { recursive: true, force: true });
+  }
+}
+
+/** The scan of a whole run's output, as one test. */
+function leakScanResult(captureDir, version) {
+  const { findings, bytes, logLines } = scanDirectory(captureDir);
+  const problems = findings.slice(0, 20).map((f) => `leak: ${f.kind} in ${f.source} line ${f.line} (${f.excerpt})`);
+  // A scan of nothing proves nothing: the run must have logged at debug level.
+  if (logLines < 20) problems.push(`leak scan read only ${logLines} log lines (${bytes} bytes): logging was not captured`);
+  const failed = problems.length > 0 ? 1 : 0;
+  console.log(
+    `test: leak scan of the Node ${version} run (${logLines} JSON log lines, ${(bytes / 1024).toFixed(0)} KiB): ` +
+      (failed ? 'FAILED' : 'no key, token, Authorization header or media URL found'),
+  );
+  for (const problem of problems) console.log(`test:   ${problem}`);
+  return { version: `${version} leak scan`, passed: 1 - failed, failed, skipped: 0, suites: 1, wallMs: 0, problems };
 }
 
 console.log('\ntest: summary');

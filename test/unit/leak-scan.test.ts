@@ -1,0 +1,35 @@
+import { describe, expect, it } from '@jest/globals';
+import { generateKeyPairSync } from 'node:crypto';
+import { SignJWT, importPKCS8 } from 'jose';
+// @ts-expect-error: a plain .mjs script without types
+import { scanForLeaks } from '../../scripts/leak-scan.mjs';
+
+const { privateKey } = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+});
+
+const kinds = (text: string) => (scanForLeaks(text) as Array<{ kind: string }>).map((f) => f.kind);
+
+describe('leak scan', () => {
+  it('finds a private key, even a line of its body alone', () => {
+    expect(kinds(privateKey)).toEqual(expect.arrayContaining(['private key PEM header', 'private key PEM body']));
+    expect(kinds(`{"msg":"x","k":"${privateKey.split('\n')[1]}"}`)).toEqual(['private key PEM body']);
+  });
+
+  it('finds a signed token and a Bearer header, not a redacted one', async () => {
+    const token = await new SignJWT({ iss: 1 }).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: 'k' }).sign(await importPKCS8(privateKey, 'RS256'));
+    expect(kinds(`{"token":"${token}"}`)).toEqual(['JWT']);
+    expect(kinds(`authorization: Bearer ${token}`)).toEqual(expect.arrayContaining(['JWT', 'Authorization header']));
+    expect(kinds('authorization: Bearer [redacted]')).toEqual([]);
+  });
+
+  it('finds media session URLs', () => {
+    expect(kinds('"url":"https://127.0.0.1:4000/media/2f1c9a7e-1"')).toEqual(['media session URL']);
+  });
+
+  it('passes ordinary structured logs', () => {
+    expect(kinds('{"level":"INFO","message":"conference started","conference_name":"standup","call_session_history_id":42}')).toEqual([]);
+  });
+});
