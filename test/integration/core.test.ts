@@ -141,6 +141,20 @@ describe('Voximplant failures', () => {
     expect(fx.emulator.stats().requests - before).toBe(3);
   });
 
+  it('takes an answer that comes just inside the timeout, and retries one just past it', async () => {
+    const service = fx.service({ env: { VOXIMPLANT_REQUEST_TIMEOUT_MS: '400', VOXIMPLANT_MAX_ATTEMPTS: '2' } });
+    fx.emulator.fault({ type: 'latency', ms: 300, times: 1 } as never);
+    await expect(service.start({ conference_name: 'core-near-in', rule_id: fx.account.ruleId })).resolves.toMatchObject({
+      conference_name: 'core-near-in',
+    });
+    const before = fx.emulator.stats().requests;
+    fx.emulator.fault({ type: 'latency', ms: 500, times: 1 } as never);
+    await expect(service.start({ conference_name: 'core-near-out', rule_id: fx.account.ruleId })).resolves.toMatchObject({
+      conference_name: 'core-near-out',
+    });
+    expect(fx.emulator.stats().requests - before).toBe(2);
+  });
+
   it('times out a slow answer with a retryable timeout', async () => {
     fx.emulator.setLatency(1_000);
     const before = fx.emulator.stats().requests;

@@ -33,6 +33,14 @@ beforeEach(async () => {
 const body = (name: string, extra: Record<string, unknown> = {}) => JSON.stringify({ conference_name: name, rule_id: fx.account.ruleId, ...extra });
 
 describe('queue handler', () => {
+  it('makes one GetSecretValue for a cold batch of 10 concurrent records', async () => {
+    fx.secrets.clearCalls();
+    const records = Array.from({ length: 10 }, (_, i) => sqsRecord(body(`q-cold-${i}`)));
+    const response = await handler(sqsEvent(records), lambdaContext(30_000, 'voxconf-dev-queue'));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(fx.secrets.getSecretValueCount()).toBe(1);
+  });
+
   it('handles a mixed batch concurrently: every record acknowledged, reported, or dead-lettered', async () => {
     fx.emulator.setLatency(50);
     fx.emulator.fault({ type: 'http', status: 503, conferenceName: 'q-retry' } as never);
