@@ -15,7 +15,12 @@ export const LEAK_PATTERNS = [
   { name: 'media session URL', pattern: /https?:\/\/[^\s"']+\/media\/[A-Za-z0-9-]{6,}/ },
 ];
 
-/** Every finding in `text`, with a short, itself redacted, context. */
+/**
+ * Every finding in `text`, with a short, itself redacted, context.
+ * @param {string} text
+ * @param {string} [source]
+ * @returns {Array<{ source: string; line: number; kind: string; excerpt: string }>}
+ */
 export function scanForLeaks(text, source = 'output') {
   const findings = [];
   for (const { name, pattern } of LEAK_PATTERNS) {

@@ -6,6 +6,7 @@
 import { startEmulator } from '../../local/voximplant-emulator/index.js';
 import type { CreatedAccount, EmulatorOptions, VoximplantEmulator } from '../../local/voximplant-emulator/index.js';
 import { startSecretsManager, type SecretsManagerStandIn } from '../../local/secrets-manager.js';
+import { startSqs, type LocalSqs } from '../../local/sqs.js';
 import { createConferenceService, type CreateServiceOptions } from '../../lib/index.js';
 import { setAwsTestEnv } from './aws-env.js';
 
@@ -48,6 +49,33 @@ export async function startCoreFixture(options: { emulator?: EmulatorOptions; en
       for (const client of clients) client.close();
       restore();
       await Promise.all([emulator.close(), secrets.close()]);
+    },
+  };
+}
+
+export interface TriggerFixture extends CoreFixture {
+  readonly sqs: LocalSqs;
+}
+
+/**
+ * The core fixture plus local SQS as the dead-letter queue, with process.env set as the queue and
+ * schedule functions see it (restored by close()).
+ */
+export async function startTriggerFixture(env: Record<string, string> = {}): Promise<TriggerFixture> {
+  const core = await startCoreFixture();
+  const sqs = await startSqs();
+  const saved = { ...process.env };
+  Object.assign(process.env, core.env, {
+    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+    DEAD_LETTER_QUEUE_URL: sqs.deadLetterQueueUrl,
+    ...env,
+  });
+  return {
+    ...core,
+    sqs,
+    async close() {
+      process.env = saved;
+      await Promise.all([core.close(), sqs.close()]);
     },
   };
 }

@@ -1,30 +1,20 @@
 /** functions/queue.ts with real SQS batches, the emulator, the Secrets Manager stand-in and local SQS as DLQ. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { SQSBatchResponse } from 'aws-lambda';
-import { startSqs, type LocalSqs } from '../../local/sqs.js';
 import { attribute, drainQueue } from '../helpers/dlq.js';
 import { lambdaContext, sqsEvent, sqsRecord } from '../helpers/events.js';
-import { startCoreFixture, type CoreFixture } from '../helpers/fixture.js';
+import { startTriggerFixture, type TriggerFixture } from '../helpers/fixture.js';
 
-let fx: CoreFixture;
-let sqs: LocalSqs;
+let fx: TriggerFixture;
+let sqs: TriggerFixture['sqs'];
 let handler: (event: unknown, context: unknown) => Promise<SQSBatchResponse>;
-const saved = { ...process.env };
 
 beforeAll(async () => {
-  fx = await startCoreFixture();
-  sqs = await startSqs();
-  Object.assign(process.env, fx.env, {
-    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-    DEAD_LETTER_QUEUE_URL: sqs.deadLetterQueueUrl,
-    VOXIMPLANT_MAX_ATTEMPTS: '2',
-  });
+  fx = await startTriggerFixture({ VOXIMPLANT_MAX_ATTEMPTS: '2' });
+  sqs = fx.sqs;
   ({ handler } = (await import('../../functions/queue.js')) as never);
 });
-afterAll(async () => {
-  process.env = saved;
-  await Promise.all([fx.close(), sqs.close()]);
-});
+afterAll(() => fx.close());
 beforeEach(async () => {
   fx.emulator.clearFaults();
   await drainQueue(sqs.deadLetterQueueUrl, sqs.endpoint);

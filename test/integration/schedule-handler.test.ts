@@ -1,30 +1,19 @@
 /** functions/schedule.ts with Scheduler input, EventBridge rule input and a bare envelope. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { startSqs, type LocalSqs } from '../../local/sqs.js';
 import { attribute, drainQueue } from '../helpers/dlq.js';
 import { lambdaContext, scheduledEventEnvelope, schedulerInput } from '../helpers/events.js';
-import { startCoreFixture, type CoreFixture } from '../helpers/fixture.js';
+import { startTriggerFixture, type TriggerFixture } from '../helpers/fixture.js';
 
-let fx: CoreFixture;
-let sqs: LocalSqs;
+let fx: TriggerFixture;
+let sqs: TriggerFixture['sqs'];
 let handler: (event: unknown, context: unknown) => Promise<unknown>;
-const saved = { ...process.env };
 
 beforeAll(async () => {
-  fx = await startCoreFixture();
-  sqs = await startSqs();
-  Object.assign(process.env, fx.env, {
-    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-    DEAD_LETTER_QUEUE_URL: sqs.deadLetterQueueUrl,
-    SCHEDULE_MAX_LATENESS_SECONDS: '600',
-    VOXIMPLANT_MAX_ATTEMPTS: '1',
-  });
+  fx = await startTriggerFixture({ SCHEDULE_MAX_LATENESS_SECONDS: '600', VOXIMPLANT_MAX_ATTEMPTS: '1' });
+  sqs = fx.sqs;
   ({ handler } = (await import('../../functions/schedule.js')) as never);
 });
-afterAll(async () => {
-  process.env = saved;
-  await Promise.all([fx.close(), sqs.close()]);
-});
+afterAll(() => fx.close());
 beforeEach(async () => {
   fx.emulator.clearFaults();
   await drainQueue(sqs.deadLetterQueueUrl, sqs.endpoint);

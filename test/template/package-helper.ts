@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync }
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inflateRawSync } from 'node:zlib';
+import { readZipEntry } from '../../scripts/package.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const requireCjs = createRequire(import.meta.url);
@@ -210,41 +210,9 @@ export function allStatements(template: Template): { where: string; statement: S
   return found;
 }
 
-/** Names and uncompressed sizes of a zip's entries (central directory). */
-export function zipEntries(file: string): { name: string; size: number; compressedSize: number; method: number; localOffset: number }[] {
-  const buffer = readFileSync(file);
-  let eocd = -1;
-  for (let i = buffer.length - 22; i >= Math.max(0, buffer.length - 22 - 65535); i--) {
-    if (buffer.readUInt32LE(i) === 0x06054b50) {
-      eocd = i;
-      break;
-    }
-  }
-  if (eocd < 0) throw new Error(`${file}: not a zip file`);
-  const count = buffer.readUInt16LE(eocd + 10);
-  let offset = buffer.readUInt32LE(eocd + 16);
-  const entries = [];
-  for (let n = 0; n < count; n++) {
-    if (buffer.readUInt32LE(offset) !== 0x02014b50) throw new Error(`${file}: bad central directory`);
-    const nameLength = buffer.readUInt16LE(offset + 28);
-    entries.push({
-      method: buffer.readUInt16LE(offset + 10),
-      compressedSize: buffer.readUInt32LE(offset + 20),
-      size: buffer.readUInt32LE(offset + 24),
-      localOffset: buffer.readUInt32LE(offset + 42),
-      name: buffer.toString('utf8', offset + 46, offset + 46 + nameLength),
-    });
-    offset += 46 + nameLength + buffer.readUInt16LE(offset + 30) + buffer.readUInt16LE(offset + 32);
-  }
-  return entries;
-}
+export { readZipEntries as zipEntries } from '../../scripts/package.mjs';
 
 /** The text of one zip entry. */
 export function zipEntryText(file: string, name: string): string {
-  const buffer = readFileSync(file);
-  const entry = zipEntries(file).find((candidate) => candidate.name === name);
-  if (!entry) throw new Error(`${file}: no entry ${name}`);
-  const start = entry.localOffset + 30 + buffer.readUInt16LE(entry.localOffset + 26) + buffer.readUInt16LE(entry.localOffset + 28);
-  const data = buffer.subarray(start, start + entry.compressedSize);
-  return (entry.method === 0 ? data : inflateRawSync(data)).toString('utf8');
+  return readZipEntry(file, name).toString('utf8');
 }
