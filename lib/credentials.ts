@@ -153,7 +153,12 @@ export class SecretsManagerCredentials implements CredentialsProvider {
       throw classifyFetchError(secretId, error);
     }
     this.options.onFetch?.('success');
-    const value = await parseCredentials(secretId, output.SecretString, output.VersionId);
+    const previous = this.cached?.value;
+    // An unchanged version needs no new parse and key import: keep the imported key.
+    const value =
+      previous && output.VersionId !== undefined && previous.versionId === output.VersionId
+        ? previous
+        : await parseCredentials(secretId, output.SecretString, output.VersionId);
     this.cached = { value, fetchedAt: this.now() };
     return value;
   }

@@ -16,6 +16,14 @@ export interface TokenSignerOptions {
 export const MAX_TOKEN_LIFETIME_SECONDS = 3600;
 
 /**
+ * Same account, key and secret version: a token signed for one is valid for the other. Re-reading an
+ * unchanged secret after its cache TTL must not cost a new signing.
+ */
+function sameKey(a: VoximplantCredentials, b: VoximplantCredentials): boolean {
+  return a === b || (a.accountId === b.accountId && a.keyId === b.keyId && a.versionId !== undefined && a.versionId === b.versionId);
+}
+
+/**
  * Signs the Management API JWT (RS256, kid = key_id, iss = account_id) and reuses it until shortly
  * before it expires: signing costs about a millisecond of RSA per call, the cache costs nothing.
  */
@@ -36,10 +44,10 @@ export class TokenSigner {
   /** A valid token for these credentials; a new key (rotation) gets a new token at once. */
   token(credentials: VoximplantCredentials): Promise<string> {
     const cached = this.cached;
-    if (cached && cached.credentials === credentials && this.now() < cached.renewAt) {
+    if (cached && sameKey(cached.credentials, credentials) && this.now() < cached.renewAt) {
       return Promise.resolve(cached.token);
     }
-    if (this.inFlight && this.inFlight.credentials === credentials) return this.inFlight.promise;
+    if (this.inFlight && sameKey(this.inFlight.credentials, credentials)) return this.inFlight.promise;
     const promise = this.sign(credentials).finally(() => {
       if (this.inFlight?.promise === promise) this.inFlight = undefined;
     });

@@ -78,6 +78,15 @@ describe('SecretsManagerCredentials cache', () => {
     expect(fake.calls()).toBe(2);
   });
 
+  it('keeps the imported credentials when the TTL refresh finds the same version', async () => {
+    let now = 0;
+    const client = { send: async () => ({ SecretString: JSON.stringify(good), VersionId: 'same' }) };
+    const provider = new SecretsManagerCredentials({ secretId: 's', ttlMs: 1_000, client: client as never, now: () => now });
+    const first = await provider.get();
+    now = 5_000;
+    expect(await provider.get()).toBe(first);
+  });
+
   it('picks up a rotated key on forced refresh, once for many callers that saw the old one', async () => {
     const rotated = { ...good, key_id: 'kid-2' };
     const fake = fakeClient([JSON.stringify(good), JSON.stringify(rotated)]);

@@ -68,3 +68,18 @@ describe('TokenSigner', () => {
     expect(() => new TokenSigner({ lifetimeSeconds: 3601, backdateSeconds: 0, refreshMarginSeconds: 0 })).toThrow(RangeError);
   });
 });
+
+describe('TokenSigner with re-read credentials', () => {
+  it('keeps the token when the same key version is read again after the cache TTL', async () => {
+    let signed = 0;
+    const signer = new TokenSigner({ lifetimeSeconds: 600, backdateSeconds: 0, refreshMarginSeconds: 60, onSign: () => signed++ });
+    const first = await parseCredentials('s', JSON.stringify({ account_id: 1, account_email: 'a@b.c', key_id: 'k', private_key: privateKey }), 'v1');
+    const again = await parseCredentials('s', JSON.stringify({ account_id: 1, account_email: 'a@b.c', key_id: 'k', private_key: privateKey }), 'v1');
+    const rotated = await parseCredentials('s', JSON.stringify({ account_id: 1, account_email: 'a@b.c', key_id: 'k', private_key: privateKey }), 'v2');
+    const token = await signer.token(first);
+    expect(await signer.token(again)).toBe(token);
+    expect(signed).toBe(1);
+    await signer.token(rotated); // RS256 is deterministic: the same key and second give the same text, so count signings
+    expect(signed).toBe(2);
+  });
+});
