@@ -1,0 +1,135 @@
+/**
+ * The start-up banner: what listens where, what is local-only, and copy-paste commands for each trigger and
+ * for watching the result. Every command is plain curl (no AWS CLI, no npm) and works as printed.
+ */
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import YAML from 'yaml';
+import type { StackInfo } from './stack.js';
+
+/** The deployed queue's settings, read from infra/resources.yml (so the banner cannot drift from it). */
+export function deployedQueueSettings(root: string): { visibilityTimeout: string; maxReceiveCount: string } {
+  try {
+    const doc = YAML.parse(readFileSync(join(root, 'infra', 'resources.yml'), 'utf8'), { logLevel: 'silent' }) as {
+      Resources?: { RequestQueue?: { Properties?: { VisibilityTimeout?: unknown; RedrivePolicy?: { maxReceiveCount?: unknown } } } };
+    };
+    const props = doc.Resources?.RequestQueue?.Properties;
+    return {
+      visibilityTimeout: props?.VisibilityTimeout === undefined ? '?' : `${String(props.VisibilityTimeout)} s`,
+      maxReceiveCount: props?.RedrivePolicy?.maxReceiveCount === undefined ? '?' : String(props.RedrivePolicy.maxReceiveCount),
+    };
+  } catch {
+    return { visibilityTimeout: '?', maxReceiveCount: '?' };
+  }
+}
+
+/** A shell single-quoted word. */
+export function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+export interface TriggerCommands {
+  readonly http: string;
+  readonly enqueue: string;
+  readonly fireSchedule: string | undefined;
+  readonly emulatorConferences: string | undefined;
+  readonly deadLetters: string;
+  readonly schedules: string;
+}
+
+export function triggerCommands(info: StackInfo): TriggerCommands {
+  const rule = info.emulator?.ruleId ?? info.defaultRuleId;
+  const ruleJson = rule === null ? 'REPLACE_WITH_YOUR_RULE_ID' : String(rule);
+  const httpBody = `{"conference_name":"demo","rule_id":${ruleJson}}`;
+  const queueBody = `{"conference_name":"from-queue","rule_id":${ruleJson}}`;
+  const enabled = info.schedules.find((s) => s.enabled) ?? info.schedules[0];
+  return {
+    http: `curl -sS -X POST ${info.conferencesUrl} -H 'content-type: application/json' -d ${shellQuote(httpBody)}`,
+    // SQS's Query protocol, as the AWS CLI speaks it; the answer is SQS's XML with the MessageId.
+    enqueue:
+      `curl -sS ${info.sqsEndpoint}/ -d Action=SendMessage --data-urlencode QueueUrl=${info.queueUrl} ` +
+      `--data-urlencode ${shellQuote(`MessageBody=${queueBody}`)}`,
+    fireSchedule:
+      enabled === undefined ? undefined : `curl -sS -X POST ${info.controlUrl}/schedules/${encodeURIComponent(enabled.name)}/fire`,
+    emulatorConferences: info.emulator ? `curl -sS ${info.emulator.controlUrl}/conferences` : undefined,
+    deadLetters: `curl -sS ${info.controlUrl}/dead-letters`,
+    schedules: `curl -sS ${info.controlUrl}/schedules`,
+  };
+}
+
+export function renderBanner(info: StackInfo, root: string): string {
+  const deployed = deployedQueueSettings(root);
+  const commands = triggerCommands(info);
+  const seconds = (info.startupMs / 1000).toFixed(1);
+  const lines: string[] = [];
+  const row = (label: string, text: string) => lines.push(`  ${label.padEnd(17)}${text}`);
+  const more = (text: string) => lines.push(`  ${' '.repeat(17)}${text}`);
+
+  lines.push('');
+  lines.push(`voxconf local stack ready in ${seconds} s: everything on 127.0.0.1, Ctrl-C stops it all`);
+  lines.push('');
+  if (info.real) {
+    lines.push('  !!! REAL VOXIMPLANT: conferences started here are real, on your account !!!');
+    lines.push(`  !!! API ${info.voximplantApiUrl}, account ${info.real.accountId}, key ${info.real.keyId}`);
+    lines.push(`  !!! (credentials from VOXIMPLANT_CREDENTIALS_FILE=${info.real.credentialsFile}); only the AWS side is local.`);
+    lines.push('');
+  }
+  row('HTTP API', `${info.conferencesUrl}  (POST; serverless offline, stage "local", from serverless.yml)`);
+  more('open on loopback: no IAM (or JWT) locally; deployed stages require AWS IAM by default');
+  row('Lambda API', `${info.lambdaEndpoint}  (functions ${Object.values(info.functions).join(', ')})`);
+  if (info.emulator) {
+    row(
+      'Voximplant',
+      `${info.voximplantApiUrl}  emulator, latency ${info.emulator.latencyMs} ms, account ${info.emulator.accountId}, rule ${info.emulator.ruleId}`,
+    );
+    more(`control API ${info.emulator.controlUrl}  (requests, conferences, forced faults: docs/local-stack.md)`);
+  } else {
+    row('Voximplant', `${info.voximplantApiUrl}  (REAL API, not emulated)`);
+  }
+  row('Secrets Manager', `${info.secretsManagerEndpoint}  secret ${info.secretArn}`);
+  more(`holds credentials.json of ${info.emulator ? 'the emulator account' : 'VOXIMPLANT_CREDENTIALS_FILE'}; handlers reach it via AWS_ENDPOINT_URL_SECRETS_MANAGER`);
+  row('SQS', `${info.sqsEndpoint}  queue ${info.queueUrl}`);
+  more(`dead-letter queue ${info.deadLetterQueueUrl}`);
+  more(
+    `local only: visibility timeout ${info.visibilityTimeoutSeconds} s, maxReceiveCount ${info.maxReceiveCount} ` +
+      `(deployed: ${deployed.visibilityTimeout}, ${deployed.maxReceiveCount})`,
+  );
+  more('poller: batches of 10 to the queue function, deletes all but its batchItemFailures (ReportBatchItemFailures)');
+  const file = relative(root, info.schedulesFile) || info.schedulesFile;
+  if (info.schedules.length === 0) {
+    row('Scheduler', `${file}: no schedules declared`);
+  } else {
+    row('Scheduler', `${file}${info.schedulesAutoFire ? '' : '  (automatic runs OFF: VOXCONF_SCHEDULES=on to enable)'}`);
+    for (const s of info.schedules) {
+      const when = !s.enabled ? 'disabled' : !info.schedulesAutoFire ? 'not fired automatically' : s.next ? `next ${s.next}` : 'no future run';
+      more(`${s.name}: ${s.schedule} ${s.timezone}, ${when}`);
+    }
+  }
+  row('Stack control', `${info.controlUrl}  (GET /schedules, POST /schedules/<name>/fire, GET|DELETE /dead-letters)`);
+  lines.push('');
+  lines.push('Try each trigger (copy-paste):');
+  lines.push('');
+  lines.push('  # HTTP: start (or join) a conference; run it twice, the same session comes back');
+  lines.push(`  ${commands.http}`);
+  lines.push('');
+  lines.push('  # Queue: enqueue a request (SQS SendMessage); the poller hands it to the queue function');
+  lines.push(`  ${commands.enqueue}`);
+  if (commands.fireSchedule) {
+    lines.push('');
+    lines.push('  # Schedule: fire one now, with the input the deployed schedule sends');
+    lines.push(`  ${commands.fireSchedule}`);
+  }
+  lines.push('');
+  lines.push('Watch the result:');
+  lines.push('');
+  if (commands.emulatorConferences) {
+    lines.push("  # the emulator's record of the conferences it started (and who joined)");
+    lines.push(`  ${commands.emulatorConferences}`);
+  }
+  lines.push('  # the dead-letter queue, with each message\'s error_code and error_message (left in the queue)');
+  lines.push(`  ${commands.deadLetters}`);
+  lines.push('');
+  lines.push('Each invocation is logged below, one line each (VOXCONF_VERBOSE=1 for all of serverless offline\'s output).');
+  lines.push('');
+  return lines.join('\n');
+}

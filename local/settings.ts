@@ -1,0 +1,231 @@
+/**
+ * The local stack's settings, read once from the environment (see docs/local-stack.md). Everything has a
+ * default: `npm start` needs no configuration. A bad value stops the stack before anything starts, with the
+ * variable's name.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+/** Names as serverless.yml makes them: `${service}-${stage}-<function>`. */
+export const SERVICE = 'voxconf';
+export const STAGE = 'local';
+export const REGION = 'us-east-1';
+export const ACCOUNT_ID = '000000000000';
+export const REAL_API_URL = 'https://api.voximplant.com/platform_api';
+export const SECRET_NAME = 'voxconf/local-credentials';
+export const QUEUE_NAME = `${SERVICE}-${STAGE}-requests`;
+export const DEAD_LETTER_QUEUE_NAME = `${SERVICE}-${STAGE}-dead-letter`;
+
+export const functionName = (fn: 'http' | 'queue' | 'schedule') => `${SERVICE}-${STAGE}-${fn}`;
+
+export const PORT_NAMES = ['http', 'lambda', 'emulator', 'secretsManager', 'sqs', 'control'] as const;
+export type PortName = (typeof PORT_NAMES)[number];
+
+/** A block above the usual dev ports (3000-9000) and below Linux's ephemeral range (32768+ is fine, 47800 is rarely used). */
+export const DEFAULT_PORT_BASE = 47800;
+
+const PORT_VARIABLES: Record<PortName, string> = {
+  http: 'VOXCONF_HTTP_PORT',
+  lambda: 'VOXCONF_LAMBDA_PORT',
+  emulator: 'VOXCONF_EMULATOR_PORT',
+  secretsManager: 'VOXCONF_SECRETS_MANAGER_PORT',
+  sqs: 'VOXCONF_SQS_PORT',
+  control: 'VOXCONF_CONTROL_PORT',
+};
+
+export const PORT_LABELS: Record<PortName, string> = {
+  http: 'HTTP API (serverless-offline)',
+  lambda: 'Lambda API (serverless-offline)',
+  emulator: 'Voximplant emulator',
+  secretsManager: 'Secrets Manager stand-in',
+  sqs: 'SQS (local-aws-sqs)',
+  control: 'stack control',
+};
+
+export function portVariable(name: PortName): string {
+  return PORT_VARIABLES[name];
+}
+
+/** Credentials from VOXIMPLANT_CREDENTIALS_FILE: real Voximplant instead of the emulator. */
+export interface RealVoximplant {
+  readonly credentialsFile: string;
+  /** The file's content, checked to be a credentials.json object; never printed. */
+  readonly credentialsJson: string;
+  readonly accountId: number;
+  readonly keyId: string;
+}
+
+export interface StackSettings {
+  readonly host: '127.0.0.1';
+  readonly ports: Readonly<Record<PortName, number>>;
+  /** Emulated Voximplant latency (emulator mode only). */
+  readonly latencyMs: number;
+  /** Local only: the deployed queue keeps 180 s / 5 (infra/resources.yml). */
+  readonly visibilityTimeoutSeconds: number;
+  readonly maxReceiveCount: number;
+  /** Local stand-in for Lambda's asynchronous retries of the schedule function (deployed: ~60 s and ~120 s). */
+  readonly scheduleRetryDelaysSeconds: readonly number[];
+  /** Fire schedules at their times (the "fire now" endpoint works either way). */
+  readonly schedulesAutoFire: boolean;
+  readonly schedulesFile: string;
+  /** Forward serverless-offline's whole output. */
+  readonly verbose: boolean;
+  readonly logLevel: string;
+  /** undefined: the emulator with a throwaway account. */
+  readonly real: RealVoximplant | undefined;
+  /** Management API base URL; undefined in emulator mode until the emulator listens. */
+  readonly apiUrl: string | undefined;
+  readonly defaultRuleId: number | undefined;
+  readonly allowedRuleIds: string | undefined;
+  /** Where serverless-esbuild bundles for this stack (under .esbuild/, which its file watcher ignores). */
+  readonly esbuildWorkFolder: string;
+  readonly startTimeoutMs: number;
+  readonly root: string;
+}
+
+export class SettingsError extends Error {
+  constructor(variable: string, message: string) {
+    super(`${variable} ${message}`);
+    this.name = 'SettingsError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function text(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new SettingsError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new SettingsError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = text(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new SettingsError(name, `must be on or off (1/0, true/false), got "${raw}"`);
+}
+
+function readCredentials(path: string): RealVoximplant {
+  const file = resolve(path);
+  let raw: string;
+  try {
+    raw = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new SettingsError('VOXIMPLANT_CREDENTIALS_FILE', `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}): ${file}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    // Never echo the content: it holds a private key.
+    throw new SettingsError('VOXIMPLANT_CREDENTIALS_FILE', `is not valid JSON: ${file}`);
+  }
+  const creds = value as Record<string, unknown> | null;
+  const problems: string[] = [];
+  if (creds === null || typeof creds !== 'object' || Array.isArray(creds)) problems.push('not a JSON object');
+  else {
+    if (!Number.isSafeInteger(Number(creds.account_id)) || Number(creds.account_id) <= 0) problems.push('account_id');
+    if (typeof creds.key_id !== 'string' || creds.key_id === '') problems.push('key_id');
+    if (typeof creds.private_key !== 'string' || !creds.private_key.includes('PRIVATE KEY')) problems.push('private_key');
+  }
+  if (problems.length > 0) {
+    throw new SettingsError(
+      'VOXIMPLANT_CREDENTIALS_FILE',
+      `is not a Voximplant service-account key (credentials.json); missing or invalid: ${problems.join(', ')}`,
+    );
+  }
+  const c = creds as { account_id: number | string; key_id: string };
+  return { credentialsFile: file, credentialsJson: raw, accountId: Number(c.account_id), keyId: c.key_id };
+}
+
+function apiUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new SettingsError('VOXIMPLANT_API_URL', `is not a URL: "${raw}"`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new SettingsError('VOXIMPLANT_API_URL', `must be an http(s) URL, got "${raw}"`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+export function loadSettings(env: Env = process.env, root: string = process.cwd()): StackSettings {
+  const base = integer(env, 'VOXCONF_PORT_BASE', DEFAULT_PORT_BASE, 1, 65535 - PORT_NAMES.length + 1);
+  const ports = Object.fromEntries(
+    PORT_NAMES.map((name, index) => [name, integer(env, PORT_VARIABLES[name], base + index, 1, 65535)]),
+  ) as Record<PortName, number>;
+  const seen = new Map<number, PortName>();
+  for (const name of PORT_NAMES) {
+    const other = seen.get(ports[name]);
+    if (other !== undefined) {
+      throw new SettingsError(
+        PORT_VARIABLES[name],
+        `is ${ports[name]}, already the port of the ${PORT_LABELS[other]} (${PORT_VARIABLES[other]}); each needs its own`,
+      );
+    }
+    seen.set(ports[name], name);
+  }
+
+  const credentialsFile = text(env, 'VOXIMPLANT_CREDENTIALS_FILE');
+  const urlRaw = text(env, 'VOXIMPLANT_API_URL');
+  if (credentialsFile === undefined && urlRaw !== undefined) {
+    throw new SettingsError(
+      'VOXIMPLANT_API_URL',
+      'is set but VOXIMPLANT_CREDENTIALS_FILE is not: the emulator serves its own URL. To call another API, give ' +
+        'its credentials.json with VOXIMPLANT_CREDENTIALS_FILE; otherwise unset VOXIMPLANT_API_URL',
+    );
+  }
+  const real = credentialsFile === undefined ? undefined : readCredentials(credentialsFile);
+
+  const defaultRaw = text(env, 'VOXIMPLANT_DEFAULT_RULE_ID');
+  if (defaultRaw !== undefined && (!/^\d{1,15}$/.test(defaultRaw) || Number(defaultRaw) < 1)) {
+    throw new SettingsError('VOXIMPLANT_DEFAULT_RULE_ID', `must be a positive integer rule id, got "${defaultRaw}"`);
+  }
+  const delaysRaw = text(env, 'VOXCONF_SCHEDULE_RETRY_DELAYS_SECONDS') ?? '5,10';
+  const scheduleRetryDelaysSeconds = delaysRaw
+    .split(/[\s,]+/)
+    .filter((part) => part !== '')
+    .map((part) => {
+      if (!/^\d+$/.test(part) || Number(part) > 3600) {
+        throw new SettingsError('VOXCONF_SCHEDULE_RETRY_DELAYS_SECONDS', `must be a comma-separated list of seconds (0-3600), got "${delaysRaw}"`);
+      }
+      return Number(part);
+    });
+  if (scheduleRetryDelaysSeconds.length > 2) {
+    throw new SettingsError('VOXCONF_SCHEDULE_RETRY_DELAYS_SECONDS', 'may list at most 2 delays (Lambda retries an asynchronous invocation at most twice)');
+  }
+
+  const logLevel = (text(env, 'VOXCONF_LOG_LEVEL') ?? 'INFO').toUpperCase();
+
+  return {
+    host: '127.0.0.1',
+    ports,
+    latencyMs: integer(env, 'VOXCONF_LATENCY_MS', 50, 0, 60_000),
+    visibilityTimeoutSeconds: integer(env, 'VOXCONF_QUEUE_VISIBILITY_TIMEOUT_SECONDS', 5, 1, 43_200),
+    maxReceiveCount: integer(env, 'VOXCONF_QUEUE_MAX_RECEIVE_COUNT', 3, 1, 1000),
+    scheduleRetryDelaysSeconds,
+    // Against the real API a schedule would start real conferences by itself: opt-in there.
+    schedulesAutoFire: flag(env, 'VOXCONF_SCHEDULES', real === undefined),
+    schedulesFile: resolve(root, text(env, 'VOXCONF_SCHEDULES_FILE') ?? 'infra/schedules.yml'),
+    verbose: flag(env, 'VOXCONF_VERBOSE', false),
+    logLevel,
+    real,
+    apiUrl: real === undefined ? undefined : apiUrl(urlRaw ?? REAL_API_URL),
+    defaultRuleId: defaultRaw === undefined ? undefined : Number(defaultRaw),
+    allowedRuleIds: text(env, 'VOXIMPLANT_ALLOWED_RULE_IDS'),
+    esbuildWorkFolder: `.esbuild/local-stack-${ports.http}`,
+    startTimeoutMs: integer(env, 'VOXCONF_START_TIMEOUT_MS', 90_000, 1_000, 600_000),
+    root,
+  };
+}

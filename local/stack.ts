@@ -1,0 +1,311 @@
+/**
+ * The whole local stack on 127.0.0.1, started and stopped together:
+ *
+ *   Voximplant emulator       a throwaway account, key pair and rule (not started with VOXIMPLANT_CREDENTIALS_FILE)
+ *   Secrets Manager stand-in  holds that credentials.json; the handlers' SDK reaches it via AWS_ENDPOINT_URL_SECRETS_MANAGER
+ *   SQS (local-aws-sqs)       the request queue and its dead-letter queue with a redrive policy
+ *   serverless offline        serverless.yml's functions and HTTP API, stage "local"
+ *   queue poller              Lambda's SQS event source mapping with ReportBatchItemFailures
+ *   scheduler                 EventBridge Scheduler for infra/schedules.yml
+ *   control endpoint          fire a schedule now, peek at the dead-letter queue
+ *
+ * Used by local/start.ts (`npm start`); see docs/local-stack.md.
+ */
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { createServer } from 'node:net';
+import { startControlServer, type ControlServer } from './control-server.js';
+import { deadLetterQueue } from './dead-letters.js';
+import { invokeFunction } from './lambda-invoke.js';
+import type { LogSink } from './log.js';
+import { startOffline, type OfflineProcess } from './offline.js';
+import { startQueuePoller, type QueuePoller } from './queue-poller.js';
+import { loadSchedules, startScheduler, type ScheduleEntry, type Scheduler } from './scheduler.js';
+import { startSecretsManager, type SecretsManagerStandIn } from './secrets-manager.js';
+import {
+  ACCOUNT_ID,
+  DEAD_LETTER_QUEUE_NAME,
+  functionName,
+  PORT_LABELS,
+  PORT_NAMES,
+  portVariable,
+  QUEUE_NAME,
+  REGION,
+  SECRET_NAME,
+  STAGE,
+  type PortName,
+  type StackSettings,
+} from './settings.js';
+import { startSqs, type LocalSqs } from './sqs.js';
+import { startEmulator, type VoximplantEmulator } from './voximplant-emulator/index.js';
+
+/** Dummy keys for the local stand-ins (they check that requests are signed, not by whom). */
+const LOCAL_ACCESS_KEY = 'local';
+const LOCAL_SECRET_KEY = 'local';
+
+export interface StackInfo {
+  readonly mode: 'emulator' | 'real';
+  readonly startupMs: number;
+  readonly ports: Readonly<Record<PortName, number>>;
+  readonly httpApiUrl: string;
+  readonly conferencesUrl: string;
+  readonly lambdaEndpoint: string;
+  readonly functions: Readonly<Record<'http' | 'queue' | 'schedule', string>>;
+  readonly voximplantApiUrl: string;
+  readonly emulator: { readonly origin: string; readonly controlUrl: string; readonly accountId: number; readonly ruleId: number; readonly latencyMs: number } | null;
+  readonly real: { readonly accountId: number; readonly keyId: string; readonly credentialsFile: string } | null;
+  readonly defaultRuleId: number | null;
+  readonly secretsManagerEndpoint: string;
+  readonly secretArn: string;
+  readonly sqsEndpoint: string;
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  readonly deadLetterQueueUrl: string;
+  readonly visibilityTimeoutSeconds: number;
+  readonly maxReceiveCount: number;
+  readonly controlUrl: string;
+  readonly schedules: readonly { name: string; schedule: string; timezone: string; enabled: boolean; next: string | null }[];
+  readonly schedulesFile: string;
+  readonly schedulesAutoFire: boolean;
+  readonly offlinePid: number;
+}
+
+export interface Stack {
+  readonly info: StackInfo;
+  readonly scheduler: Scheduler;
+  readonly poller: QueuePoller;
+  /** Resolves if serverless offline exits on its own (not through stop()). */
+  readonly unexpectedExit: Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string[] }>;
+  /** Stops everything, in reverse order of start. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export class PortInUseError extends Error {
+  constructor(readonly ports: readonly { name: PortName; port: number }[]) {
+    super(
+      ports
+        .map(({ name, port }) => `port ${port} (${PORT_LABELS[name]}) is in use; choose another with ${portVariable(name)}=<port>`)
+        .join('\n') + '\n(or move the whole block with VOXCONF_PORT_BASE=<first port>)',
+    );
+    this.name = 'PortInUseError';
+  }
+}
+
+function isFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+async function checkPorts(settings: StackSettings): Promise<void> {
+  const busy: { name: PortName; port: number }[] = [];
+  for (const name of PORT_NAMES) {
+    if (!(await isFree(settings.host, settings.ports[name]))) busy.push({ name, port: settings.ports[name] });
+  }
+  if (busy.length > 0) throw new PortInUseError(busy);
+}
+
+export async function startStack(settings: StackSettings, log: LogSink): Promise<Stack> {
+  const started = Date.now();
+  await checkPorts(settings);
+
+  const cleanup: (() => Promise<unknown>)[] = [];
+  const undo = async () => {
+    for (const step of cleanup.reverse()) await step().catch(() => {});
+  };
+  try {
+    const results = await Promise.allSettled([
+      startSecretsManager({ host: settings.host, port: settings.ports.secretsManager, region: REGION, accountId: ACCOUNT_ID }),
+      startSqs({
+        host: settings.host,
+        port: settings.ports.sqs,
+        region: REGION,
+        accountId: ACCOUNT_ID,
+        queueName: QUEUE_NAME,
+        deadLetterQueueName: DEAD_LETTER_QUEUE_NAME,
+        visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds,
+        maxReceiveCount: settings.maxReceiveCount,
+      }),
+      settings.real === undefined
+        ? startEmulator({ host: settings.host, port: settings.ports.emulator, latencyMs: settings.latencyMs })
+        : Promise.resolve(undefined),
+    ] as const);
+    for (const result of results) {
+      if (result.status === 'fulfilled' && result.value) {
+        const service = result.value;
+        cleanup.push(() => service.close());
+      }
+    }
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    const sm = (results[0] as PromiseFulfilledResult<SecretsManagerStandIn>).value;
+    const sqs = (results[1] as PromiseFulfilledResult<LocalSqs>).value;
+    const emulator = (results[2] as PromiseFulfilledResult<VoximplantEmulator | undefined>).value;
+
+    let credentialsJson: string;
+    let apiUrl: string;
+    let defaultRuleId = settings.defaultRuleId;
+    let emulatorInfo: StackInfo['emulator'] = null;
+    if (emulator) {
+      const account = emulator.createAccount();
+      credentialsJson = JSON.stringify(account.credentials);
+      apiUrl = emulator.url;
+      defaultRuleId ??= account.ruleId;
+      emulatorInfo = {
+        origin: emulator.origin,
+        controlUrl: `${emulator.origin}/_emulator`,
+        accountId: account.accountId,
+        ruleId: account.ruleId,
+        latencyMs: emulator.latencyMs,
+      };
+    } else {
+      credentialsJson = (settings.real as NonNullable<StackSettings['real']>).credentialsJson;
+      apiUrl = settings.apiUrl as string;
+    }
+    const { arn: secretArn } = sm.putSecret(SECRET_NAME, { secretString: credentialsJson });
+
+    const schedules: ScheduleEntry[] = loadSchedules(settings.schedulesFile, settings.root);
+
+    const params: Record<string, string> = {
+      credentialsSecretArn: secretArn,
+      apiUrl,
+      localDeadLetterQueueUrl: sqs.deadLetterQueueUrl,
+      logLevel: settings.logLevel,
+    };
+    if (defaultRuleId !== undefined) params.defaultRuleId = String(defaultRuleId);
+    if (settings.allowedRuleIds !== undefined) params.allowedRuleIds = settings.allowedRuleIds;
+
+    const offline: OfflineProcess = await startOffline({
+      root: settings.root,
+      host: settings.host,
+      httpPort: settings.ports.http,
+      lambdaPort: settings.ports.lambda,
+      stage: STAGE,
+      region: REGION,
+      params,
+      awsEnv: {
+        AWS_REGION: REGION,
+        AWS_DEFAULT_REGION: REGION,
+        AWS_ACCESS_KEY_ID: LOCAL_ACCESS_KEY,
+        AWS_SECRET_ACCESS_KEY: LOCAL_SECRET_KEY,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
+        AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+        AWS_EC2_METADATA_DISABLED: 'true',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+      esbuildWorkFolder: settings.esbuildWorkFolder,
+      verbose: settings.verbose,
+      startTimeoutMs: settings.startTimeoutMs,
+      log,
+    });
+    let stopping = false;
+    cleanup.push(() => offline.stop());
+
+    const sqsClient = new SQSClient({
+      endpoint: sqs.endpoint,
+      region: REGION,
+      credentials: { accessKeyId: LOCAL_ACCESS_KEY, secretAccessKey: LOCAL_SECRET_KEY },
+    });
+    cleanup.push(async () => sqsClient.destroy());
+    const dlq = deadLetterQueue(sqsClient, sqs.deadLetterQueueUrl);
+
+    // Aborts invocations still in flight when the stack stops (first thing stop() does, see below).
+    const invocations = new AbortController();
+
+    const poller = startQueuePoller({
+      sqs: sqsClient,
+      queueUrl: sqs.queueUrl,
+      queueArn: sqs.queueArn,
+      region: REGION,
+      invoke: (event) =>
+        invokeFunction(functionName('queue'), event, { port: settings.ports.lambda, timeoutMs: 60_000, signal: invocations.signal }),
+      visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds,
+      maxReceiveCount: settings.maxReceiveCount,
+      log,
+    });
+    cleanup.push(() => poller.stop());
+
+    const scheduler = startScheduler({
+      entries: schedules,
+      invoke: (event) =>
+        invokeFunction(functionName('schedule'), event, { port: settings.ports.lambda, timeoutMs: 60_000, signal: invocations.signal }),
+      sendOnFailureRecord: (body) => dlq.send(body),
+      functionArn: `arn:aws:lambda:${REGION}:${ACCOUNT_ID}:function:${functionName('schedule')}`,
+      autoFire: settings.schedulesAutoFire,
+      retryDelaysSeconds: settings.scheduleRetryDelaysSeconds,
+      log,
+    });
+    cleanup.push(() => scheduler.stop());
+
+    const httpApiUrl = `http://${settings.host}:${settings.ports.http}`;
+    let info: StackInfo | undefined;
+    const control: ControlServer = await startControlServer({
+      host: settings.host,
+      port: settings.ports.control,
+      scheduler,
+      peekDeadLetters: () => dlq.peek(),
+      purgeDeadLetters: () => dlq.purge(),
+      overview: () => ({ ...info, schedules: scheduler.list() }),
+    });
+    cleanup.push(() => control.close());
+    cleanup.push(async () => invocations.abort());
+
+    info = {
+      mode: emulator ? 'emulator' : 'real',
+      startupMs: Date.now() - started,
+      ports: settings.ports,
+      httpApiUrl,
+      conferencesUrl: `${httpApiUrl}/conferences`,
+      lambdaEndpoint: `http://${settings.host}:${settings.ports.lambda}`,
+      functions: { http: functionName('http'), queue: functionName('queue'), schedule: functionName('schedule') },
+      voximplantApiUrl: apiUrl,
+      emulator: emulatorInfo,
+      real: settings.real
+        ? { accountId: settings.real.accountId, keyId: settings.real.keyId, credentialsFile: settings.real.credentialsFile }
+        : null,
+      defaultRuleId: defaultRuleId ?? null,
+      secretsManagerEndpoint: sm.endpoint,
+      secretArn,
+      sqsEndpoint: sqs.endpoint,
+      queueUrl: sqs.queueUrl,
+      queueArn: sqs.queueArn,
+      deadLetterQueueUrl: sqs.deadLetterQueueUrl,
+      visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds,
+      maxReceiveCount: settings.maxReceiveCount,
+      controlUrl: control.url,
+      schedules: scheduler.list().map((s) => ({
+        name: s.name,
+        schedule: s.schedule,
+        timezone: s.timezone,
+        enabled: s.enabled,
+        next: s.next_fire_local,
+      })),
+      schedulesFile: settings.schedulesFile,
+      schedulesAutoFire: settings.schedulesAutoFire,
+      offlinePid: offline.pid,
+    };
+
+    const unexpectedExit = offline.exited.then(async (exit) => {
+      if (stopping) return new Promise<never>(() => {});
+      return { ...exit, output: offline.recentOutput() };
+    });
+
+    let stopped: Promise<void> | undefined;
+    return {
+      info,
+      scheduler,
+      poller,
+      unexpectedExit: unexpectedExit as Stack['unexpectedExit'],
+      stop() {
+        stopping = true;
+        stopped ??= undo();
+        return stopped;
+      },
+    };
+  } catch (error) {
+    await undo();
+    throw error;
+  }
+}
+

@@ -1,0 +1,275 @@
+/**
+ * End to end: the local stack started as `npm start` starts it (a child process running local/start.ts), then
+ * driven over real HTTP and the real SQS protocol, each trigger through its own path:
+ *
+ *   HTTP API (serverless offline) -> http function -> Secrets Manager stand-in + Voximplant emulator
+ *   SQS SendMessage -> queue poller (event source mapping) -> queue function -> emulator / dead-letter queue
+ *   stack control "fire now" -> scheduler -> schedule function -> emulator
+ *
+ * and finally Ctrl-C (SIGINT): exit 0, no process and no port left.
+ *
+ * Local settings keep it short: visibility timeout 3 s, maxReceiveCount 3, emulated latency 10 ms.
+ */
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { ReceiveMessageCommand, SendMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import { triggerCommands } from '../../local/banner.js';
+import { connectEmulator, type EmulatorControlClient } from '../../local/voximplant-emulator/index.js';
+import {
+  eventually,
+  freePortBase,
+  leftoverProcesses,
+  openPorts,
+  processAlive,
+  startLocalStack,
+  type RunningStack,
+} from '../helpers/local-stack.js';
+
+const VISIBILITY_TIMEOUT_SECONDS = 3;
+const MAX_RECEIVE_COUNT = 3;
+
+let stack: RunningStack | undefined;
+let emulator: EmulatorControlClient;
+let sqs: SQSClient;
+let ruleId: number;
+let stopped = false;
+
+const info = () => (stack as RunningStack).info;
+
+async function postConference(body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(info().conferencesUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+}
+
+async function enqueue(body: string): Promise<string> {
+  const { MessageId } = await sqs.send(new SendMessageCommand({ QueueUrl: info().queueUrl, MessageBody: body }));
+  return MessageId as string;
+}
+
+async function conferenceNamed(name: string) {
+  return (await emulator.conferences()).find((conference) => conference.name === name);
+}
+
+/** Messages now in the dead-letter queue, over SQS itself (left visible for other readers). */
+async function deadLetters(): Promise<Message[]> {
+  const { Messages = [] } = await sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: info().deadLetterQueueUrl,
+      MaxNumberOfMessages: 10,
+      VisibilityTimeout: 0,
+      WaitTimeSeconds: 0,
+      MessageAttributeNames: ['All'],
+    }),
+  );
+  return Messages;
+}
+
+const deadLetterWithBody = (body: string, timeoutMs: number) =>
+  eventually(async () => (await deadLetters()).find((m) => m.Body === body), timeoutMs, `a dead letter with body ${body}`);
+
+beforeAll(async () => {
+  stack = await startLocalStack({
+    VOXCONF_PORT_BASE: String(await freePortBase()),
+    VOXCONF_LATENCY_MS: '10',
+    VOXCONF_QUEUE_VISIBILITY_TIMEOUT_SECONDS: String(VISIBILITY_TIMEOUT_SECONDS),
+    VOXCONF_QUEUE_MAX_RECEIVE_COUNT: String(MAX_RECEIVE_COUNT),
+  });
+  process.stdout.write(`local stack ready in ${stack.readyMs} ms (its own count: ${stack.info.startupMs} ms)\n`);
+  emulator = connectEmulator(stack.info.emulator?.origin as string);
+  ruleId = stack.info.emulator?.ruleId as number;
+  sqs = new SQSClient({
+    endpoint: stack.info.sqsEndpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+}, 90_000);
+
+afterAll(async () => {
+  sqs?.destroy();
+  if (stack && !stopped) await stack.stop('SIGKILL').catch(() => {});
+});
+
+describe('start-up', () => {
+  test('listens on loopback only, on the requested ports, with an emulator account and its secret', () => {
+    const { ports } = info();
+    expect(new Set(Object.values(ports)).size).toBe(6);
+    for (const url of [info().conferencesUrl, info().sqsEndpoint, info().secretsManagerEndpoint, info().controlUrl]) {
+      expect(new URL(url).hostname).toBe('127.0.0.1');
+    }
+    expect(info().mode).toBe('emulator');
+    expect(info().secretArn).toMatch(/^arn:aws:secretsmanager:us-east-1:\d{12}:secret:voxconf\/local-credentials-\w{6}$/);
+  });
+
+  test('the banner says what listens where, that the API is open on loopback, and gives a command per trigger', () => {
+    const out = (stack as RunningStack).output();
+    expect(out).toContain(info().conferencesUrl);
+    expect(out).toMatch(/open on loopback: no IAM/);
+    expect(out).toMatch(/local only: visibility timeout 3 s, maxReceiveCount 3 \(deployed: 180 s, 5\)/);
+    const commands = triggerCommands(info());
+    for (const command of [commands.http, commands.enqueue, commands.fireSchedule, commands.emulatorConferences, commands.deadLetters]) {
+      expect(out).toContain(command as string);
+    }
+    // Nothing secret in the stack's output: no private key, no token.
+    expect(out).not.toMatch(/PRIVATE KEY|Bearer ey/);
+  });
+});
+
+describe('HTTP trigger (POST /conferences through serverless offline)', () => {
+  test('starts a conference: 200 with the four fields', async () => {
+    const { status, json } = await postConference({ conference_name: 'e2e-http', rule_id: ruleId });
+    expect(status).toBe(200);
+    expect(Object.keys(json).sort()).toEqual(
+      ['call_session_history_id', 'conference_name', 'media_session_access_secure_url', 'media_session_access_url'].sort(),
+    );
+    expect(json.conference_name).toBe('e2e-http');
+    expect(await conferenceNamed('e2e-http')).toMatchObject({ active: true, ruleId });
+  }, 20_000);
+
+  test('the same name twice joins the same session', async () => {
+    const first = await postConference({ conference_name: 'e2e-join', rule_id: ruleId });
+    const second = await postConference({ conference_name: 'e2e-join', rule_id: ruleId });
+    expect(first.status).toBe(200);
+    expect(second.status).toBe(200);
+    expect(second.json).toEqual(first.json);
+    expect(await conferenceNamed('e2e-join')).toMatchObject({ joinCount: 1 });
+  }, 20_000);
+
+  test('a bad request is answered 400 naming the field', async () => {
+    const { status, json } = await postConference({ rule_id: ruleId });
+    expect(status).toBe(400);
+    expect(json.error).toMatchObject({ code: 'invalid_request', field: 'conference_name' });
+  }, 20_000);
+});
+
+describe('queue trigger (SQS -> poller -> queue function)', () => {
+  test('a message starts a conference and is deleted', async () => {
+    const id = await enqueue(JSON.stringify({ conference_name: 'e2e-queue', rule_id: ruleId }));
+    await eventually(() => conferenceNamed('e2e-queue'), 15_000, 'the queued conference');
+    await (stack as RunningStack).waitForOutput(/queue\s+1 record \(receive #1\) → 1 done \(deleted\)/, 10_000);
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+  }, 30_000);
+
+  test('permanent failures land in the dead-letter queue with error_code and error_message', async () => {
+    const unknownRule = JSON.stringify({ conference_name: 'e2e-unknown-rule', rule_id: 999_999 });
+    const invalid = JSON.stringify({ conference_name: '' });
+    await enqueue(unknownRule);
+    await enqueue(invalid);
+
+    const rejected = await deadLetterWithBody(unknownRule, 15_000);
+    expect(rejected.MessageAttributes?.error_code?.StringValue).toBe('voximplant_rejected_request');
+    expect(rejected.MessageAttributes?.voximplant_code?.StringValue).toBe('147');
+    expect(rejected.MessageAttributes?.error_message?.StringValue).toMatch(/147/);
+
+    const bad = await deadLetterWithBody(invalid, 15_000);
+    expect(bad.MessageAttributes?.error_code?.StringValue).toBe('invalid_request');
+    expect(bad.MessageAttributes?.error_field?.StringValue).toBe('conference_name');
+    expect(bad.MessageAttributes?.error_message?.StringValue).toBeTruthy();
+
+    // The stack's own peek at the dead-letter queue shows them too, and leaves them there.
+    const peek = (await (await fetch(`${info().controlUrl}/dead-letters`)).json()) as { body: string; attributes: Record<string, string> }[];
+    expect(peek.find((m) => m.body === unknownRule)?.attributes.error_code).toBe('voximplant_rejected_request');
+    expect((await deadLetters()).some((m) => m.Body === unknownRule)).toBe(true);
+  }, 40_000);
+
+  test('a retryable failure that outlasts the invocation\'s retries is reported, redelivered, then succeeds', async () => {
+    const name = 'e2e-retry';
+    // 503 for this name for 2 s: all 3 attempts of the first invocation fail; the redelivery after the 3 s
+    // visibility timeout finds Voximplant back.
+    await emulator.fault({ type: 'http', status: 503, forMs: 2000, conferenceName: name });
+    const id = await enqueue(JSON.stringify({ conference_name: name, rule_id: ruleId }));
+
+    await (stack as RunningStack).waitForOutput(new RegExp(`1 in batchItemFailures \\(${id}\\)`), 15_000);
+    await eventually(() => conferenceNamed(name), 20_000, 'the redelivered conference');
+    await (stack as RunningStack).waitForOutput(/queue\s+1 record \(receive #2\) → 1 done \(deleted\)/, 10_000);
+
+    const calls = (await emulator.requests()).filter((r) => r.params.conference_name === name);
+    expect(calls.filter((r) => r.status === 503).length).toBeGreaterThanOrEqual(2);
+    expect(calls.filter((r) => r.outcome === 'success')).toHaveLength(1);
+    expect((await deadLetters()).some((m) => m.Body?.includes(name))).toBe(false);
+  }, 40_000);
+
+  test('a record failing every receive moves to the dead-letter queue after maxReceiveCount (redrive)', async () => {
+    const name = 'e2e-redrive';
+    await emulator.fault({ type: 'http', status: 503, conferenceName: name });
+    const body = JSON.stringify({ conference_name: name, rule_id: ruleId });
+    const id = await enqueue(body);
+    const moved = await deadLetterWithBody(body, (MAX_RECEIVE_COUNT + 2) * VISIBILITY_TIMEOUT_SECONDS * 1000);
+    expect(moved.MessageId).toBe(id);
+    // Moved by the queue's redrive policy, not by the function: no reason attributes.
+    expect(moved.MessageAttributes?.error_code).toBeUndefined();
+    const receives = (await emulator.requests()).filter((r) => r.params.conference_name === name && r.status === 503);
+    expect(receives.length).toBeGreaterThanOrEqual(MAX_RECEIVE_COUNT);
+    await emulator.clearFaults();
+  }, 40_000);
+});
+
+describe('schedule trigger (infra/schedules.yml -> local scheduler -> schedule function)', () => {
+  test('lists the declared schedules with their next run', async () => {
+    const list = (await (await fetch(`${info().controlUrl}/schedules`)).json()) as { name: string; enabled: boolean; next_fire_time: string | null }[];
+    const standup = list.find((s) => s.name === 'weekday-standup');
+    expect(standup?.enabled).toBe(true);
+    expect(standup?.next_fire_time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:00Z$/);
+    expect(list.find((s) => s.name === 'monthly-review')).toMatchObject({ enabled: false, next_fire_time: null });
+  });
+
+  test('fired now, it starts its conference with the deployed input shape', async () => {
+    const response = await fetch(`${info().controlUrl}/schedules/weekday-standup/fire`, { method: 'POST' });
+    const result = (await response.json()) as Record<string, unknown>;
+    expect(response.status).toBe(200);
+    expect(result).toMatchObject({ schedule: 'weekday-standup', outcome: 'started' });
+    expect(result.scheduled_time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(result.execution_id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await conferenceNamed('weekday-standup')).toMatchObject({ ruleId });
+  }, 20_000);
+
+  test('an unknown schedule is a 404 listing the known ones', async () => {
+    const response = await fetch(`${info().controlUrl}/schedules/nope/fire`, { method: 'POST' });
+    expect(response.status).toBe(404);
+    expect(((await response.json()) as { schedules: string[] }).schedules).toContain('weekday-standup');
+  });
+});
+
+const hasCurl = spawnSync('sh', ['-c', 'command -v curl'], { encoding: 'utf8' }).status === 0;
+
+describe('the banner\'s copy-paste commands', () => {
+  (hasCurl ? test : test.skip)('each one works as printed (sh + curl)', async () => {
+    const commands = triggerCommands(info());
+    const run = (command: string) => {
+      const result = spawnSync('sh', ['-c', command], { encoding: 'utf8', timeout: 20_000 });
+      expect(result.status).toBe(0);
+      return result.stdout;
+    };
+    // The HTTP command's conference "demo" is new; the second run joins it.
+    const first = JSON.parse(run(commands.http)) as Record<string, unknown>;
+    expect(first.conference_name).toBe('demo');
+    expect(JSON.parse(run(commands.http))).toEqual(first);
+
+    expect(run(commands.enqueue)).toMatch(/<MessageId>[0-9a-f-]{36}<\/MessageId>/);
+    await eventually(() => conferenceNamed('from-queue'), 15_000, 'the conference of the banner\'s queue command');
+
+    expect(JSON.parse(run(commands.fireSchedule as string))).toMatchObject({ outcome: 'started' });
+    const conferences = JSON.parse(run(commands.emulatorConferences as string)) as { name: string }[];
+    expect(conferences.map((c) => c.name)).toEqual(expect.arrayContaining(['demo', 'from-queue', 'weekday-standup']));
+    const letters = JSON.parse(run(commands.deadLetters)) as { attributes: Record<string, string> }[];
+    expect(letters.some((m) => m.attributes.error_code === 'voximplant_rejected_request')).toBe(true);
+  }, 40_000);
+});
+
+describe('Ctrl-C', () => {
+  test('stops everything: exit 0, no process, no port left', async () => {
+    const running = stack as RunningStack;
+    const { ports, offlinePid } = running.info;
+    const result = await running.stop('SIGINT');
+    stopped = true;
+    process.stdout.write(`local stack stopped in ${result.ms} ms\n`);
+    expect(result).toMatchObject({ code: 0, signal: null });
+    expect(running.output()).toMatch(/stack\s+stopped/);
+    expect(processAlive(offlinePid)).toBe(false);
+    expect(leftoverProcesses(offlinePid, `--httpPort ${ports.http} `)).toEqual([]);
+    expect(await openPorts(Object.values(ports))).toEqual([]);
+  }, 30_000);
+});
