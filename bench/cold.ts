@@ -1,0 +1,158 @@
+/**
+ * Cold start: fresh Node processes, each importing one client and serving its first request against the
+ * loopback emulator and Secrets Manager stand-in. voxconf (the bundled http handler), the floor (node:https +
+ * node:crypto only) and the official SDK are interleaved (the order rotates every run), so drift on a busy
+ * machine hits all three alike. The queue and schedule functions get a few cold runs of their own.
+ */
+import { runChild } from './child.js';
+import { CHILD_TIMEOUT_MS, type Plan } from './config.js';
+import {
+  BenchError,
+  FLOOR_MODULE,
+  PEER_UNBUNDLED_MODULE,
+  floorParams,
+  httpEventFor,
+  peerSpec,
+  scheduleEventFor,
+  sqsEventFor,
+  type BenchContext,
+} from './context.js';
+import type { FunctionName } from './bundles.js';
+import { mark, tally, type ClientName } from './stack.js';
+
+export interface ColdChildResult {
+  kind: string;
+  importMs: number;
+  invokeMs: number;
+  totalMs: number;
+  bootstrapMs: number;
+  sinceProcessStartMs: number;
+  peakRssBytes: number;
+  node: string;
+}
+
+export interface ColdSeries {
+  readonly importMs: number[];
+  readonly invokeMs: number[];
+  readonly totalMs: number[];
+  readonly sinceProcessStartMs: number[];
+  readonly wallMs: number[];
+  readonly peakRssBytes: number[];
+  /** GetSecretValue calls made by each run (voxconf and floor). */
+  readonly getSecretValue: number[];
+  /** Distinct tokens each run used. */
+  readonly signings: number[];
+  /** Log/metric lines each run wrote to stdout. */
+  readonly stdoutLines: number[];
+}
+
+/** `queue10`: the queue function whose first invocation is a batch of 10 records. */
+export type ColdVariant = 'voxconf' | 'floor' | 'peer' | 'peer-unbundled' | 'queue' | 'queue10' | 'schedule';
+
+const emptySeries = (): ColdSeries => ({
+  importMs: [],
+  invokeMs: [],
+  totalMs: [],
+  sinceProcessStartMs: [],
+  wallMs: [],
+  peakRssBytes: [],
+  getSecretValue: [],
+  signings: [],
+  stdoutLines: [],
+});
+
+/** One cold process of a variant; checks that it made exactly one successful StartConference. */
+export async function coldRun(ctx: BenchContext, variant: ColdVariant, index: number, series: ColdSeries): Promise<void> {
+  const endpoint = ctx.stack.main;
+  const name = `bench cold ${variant}`;
+  let client: ClientName;
+  let spec: Record<string, unknown>;
+  let env: Record<string, string>;
+  let expectedRequests = 1;
+  if (variant === 'voxconf' || variant === 'queue' || variant === 'queue10' || variant === 'schedule') {
+    client = 'voxconf';
+    const fn: FunctionName = variant === 'voxconf' ? 'http' : variant === 'queue10' ? 'queue' : variant;
+    const account = endpoint.accounts.voxconf;
+    if (variant === 'queue10') expectedRequests = 10;
+    const event =
+      fn === 'http'
+        ? httpEventFor(account, name)
+        : fn === 'queue'
+          ? sqsEventFor(account, name, expectedRequests)
+          : scheduleEventFor(account, name);
+    spec = {
+      kind: 'voxconf',
+      handlerKind: fn,
+      module: ctx.bundles.functions[fn].file,
+      event,
+      functionName: `voxconf-bench-${fn}`,
+      timeoutMs: ctx.stack.settings[fn].timeoutSeconds * 1000,
+    };
+    env = ctx.stack.lambdaEnv(fn, endpoint);
+  } else if (variant === 'floor') {
+    client = 'floor';
+    spec = { kind: 'floor', module: FLOOR_MODULE, floor: ctx.stack.floorOptions(endpoint), params: floorParams(endpoint, name) };
+    env = ctx.stack.plainEnv();
+  } else {
+    client = 'peer';
+    const module = variant === 'peer' ? ctx.peerBundle : PEER_UNBUNDLED_MODULE;
+    if (!module || endpoint.transport !== 'https') throw new BenchError('the official SDK needs the HTTPS emulator');
+    spec = { kind: 'peer', module, peer: peerSpec(endpoint, name) };
+    env = ctx.stack.plainEnv();
+    expectedRequests = 1;
+  }
+  const account = endpoint.accounts[client];
+  const since = mark(endpoint.emulator);
+  const secretsBefore = ctx.stack.secrets.getSecretValueCount(account.secretName);
+  const run = await runChild<ColdChildResult>({
+    node: ctx.node.bin,
+    script: 'cold.mjs',
+    spec,
+    env,
+    workDir: ctx.workDir,
+    timeoutMs: CHILD_TIMEOUT_MS,
+    label: `cold ${variant} #${index + 1} (${ctx.node.version})`,
+  });
+  const seen = tally(endpoint.emulator, since, account);
+  if (seen.requests !== expectedRequests || seen.successes !== expectedRequests) {
+    throw new BenchError(
+      `cold ${variant} #${index + 1}: expected ${expectedRequests} successful StartConference, emulator saw ${JSON.stringify(seen)}`,
+    );
+  }
+  const r = run.result;
+  series.importMs.push(r.importMs);
+  series.invokeMs.push(r.invokeMs);
+  series.totalMs.push(r.totalMs);
+  series.sinceProcessStartMs.push(r.sinceProcessStartMs);
+  series.wallMs.push(run.wallMs);
+  series.peakRssBytes.push(r.peakRssBytes);
+  series.getSecretValue.push(ctx.stack.secrets.getSecretValueCount(account.secretName) - secretsBefore);
+  series.signings.push(seen.signings);
+  series.stdoutLines.push(run.stdoutLines);
+}
+
+export interface ColdResults {
+  readonly series: Partial<Record<ColdVariant, ColdSeries>>;
+}
+
+export async function runCold(ctx: BenchContext, plan: Plan): Promise<ColdResults> {
+  const series: Partial<Record<ColdVariant, ColdSeries>> = {};
+  const get = (variant: ColdVariant) => (series[variant] ??= emptySeries());
+  const main: ColdVariant[] = ctx.peerBundle ? ['voxconf', 'floor', 'peer'] : ['voxconf', 'floor'];
+  // One untimed process of each first: the OS file cache holds the bundles and node binary from then on.
+  for (const variant of main) await coldRun(ctx, variant, -1, emptySeries());
+  for (let i = 0; i < plan.coldRuns; i++) {
+    for (let k = 0; k < main.length; k++) {
+      const variant = main[(i + k) % main.length]!;
+      await coldRun(ctx, variant, i, get(variant));
+    }
+  }
+  for (let i = 0; i < plan.coldOtherRuns; i++) {
+    await coldRun(ctx, 'queue', i, get('queue'));
+    await coldRun(ctx, 'schedule', i, get('schedule'));
+  }
+  if (ctx.peerBundle) {
+    for (let i = 0; i < plan.coldPeerUnbundledRuns; i++) await coldRun(ctx, 'peer-unbundled', i, get('peer-unbundled'));
+  }
+  return { series };
+}

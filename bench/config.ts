@@ -1,0 +1,80 @@
+/** How much each phase runs: the full bench (under two minutes) and the --quick CI smoke (a few iterations). */
+
+export interface Plan {
+  /** Fresh processes per client for the cold start (voxconf http, floor, official SDK). */
+  readonly coldRuns: number;
+  /** Fresh processes for the queue and schedule functions' cold starts. */
+  readonly coldOtherRuns: number;
+  /** Fresh processes loading the official SDK from node_modules instead of a bundle (information only). */
+  readonly coldPeerUnbundledRuns: number;
+  /** Warm at 20 ms: rounds x calls per client per round. */
+  readonly warm20: { readonly warmup: number; readonly rounds: number; readonly block: number };
+  /** Warm at 0 ms: rounds x calls per client per round. */
+  readonly warm0: { readonly warmup: number; readonly rounds: number; readonly block: number };
+  /** Invocations served by one process for the peak RSS figure. */
+  readonly memoryInvocations: number;
+  /** Batch of 10 vs 1 record at 50 ms: rounds (each one batch of 10 and one single record). */
+  readonly batchRounds: number;
+  /** Fresh processes whose first invocation is a batch of 10 (GetSecretValue / signing counts under concurrency). */
+  readonly coldBatchRuns: number;
+  /** Credentials TTL check: one invocation every intervalMs for durationMs with a 1 s TTL. */
+  readonly ttl: { readonly intervalMs: number; readonly durationMs: number };
+  /** Whether to repeat the main figures on the other Node (Node 20 when the primary is 22). */
+  readonly secondaryNode: boolean;
+}
+
+export const FULL: Plan = {
+  coldRuns: 15,
+  coldOtherRuns: 5,
+  coldPeerUnbundledRuns: 5,
+  warm20: { warmup: 10, rounds: 12, block: 10 },
+  warm0: { warmup: 50, rounds: 20, block: 50 },
+  memoryInvocations: 1000,
+  batchRounds: 15,
+  coldBatchRuns: 3,
+  ttl: { intervalMs: 100, durationMs: 2300 },
+  secondaryNode: true,
+};
+
+export const QUICK: Plan = {
+  coldRuns: 3,
+  coldOtherRuns: 1,
+  coldPeerUnbundledRuns: 0,
+  warm20: { warmup: 3, rounds: 3, block: 5 },
+  warm0: { warmup: 10, rounds: 4, block: 25 },
+  memoryInvocations: 200,
+  batchRounds: 3,
+  coldBatchRuns: 1,
+  ttl: { intervalMs: 100, durationMs: 1300 },
+  secondaryNode: false,
+};
+
+/** Secondary Node: the same phases, fewer runs. */
+export const SECONDARY: Plan = {
+  coldRuns: 8,
+  coldOtherRuns: 0,
+  coldPeerUnbundledRuns: 0,
+  warm20: { warmup: 10, rounds: 6, block: 10 },
+  warm0: { warmup: 50, rounds: 10, block: 50 },
+  memoryInvocations: 1000,
+  batchRounds: 8,
+  coldBatchRuns: 0,
+  ttl: { intervalMs: 100, durationMs: 0 },
+  secondaryNode: false,
+};
+
+/** Emulated Voximplant latencies (ms). */
+export const LATENCY = { warm: 20, batch: 50 } as const;
+
+/** The targets from the issue. */
+export const TARGETS = {
+  warm20Ratio: 1.05,
+  warm0AddedMs: 0.3,
+  batchRatio: 1.5,
+  coldRatio: 2,
+  memoryRatio: 1.5,
+  bundleKiB: 450,
+} as const;
+
+/** Per child process. */
+export const CHILD_TIMEOUT_MS = 60_000;

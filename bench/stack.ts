@@ -1,0 +1,236 @@
+/**
+ * The loopback world the bench runs against, all in the bench's own process: the Voximplant emulator over
+ * HTTPS (certificate made at run time by the openssl CLI, nothing committed) and over HTTP, the Secrets
+ * Manager stand-in and local SQS. Each client (voxconf, the floor, the official SDK) has its own account,
+ * key and secret, so the emulator's records tell their requests and signings apart.
+ */
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { startSecretsManager, type SecretsManagerStandIn } from '../local/secrets-manager.js';
+import { startSqs, type LocalSqs } from '../local/sqs.js';
+import {
+  generateSelfSignedCert,
+  startEmulator,
+  type Credentials,
+  type RequestRecord,
+  type VoximplantEmulator,
+} from '../local/voximplant-emulator/index.js';
+import { ROOT, type FunctionName } from './bundles.js';
+
+export const CLIENTS = ['voxconf', 'floor', 'peer'] as const;
+export type ClientName = (typeof CLIENTS)[number];
+export type Transport = 'https' | 'http';
+
+export interface Account {
+  readonly client: ClientName;
+  readonly accountId: number;
+  readonly keyId: string;
+  readonly ruleId: number;
+  readonly credentials: Credentials;
+  /** Secrets Manager secret holding credentials.json. */
+  readonly secretName: string;
+  /** credentials.json on disk (the official SDK reads a file). */
+  readonly credentialsPath: string;
+}
+
+export interface Endpoint {
+  readonly transport: Transport;
+  readonly emulator: VoximplantEmulator;
+  readonly accounts: Record<ClientName, Account>;
+}
+
+/** A function's deployment settings from serverless.yml (literal values only). */
+export interface FunctionSettings {
+  readonly timeoutSeconds: number;
+  readonly memorySize: number;
+  readonly environment: Record<string, string>;
+}
+
+export interface Stack {
+  readonly https: Endpoint | undefined;
+  readonly http: Endpoint;
+  /** HTTPS when openssl could make a certificate, else HTTP. */
+  readonly main: Endpoint;
+  readonly secrets: SecretsManagerStandIn;
+  readonly sqs: LocalSqs;
+  readonly certPath: string | undefined;
+  readonly tlsError: string | undefined;
+  readonly settings: Record<FunctionName, FunctionSettings>;
+  /** The environment Lambda would give function `fn`, pointed at `endpoint`. */
+  lambdaEnv(fn: FunctionName, endpoint: Endpoint, extra?: Record<string, string>): Record<string, string>;
+  /** The environment of a non-handler child (floor, official SDK). */
+  plainEnv(): Record<string, string>;
+  floorOptions(endpoint: Endpoint): Record<string, string>;
+  close(): Promise<void>;
+}
+
+export const AWS = { region: 'us-east-1', accessKeyId: 'ASIABENCHBENCHBENCH0', secretAccessKey: 'bench-secret-access-key' } as const;
+
+/** serverless.yml: each function's timeout, memory and literal environment, plus the provider's. */
+function readSettings(): Record<FunctionName, FunctionSettings> {
+  const doc = parseYaml(readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8'), {
+    logLevel: 'silent',
+    customTags: ['!GetAtt', '!Ref', '!Sub'].map((tag) => ({ tag, resolve: (value: string) => value })),
+  }) as {
+    provider?: { environment?: Record<string, unknown> };
+    functions?: Record<string, { timeout?: number; memorySize?: number; environment?: Record<string, unknown> }>;
+  };
+  const literal = (env: Record<string, unknown> | undefined) =>
+    Object.fromEntries(
+      Object.entries(env ?? {})
+        .filter(([, value]) => value !== null && value !== undefined && !String(value).includes('${'))
+        .map(([key, value]) => [key, String(value)]),
+    );
+  const provider = literal(doc.provider?.environment);
+  const result = {} as Record<FunctionName, FunctionSettings>;
+  for (const fn of ['http', 'queue', 'schedule'] as const) {
+    const spec = doc.functions?.[fn];
+    if (!spec) throw new Error(`serverless.yml has no function "${fn}"`);
+    result[fn] = {
+      timeoutSeconds: spec.timeout ?? 6,
+      memorySize: spec.memorySize ?? 1024,
+      environment: { ...provider, ...literal(spec.environment) },
+    };
+  }
+  return result;
+}
+
+async function makeEndpoint(
+  transport: Transport,
+  emulator: VoximplantEmulator,
+  secrets: SecretsManagerStandIn,
+  workDir: string,
+): Promise<Endpoint> {
+  const accounts = {} as Record<ClientName, Account>;
+  for (const client of CLIENTS) {
+    const created = emulator.createAccount({ email: `${client}@bench.voxconf.invalid` });
+    const secretName = `bench/${transport}/${client}/credentials`;
+    secrets.putSecret(secretName, { secretString: JSON.stringify(created.credentials) });
+    const credentialsPath = path.join(workDir, `credentials-${transport}-${client}.json`);
+    writeFileSync(credentialsPath, JSON.stringify(created.credentials), { mode: 0o600 });
+    chmodSync(credentialsPath, 0o600);
+    accounts[client] = {
+      client,
+      accountId: created.accountId,
+      keyId: created.keyId,
+      ruleId: created.ruleId,
+      credentials: created.credentials,
+      secretName,
+      credentialsPath,
+    };
+  }
+  return { transport, emulator, accounts };
+}
+
+export async function startStack(workDir: string, log: (line: string) => void): Promise<Stack> {
+  const settings = readSettings();
+  const secrets = await startSecretsManager();
+  const sqs = await startSqs();
+  let certPath: string | undefined;
+  let tlsError: string | undefined;
+  let httpsEmulator: VoximplantEmulator | undefined;
+  try {
+    const tls = await generateSelfSignedCert();
+    certPath = path.join(workDir, 'emulator-cert.pem');
+    writeFileSync(certPath, tls.cert);
+    httpsEmulator = await startEmulator({ tls, maxRecords: 100_000 });
+  } catch (error) {
+    tlsError = `no HTTPS emulator (openssl: ${(error as Error).message}); HTTP only, official SDK not measured`;
+    log(`stack: ${tlsError}`);
+  }
+  const httpEmulator = await startEmulator({ maxRecords: 100_000 });
+  const https = httpsEmulator ? await makeEndpoint('https', httpsEmulator, secrets, workDir) : undefined;
+  const http = await makeEndpoint('http', httpEmulator, secrets, workDir);
+  const missingFile = path.join(workDir, 'no-such-aws-config');
+
+  const base = (): Record<string, string> => ({
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    TZ: 'UTC',
+    AWS_REGION: AWS.region,
+    AWS_DEFAULT_REGION: AWS.region,
+    AWS_ACCESS_KEY_ID: AWS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: AWS.secretAccessKey,
+    AWS_SESSION_TOKEN: 'bench-session-token',
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+    // As in Lambda: no shared config or credentials files, no instance metadata.
+    AWS_CONFIG_FILE: missingFile,
+    AWS_SHARED_CREDENTIALS_FILE: missingFile,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    ...(certPath ? { NODE_EXTRA_CA_CERTS: certPath } : {}),
+  });
+
+  return {
+    https,
+    http,
+    main: https ?? http,
+    secrets,
+    sqs,
+    certPath,
+    tlsError,
+    settings,
+    lambdaEnv(fn, endpoint, extra = {}) {
+      const s = settings[fn];
+      const name = `voxconf-bench-${fn}`;
+      return {
+        ...base(),
+        AWS_LAMBDA_FUNCTION_NAME: name,
+        AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(s.memorySize),
+        AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${name}`,
+        AWS_LAMBDA_LOG_STREAM_NAME: '2026/11/26/[$LATEST]bench',
+        AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        ...s.environment,
+        VOXIMPLANT_CREDENTIALS_SECRET_ID: endpoint.accounts.voxconf.secretName,
+        VOXIMPLANT_API_URL: endpoint.emulator.url,
+        VOXIMPLANT_DEFAULT_RULE_ID: '',
+        VOXIMPLANT_ALLOWED_RULE_IDS: '',
+        DEAD_LETTER_QUEUE_URL: sqs.deadLetterQueueUrl,
+        SCHEDULE_MAX_LATENESS_SECONDS: '600',
+        ...extra,
+      };
+    },
+    plainEnv: base,
+    floorOptions(endpoint) {
+      return {
+        secretsEndpoint: secrets.endpoint,
+        secretId: endpoint.accounts.floor.secretName,
+        region: AWS.region,
+        accessKeyId: AWS.accessKeyId,
+        secretAccessKey: AWS.secretAccessKey,
+        apiUrl: endpoint.emulator.url,
+      };
+    },
+    async close() {
+      await Promise.all([https?.emulator.close(), http.emulator.close(), secrets.close(), sqs.close()]);
+    },
+  };
+}
+
+/** Where the emulator's record stands now: requests after this mark belong to what runs next. */
+export function mark(emulator: VoximplantEmulator): number {
+  return emulator.requests({ limit: 1 })[0]?.id ?? 0;
+}
+
+export interface RequestTally {
+  readonly requests: number;
+  readonly successes: number;
+  /** Distinct (kid, iat, exp): tokens signed (a lower bound: two signings in the same second look alike). */
+  readonly signings: number;
+  readonly outcomes: Record<string, number>;
+}
+
+/** The requests one account made since `since`. */
+export function tally(emulator: VoximplantEmulator, since: number, account: Account): RequestTally {
+  const records: RequestRecord[] = emulator.requests({ sinceId: since }).filter((r) => r.auth.kid === account.keyId);
+  const tokens = new Set<string>();
+  const outcomes: Record<string, number> = {};
+  for (const r of records) {
+    outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
+    if (r.auth.claimsVerified) tokens.add(`${r.auth.kid}|${String(r.auth.iat)}|${String(r.auth.exp)}`);
+  }
+  return { requests: records.length, successes: outcomes.success ?? 0, signings: tokens.size, outcomes };
+}

@@ -1,0 +1,218 @@
+/**
+ * Warm runs: one process per condition, with voxconf's http handler, the floor (a keep-alive node:https POST
+ * of the same request) and the official SDK interleaved in rounds, against the same emulator. Conditions:
+ * 20 ms emulated latency (HTTPS), zero latency (HTTPS and HTTP). Also: one process per client serving N
+ * invocations for the peak RSS, and a 1 s credentials TTL run for the GetSecretValue / signing counts.
+ */
+import { runChild } from './child.js';
+import { CHILD_TIMEOUT_MS, LATENCY, type Plan } from './config.js';
+import {
+  BenchError,
+  FLOOR_MODULE,
+  floorParams,
+  httpEventFor,
+  peerSpec,
+  sqsEventFor,
+  type BenchContext,
+} from './context.js';
+import { median } from './stats.js';
+import { mark, tally, type ClientName, type Endpoint } from './stack.js';
+
+/** A client of a warm process; `voxconf-batch10` and `voxconf-batch1` are the queue handler. */
+export type WarmClient = 'voxconf' | 'floor' | 'peer' | 'voxconf-batch10' | 'voxconf-batch1';
+
+export interface WarmChildResult {
+  samples: Record<string, number[]>;
+  roundMedians: Record<string, number[]>;
+  elapsedMs: number;
+  peakRssBytes: number;
+  rssBytes: number;
+  heapUsedBytes: number;
+  node: string;
+}
+
+export interface ClientCounts {
+  /** StartConference requests the emulator received from this client's account. */
+  readonly requests: number;
+  readonly getSecretValue: number;
+  readonly signings: number;
+}
+
+export interface WarmProcessResult {
+  readonly label: string;
+  readonly transport: Endpoint['transport'];
+  readonly latencyMs: number;
+  /** Timed calls per client (ms each). */
+  readonly samples: Record<string, number[]>;
+  /** Median of each round's block per client (the "runs" of the summary). */
+  readonly roundMedians: Record<string, number[]>;
+  readonly counts: Partial<Record<ClientName, ClientCounts>>;
+  readonly peakRssBytes: number;
+  readonly elapsedMs: number;
+  readonly wallMs: number;
+  readonly stdoutLines: number;
+}
+
+const clientAccount = (client: WarmClient): ClientName =>
+  client === 'floor' ? 'floor' : client === 'peer' ? 'peer' : 'voxconf';
+
+export async function runWarmProcess(
+  ctx: BenchContext,
+  options: {
+    label: string;
+    endpoint: Endpoint;
+    latencyMs: number;
+    clients: WarmClient[];
+    warmup: number;
+    rounds: number;
+    block: number;
+    paced?: { intervalMs: number; durationMs: number };
+    extraEnv?: Record<string, string>;
+  },
+): Promise<WarmProcessResult> {
+  const { endpoint } = options;
+  const name = `bench warm ${options.label}`;
+  const fn = options.clients.some((c) => c.startsWith('voxconf-batch')) ? 'queue' : 'http';
+  const specs = options.clients.map((client) => {
+    switch (client) {
+      case 'voxconf':
+        return {
+          name: client,
+          kind: 'voxconf',
+          handlerKind: 'http',
+          module: ctx.bundles.functions.http.file,
+          event: httpEventFor(endpoint.accounts.voxconf, name),
+          functionName: 'voxconf-bench-http',
+          timeoutMs: ctx.stack.settings.http.timeoutSeconds * 1000,
+        };
+      case 'voxconf-batch10':
+      case 'voxconf-batch1':
+        return {
+          name: client,
+          kind: 'voxconf',
+          handlerKind: 'queue',
+          module: ctx.bundles.functions.queue.file,
+          event: sqsEventFor(endpoint.accounts.voxconf, `${name} ${client}`, client === 'voxconf-batch10' ? 10 : 1),
+          functionName: 'voxconf-bench-queue',
+          timeoutMs: ctx.stack.settings.queue.timeoutSeconds * 1000,
+        };
+      case 'floor':
+        return { name: client, kind: 'floor', module: FLOOR_MODULE, floor: ctx.stack.floorOptions(endpoint), params: floorParams(endpoint, name) };
+      case 'peer':
+        if (!ctx.peerBundle || endpoint.transport !== 'https') throw new BenchError('the official SDK needs the HTTPS emulator');
+        return { name: client, kind: 'peer', module: ctx.peerBundle, peer: peerSpec(endpoint, name) };
+    }
+  });
+  const accounts = [...new Set(options.clients.map(clientAccount))];
+  const since = mark(endpoint.emulator);
+  const secretsBefore = Object.fromEntries(
+    accounts.map((a) => [a, ctx.stack.secrets.getSecretValueCount(endpoint.accounts[a].secretName)]),
+  );
+  endpoint.emulator.setLatency(options.latencyMs);
+  let run;
+  try {
+    run = await runChild<WarmChildResult>({
+      node: ctx.node.bin,
+      script: 'warm.mjs',
+      spec: { clients: specs, warmup: options.warmup, rounds: options.rounds, block: options.block, paced: options.paced },
+      env: ctx.stack.lambdaEnv(fn, endpoint, options.extraEnv),
+      workDir: ctx.workDir,
+      timeoutMs: CHILD_TIMEOUT_MS,
+      label: `warm ${options.label} (${ctx.node.version})`,
+    });
+  } finally {
+    endpoint.emulator.setLatency(0);
+  }
+  const r = run.result;
+  const counts: Partial<Record<ClientName, ClientCounts>> = {};
+  for (const account of accounts) {
+    const seen = tally(endpoint.emulator, since, endpoint.accounts[account]);
+    // Calls this account's clients made: warm-up + timed, plus the floor's first (cold-path) call; a batch
+    // invocation makes one request per record.
+    let expected = 0;
+    for (const client of options.clients.filter((c) => clientAccount(c) === account)) {
+      const perCall = client === 'voxconf-batch10' ? 10 : 1;
+      expected += perCall * ((r.samples[client]?.length ?? 0) + options.warmup) + (client === 'floor' ? 1 : 0);
+    }
+    if (seen.requests !== expected || seen.successes !== expected) {
+      throw new BenchError(`warm ${options.label}: ${account} should have made ${expected} successful requests, emulator saw ${JSON.stringify(seen)}`);
+    }
+    counts[account] = {
+      requests: seen.requests,
+      getSecretValue: ctx.stack.secrets.getSecretValueCount(endpoint.accounts[account].secretName) - secretsBefore[account]!,
+      signings: seen.signings,
+    };
+  }
+  return {
+    label: options.label,
+    transport: endpoint.transport,
+    latencyMs: options.latencyMs,
+    samples: r.samples,
+    roundMedians: r.roundMedians,
+    counts,
+    peakRssBytes: r.peakRssBytes,
+    elapsedMs: r.elapsedMs,
+    wallMs: run.wallMs,
+    stdoutLines: run.stdoutLines,
+  };
+}
+
+export interface WarmResults {
+  readonly warm20: WarmProcessResult;
+  readonly warm0: WarmProcessResult;
+  /** Zero latency over plain HTTP (no TLS), when the main runs are HTTPS. */
+  readonly warm0Http: WarmProcessResult | undefined;
+  /** One process per client serving plan.memoryInvocations calls. */
+  readonly memory: Partial<Record<'voxconf' | 'floor' | 'peer', WarmProcessResult>>;
+  /** 1 s credentials TTL, one invocation every intervalMs. */
+  readonly ttl: (WarmProcessResult & { readonly ttlSeconds: number; readonly durationMs: number }) | undefined;
+}
+
+export async function runWarm(ctx: BenchContext, plan: Plan): Promise<WarmResults> {
+  const main = ctx.stack.main;
+  const withPeer: WarmClient[] = ctx.peerBundle ? ['voxconf', 'floor', 'peer'] : ['voxconf', 'floor'];
+  ctx.log(`  warm: ${LATENCY.warm} ms latency, ${plan.warm20.rounds} rounds x ${plan.warm20.block} calls per client`);
+  const warm20 = await runWarmProcess(ctx, { label: `${LATENCY.warm}ms-${main.transport}`, endpoint: main, latencyMs: LATENCY.warm, clients: withPeer, ...plan.warm20 });
+  ctx.log(`  warm: 0 ms latency, ${plan.warm0.rounds} rounds x ${plan.warm0.block} calls per client`);
+  const warm0 = await runWarmProcess(ctx, { label: `0ms-${main.transport}`, endpoint: main, latencyMs: 0, clients: withPeer, ...plan.warm0 });
+  const warm0Http =
+    main.transport === 'https'
+      ? await runWarmProcess(ctx, { label: '0ms-http', endpoint: ctx.stack.http, latencyMs: 0, clients: ['voxconf', 'floor'], ...plan.warm0 })
+      : undefined;
+  ctx.log(`  memory: ${plan.memoryInvocations} invocations per process`);
+  const memory: WarmResults['memory'] = {};
+  for (const client of withPeer as ('voxconf' | 'floor' | 'peer')[]) {
+    memory[client] = await runWarmProcess(ctx, {
+      label: `memory-${client}`,
+      endpoint: main,
+      latencyMs: 0,
+      clients: [client],
+      warmup: 0,
+      rounds: 1,
+      block: plan.memoryInvocations,
+    });
+  }
+  let ttl: WarmResults['ttl'];
+  if (plan.ttl.durationMs > 0) {
+    ctx.log(`  credentials TTL 1 s: one invocation every ${plan.ttl.intervalMs} ms for ${plan.ttl.durationMs} ms`);
+    const result = await runWarmProcess(ctx, {
+      label: 'ttl-1s',
+      endpoint: main,
+      latencyMs: 0,
+      clients: ['voxconf'],
+      warmup: 0,
+      rounds: 0,
+      block: 0,
+      paced: plan.ttl,
+      extraEnv: { VOXIMPLANT_CREDENTIALS_TTL_SECONDS: '1' },
+    });
+    ttl = { ...result, ttlSeconds: 1, durationMs: plan.ttl.durationMs };
+  }
+  return { warm20, warm0, warm0Http, memory, ttl };
+}
+
+/** Per-round medians of a client, or all samples when the run had a single round. */
+export function runsOf(result: WarmProcessResult, client: string): number[] {
+  const rounds = result.roundMedians[client] ?? [];
+  return rounds.length > 1 ? rounds : [median(result.samples[client] ?? [])];
+}
