@@ -82,7 +82,7 @@ export function renderBanner(info: StackInfo, root: string): string {
       'Voximplant',
       `${info.voximplantApiUrl}  emulator, latency ${info.emulator.latencyMs} ms, account ${info.emulator.accountId}, rule ${info.emulator.ruleId}`,
     );
-    more(`control API ${info.emulator.controlUrl}  (requests, conferences, forced faults: docs/local-stack.md)`);
+    more(`control API ${info.emulator.controlUrl}  (records, forced faults: local/voximplant-emulator/README.md)`);
   } else {
     row('Voximplant', `${info.voximplantApiUrl}  (REAL API, not emulated)`);
   }

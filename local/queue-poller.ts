@@ -118,20 +118,17 @@ export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
   const describe = (messages: Message[], outcome: BatchOutcome): string => {
     const n = messages.length;
     const head = `${n} record${n === 1 ? '' : 's'} (${receiveCounts(messages)}) →`;
-    const later =
-      `redelivered after the ${options.visibilityTimeoutSeconds} s visibility timeout, ` +
-      `to the dead-letter queue after ${options.maxReceiveCount} receives`;
-    if (outcome.reason !== undefined) return `${head} nothing deleted, ${outcome.reason}; ${later}`;
     const kept = outcome.kept.length;
-    if (kept === 0) return `${head} ${outcome.deleted.length} done (deleted)`;
-    const last = messages
-      .filter((m) => outcome.kept.includes(m.MessageId as string))
-      .filter((m) => Number(m.Attributes?.ApproximateReceiveCount) >= options.maxReceiveCount)
-      .map((m) => m.MessageId);
+    const exhausted = messages.filter(
+      (m) => outcome.kept.includes(m.MessageId as string) && Number(m.Attributes?.ApproximateReceiveCount) >= options.maxReceiveCount,
+    ).length;
     const fate =
-      last.length === kept
+      exhausted === kept && kept > 0
         ? `received ${options.maxReceiveCount} times (maxReceiveCount): the redrive policy moves ${kept === 1 ? 'it' : 'them'} to the dead-letter queue`
-        : later;
+        : `redelivered after the ${options.visibilityTimeoutSeconds} s visibility timeout, ` +
+          `to the dead-letter queue after ${options.maxReceiveCount} receives`;
+    if (outcome.reason !== undefined) return `${head} nothing deleted, ${outcome.reason}; ${fate}`;
+    if (kept === 0) return `${head} ${outcome.deleted.length} done (deleted)`;
     return `${head} ${outcome.deleted.length} done (deleted), ${kept} in batchItemFailures (${outcome.kept.join(', ')}): ${fate}`;
   };
 

@@ -34,12 +34,12 @@ const PORT_VARIABLES: Record<PortName, string> = {
 };
 
 export const PORT_LABELS: Record<PortName, string> = {
-  http: 'HTTP API (serverless-offline)',
-  lambda: 'Lambda API (serverless-offline)',
+  http: 'HTTP API',
+  lambda: 'Lambda API',
   emulator: 'Voximplant emulator',
   secretsManager: 'Secrets Manager stand-in',
-  sqs: 'SQS (local-aws-sqs)',
-  control: 'stack control',
+  sqs: 'local SQS',
+  control: 'stack control endpoint',
 };
 
 export function portVariable(name: PortName): string {

@@ -83,7 +83,7 @@ export class PortInUseError extends Error {
   constructor(readonly ports: readonly { name: PortName; port: number }[]) {
     super(
       ports
-        .map(({ name, port }) => `port ${port} (${PORT_LABELS[name]}) is in use; choose another with ${portVariable(name)}=<port>`)
+        .map(({ name, port }) => `port ${port} for the ${PORT_LABELS[name]} is in use; choose another with ${portVariable(name)}=<port>`)
         .join('\n') + '\n(or move the whole block with VOXCONF_PORT_BASE=<first port>)',
     );
     this.name = 'PortInUseError';

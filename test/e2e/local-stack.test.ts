@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { triggerCommands } from '../../local/banner.js';
+import { scanForLeaks } from '../../scripts/leak-scan.mjs';
 import { connectEmulator, type EmulatorControlClient } from '../../local/voximplant-emulator/index.js';
 import {
   eventually,
@@ -65,7 +66,8 @@ async function deadLetters(): Promise<Message[]> {
       MessageAttributeNames: ['All'],
     }),
   );
-  return Messages;
+  // Left visible (VisibilityTimeout 0), a message may come twice in one local-aws-sqs answer.
+  return [...new Map(Messages.map((m) => [m.MessageId, m])).values()];
 }
 
 const deadLetterWithBody = (body: string, timeoutMs: number) =>
@@ -113,8 +115,6 @@ describe('start-up', () => {
     for (const command of [commands.http, commands.enqueue, commands.fireSchedule, commands.emulatorConferences, commands.deadLetters]) {
       expect(out).toContain(command as string);
     }
-    // Nothing secret in the stack's output: no private key, no token.
-    expect(out).not.toMatch(/PRIVATE KEY|Bearer ey/);
   });
 });
 
@@ -272,4 +272,8 @@ describe('Ctrl-C', () => {
     expect(leftoverProcesses(offlinePid, `--httpPort ${ports.http} `)).toEqual([]);
     expect(await openPorts(Object.values(ports))).toEqual([]);
   }, 30_000);
+
+  test('nothing the stack printed holds a key, a token or a media session URL', () => {
+    expect(scanForLeaks((stack as RunningStack).output(), 'local stack output')).toEqual([]);
+  });
 });

@@ -1,0 +1,204 @@
+/**
+ * The local stack's stand-ins for Lambda's event sources, each against a scripted function:
+ *   - the queue poller on a real local SQS (local/sqs.ts): what it deletes, what it leaves for redelivery;
+ *   - the scheduler: the invocation input, Lambda-style retries and the on-failure record.
+ */
+import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
+import type { InvokeResult } from '../../local/lambda-invoke.js';
+import { startQueuePoller, type QueuePoller } from '../../local/queue-poller.js';
+import { startScheduler, type ScheduleInvocation } from '../../local/scheduler.js';
+import { startSqs, type LocalSqs } from '../../local/sqs.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(check: () => T | undefined | Promise<T | undefined>, ms = 8000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('timed out');
+    await sleep(20);
+  }
+}
+
+describe('queue poller (event source mapping with ReportBatchItemFailures)', () => {
+  let sqs: LocalSqs;
+  let client: SQSClient;
+  let poller: QueuePoller | undefined;
+  const lines: string[] = [];
+
+  beforeEach(async () => {
+    sqs = await startSqs({ visibilityTimeoutSeconds: 1, maxReceiveCount: 2 });
+    client = new SQSClient({ endpoint: sqs.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    lines.length = 0;
+  });
+
+  afterEach(async () => {
+    await poller?.stop();
+    poller = undefined;
+    client.destroy();
+    await sqs.close();
+  });
+
+  const start = (answer: (event: SQSEvent) => Promise<InvokeResult>) => {
+    const events: SQSEvent[] = [];
+    poller = startQueuePoller({
+      sqs: client,
+      queueUrl: sqs.queueUrl,
+      queueArn: sqs.queueArn,
+      region: 'us-east-1',
+      invoke: (event) => {
+        events.push(event as unknown as SQSEvent);
+        return answer(event as unknown as SQSEvent);
+      },
+      visibilityTimeoutSeconds: 1,
+      maxReceiveCount: 2,
+      idleDelayMs: 20,
+      log: (source, message) => lines.push(`${source} ${message}`),
+    });
+    return events;
+  };
+  const send = async (body: string) =>
+    (
+      await client.send(
+        new SendMessageCommand({
+          QueueUrl: sqs.queueUrl,
+          MessageBody: body,
+          MessageAttributes: { origin: { DataType: 'String', StringValue: 'test' } },
+        }),
+      )
+    ).MessageId as string;
+  const count = async (queueUrl: string) => {
+    // VisibilityTimeout 0 leaves them visible; local-aws-sqs may then return one twice in a receive: count ids.
+    const { Messages = [] } = await client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }));
+    return new Set(Messages.map((m) => m.MessageId)).size;
+  };
+
+  test('invokes with real SQS records and deletes all but the reported ones, which come back', async () => {
+    const keep = await send('keep');
+    await send('done');
+    const events = start(async (event) => {
+      const ids = event.Records.filter((r) => r.body === 'keep' && r.attributes.ApproximateReceiveCount === '1').map((r) => r.messageId);
+      return { statusCode: 200, functionError: undefined, payload: { batchItemFailures: ids.map((itemIdentifier) => ({ itemIdentifier })) } };
+    });
+    const second = await until(() => events.find((e) => e.Records.some((r) => r.attributes.ApproximateReceiveCount === '2')));
+    expect(second.Records.map((r) => r.messageId)).toEqual([keep]);
+
+    const record = events[0].Records[0];
+    expect(record).toMatchObject({
+      eventSource: 'aws:sqs',
+      eventSourceARN: sqs.queueArn,
+      awsRegion: 'us-east-1',
+      messageAttributes: { origin: { stringValue: 'test', dataType: 'String', stringListValues: [], binaryListValues: [] } },
+    });
+    expect(record.md5OfBody).toMatch(/^[0-9a-f]{32}$/);
+    expect(Number(record.attributes.SentTimestamp)).toBeGreaterThan(0);
+    await until(() => (lines.some((l) => /receive #2\) → 1 done \(deleted\)/.test(l)) ? true : undefined));
+    expect(await count(sqs.queueUrl)).toBe(0);
+    expect(await count(sqs.deadLetterQueueUrl)).toBe(0);
+  });
+
+  test('a failed invocation deletes nothing; the redrive policy moves the record after maxReceiveCount', async () => {
+    const id = await send('boom');
+    const events = start(async () => ({ statusCode: 200, functionError: 'Unhandled', payload: { errorType: 'Error', errorMessage: 'kaput' } }));
+    const t0 = Date.now();
+    await until(async () => ((await count(sqs.deadLetterQueueUrl)) === 1 ? true : undefined), 10_000);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(events.map((e) => e.Records[0].messageId)).toEqual([id, id]);
+    expect(lines.some((l) => l.includes('nothing deleted, the function failed: kaput'))).toBe(true);
+    expect(lines.some((l) => l.includes('received 2 times (maxReceiveCount): the redrive policy moves it to the dead-letter queue'))).toBe(true);
+  }, 15_000);
+
+  test('an answer Lambda cannot read fails the whole batch', async () => {
+    await send('x');
+    const events = start(async () => ({ statusCode: 200, functionError: undefined, payload: { batchItemFailures: [{ itemIdentifier: 'not-in-batch' }] } }));
+    await until(() => (events.length >= 2 ? true : undefined), 5000);
+    expect(lines[0]).toMatch(/nothing deleted, batchItemFailures names "not-in-batch"/);
+  });
+});
+
+describe('scheduler (EventBridge Scheduler + asynchronous invocation)', () => {
+  const entry = {
+    name: 'standup',
+    schedule: 'cron(0 9 ? * MON-FRI *)',
+    timezone: 'Europe/Berlin',
+    request: { conference_name: 'standup', rule_id: 7 },
+  };
+
+  test('fire() sends the deployed input and reports the function\'s answer', async () => {
+    const inputs: ScheduleInvocation[] = [];
+    const scheduler = startScheduler({
+      entries: [entry],
+      invoke: async (event) => {
+        inputs.push(event);
+        return { statusCode: 200, functionError: undefined, payload: { outcome: 'started', conference_name: 'standup', call_session_history_id: 5 } };
+      },
+      sendOnFailureRecord: async () => {},
+      functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:voxconf-local-schedule',
+      autoFire: true,
+      retryDelaysSeconds: [0, 0],
+      log: () => {},
+      now: () => new Date('2026-11-26T07:59:59.400Z'),
+    });
+    const result = await scheduler.fire('standup');
+    expect(inputs).toEqual([{ request: entry.request, scheduled_time: '2026-11-26T07:59:59Z', execution_id: expect.stringMatching(/^[0-9a-f-]{36}$/) }]);
+    expect(Object.keys(inputs[0])).toEqual(['request', 'scheduled_time', 'execution_id']);
+    expect(result).toMatchObject({ schedule: 'standup', outcome: 'started', result: { call_session_history_id: 5 } });
+    expect(scheduler.list()[0].next_fire_time).toBe('2026-11-26T08:00:00Z');
+    await scheduler.stop();
+  });
+
+  test('fires on time, with the scheduled time, not the time it ran', async () => {
+    const inputs: ScheduleInvocation[] = [];
+    const soon = new Date(Math.ceil((Date.now() + 1200) / 1000) * 1000);
+    const scheduler = startScheduler({
+      entries: [{ ...entry, schedule: `at(${soon.toISOString().slice(0, 19)})`, timezone: 'UTC' }],
+      invoke: async (event) => {
+        inputs.push(event);
+        return { statusCode: 200, functionError: undefined, payload: { outcome: 'started' } };
+      },
+      sendOnFailureRecord: async () => {},
+      functionArn: 'arn',
+      autoFire: true,
+      retryDelaysSeconds: [],
+      log: () => {},
+    });
+    await until(() => (inputs.length > 0 ? true : undefined), 5000);
+    expect(inputs[0].scheduled_time).toBe(soon.toISOString().replace('.000Z', 'Z'));
+    await scheduler.stop();
+  });
+
+  test('a failing run is retried twice, then an on-failure record with the payload goes to the dead-letter queue', async () => {
+    const inputs: ScheduleInvocation[] = [];
+    const records: string[] = [];
+    const scheduler = startScheduler({
+      entries: [entry],
+      invoke: async (event) => {
+        inputs.push(event);
+        return { statusCode: 200, functionError: 'Unhandled', payload: { errorType: 'Error', errorMessage: 'Voximplant is unavailable' } };
+      },
+      sendOnFailureRecord: async (body) => {
+        records.push(body);
+      },
+      functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:voxconf-local-schedule',
+      autoFire: false,
+      retryDelaysSeconds: [0, 0],
+      log: () => {},
+    });
+    const first = await scheduler.fire('standup');
+    expect(first).toMatchObject({ outcome: 'failed', error: 'Voximplant is unavailable', retry: 'in 0 s' });
+    await until(() => (records.length > 0 ? true : undefined));
+    expect(inputs).toHaveLength(3);
+    expect(new Set(inputs.map((i) => i.execution_id)).size).toBe(1);
+    expect(JSON.parse(records[0])).toMatchObject({
+      requestContext: { condition: 'RetriesExhausted', approximateInvokeCount: 3, functionArn: expect.stringContaining(':$LATEST') },
+      requestPayload: inputs[0],
+      responseContext: { functionError: 'Unhandled' },
+      responsePayload: { errorMessage: 'Voximplant is unavailable' },
+    });
+    expect(scheduler.list()[0].next_fire_time).toBeNull();
+    await scheduler.stop();
+  });
+});
