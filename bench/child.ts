@@ -1,10 +1,11 @@
 /**
  * Runs one bench child (`bench/children/*.mjs`) on a given Node binary with a clean environment: the spec
  * goes in a JSON file, the figures come back in another. The child's stdout (the handler's log lines and
- * EMF metrics, as Lambda would capture them) is drained and counted; stderr is kept for error messages.
+ * EMF metrics, as Lambda would capture them) goes to a file, so that no work of this process (which also
+ * serves the emulator) depends on how much a client logs; its lines are counted. stderr is kept for errors.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from './bundles.js';
 
@@ -32,29 +33,23 @@ export async function runChild<T>(options: {
   const id = `${process.pid}-${++counter}`;
   const specFile = path.join(options.workDir, `spec-${id}.json`);
   const resultFile = path.join(options.workDir, `result-${id}.json`);
+  const stdoutFile = path.join(options.workDir, `stdout-${id}.log`);
   writeFileSync(specFile, JSON.stringify({ ...options.spec, resultFile }));
+  const stdoutFd = openSync(stdoutFile, 'w');
   const started = performance.now();
   try {
-    const { code, signal, stdoutBytes, stdoutLines, stderr } = await new Promise<{
+    const { code, signal, stderr } = await new Promise<{
       code: number | null;
       signal: NodeJS.Signals | null;
-      stdoutBytes: number;
-      stdoutLines: number;
       stderr: string;
     }>((resolve, reject) => {
       const child = spawn(options.node, [path.join(CHILDREN_DIR, options.script), specFile], {
         cwd: options.workDir,
         env: options.env,
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: ['ignore', stdoutFd, 'pipe'],
       });
-      let stdoutBytes = 0;
-      let stdoutLines = 0;
       let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdoutBytes += chunk.length;
-        for (const byte of chunk) if (byte === 10) stdoutLines++;
-      });
-      child.stderr.on('data', (chunk: Buffer) => {
+      child.stderr!.on('data', (chunk: Buffer) => {
         if (stderr.length < 20_000) stderr += chunk.toString('utf8');
       });
       const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
@@ -64,17 +59,24 @@ export async function runChild<T>(options: {
       });
       child.on('close', (code, signal) => {
         clearTimeout(timer);
-        resolve({ code, signal, stdoutBytes, stdoutLines, stderr });
+        resolve({ code, signal, stderr });
       });
     });
     const wallMs = performance.now() - started;
+    const stdout = readFileSync(stdoutFile);
+    const stdoutBytes = stdout.length;
+    let stdoutLines = 0;
+    for (const byte of stdout) if (byte === 10) stdoutLines++;
     if (code !== 0) {
       const why = signal === 'SIGKILL' ? `killed after ${options.timeoutMs} ms` : `exit ${code ?? signal}`;
-      throw new Error(`${options.label}: child failed (${why}):\n${stderr.trim().slice(-4000)}`);
+      const tail = `${stderr.trim()}\n${stdout.toString('utf8').trim().split('\n').slice(-5).join('\n')}`.trim();
+      throw new Error(`${options.label}: child failed (${why}):\n${tail.slice(-4000)}`);
     }
     const result = JSON.parse(readFileSync(resultFile, 'utf8')) as T;
     return { result, wallMs, stdoutBytes, stdoutLines };
   } finally {
+    closeSync(stdoutFd);
+    rmSync(stdoutFile, { force: true });
     rmSync(specFile, { force: true });
     rmSync(resultFile, { force: true });
   }

@@ -24,7 +24,7 @@ export interface Plan {
 }
 
 export const FULL: Plan = {
-  coldRuns: 15,
+  coldRuns: 20,
   coldOtherRuns: 5,
   coldPeerUnbundledRuns: 5,
   warm20: { warmup: 10, rounds: 12, block: 10 },
@@ -51,7 +51,7 @@ export const QUICK: Plan = {
 
 /** Secondary Node: the same phases, fewer runs. */
 export const SECONDARY: Plan = {
-  coldRuns: 8,
+  coldRuns: 10,
   coldOtherRuns: 0,
   coldPeerUnbundledRuns: 0,
   warm20: { warmup: 10, rounds: 6, block: 10 },

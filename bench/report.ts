@@ -63,7 +63,7 @@ function coldRows(nodeLabel: string, cold: ColdResults): Row[] {
     note?: string,
   ): Row => {
     const ratio = pairedRatio(pick(v), pick(f));
-    const value = median(pick(v)) / median(pick(f));
+    const value = ratio.median;
     return {
       id,
       node: nodeLabel,
@@ -87,7 +87,7 @@ function coldRows(nodeLabel: string, cold: ColdResults): Row[] {
     pair('cold.firstInvocation', 'cold: first invocation (GetSecretValue, key import, sign, StartConference)', (s) => s.invokeMs, undefined),
   );
   const rss = pairedRatio(v.peakRssBytes, f.peakRssBytes);
-  const rssValue = median(v.peakRssBytes) / median(f.peakRssBytes);
+  const rssValue = rss.median;
   rows.push({
     id: 'cold.peakRss',
     node: nodeLabel,
@@ -104,7 +104,8 @@ function coldRows(nodeLabel: string, cold: ColdResults): Row[] {
   for (const other of ['queue', 'schedule'] as const) {
     const s = cold.series[other];
     if (!s || s.totalMs.length === 0) continue;
-    const value = median(s.sinceProcessStartMs) / median(f.sinceProcessStartMs);
+    const paired = pairedRatio(s.sinceProcessStartMs, f.sinceProcessStartMs);
+    const value = paired.median;
     rows.push({
       id: `cold.${other}.processToAnswer`,
       node: nodeLabel,
@@ -114,7 +115,7 @@ function coldRows(nodeLabel: string, cold: ColdResults): Row[] {
       voxconf: cell(summarize(s.sinceProcessStartMs)),
       baselineName: 'floor',
       baseline: cell(summarize(f.sinceProcessStartMs)),
-      ratio: single(value),
+      ratio: { median: round(value), min: round(paired.min), max: round(paired.max), n: paired.n },
       target: `<= ${TARGETS.coldRatio}x`,
       met: value <= TARGETS.coldRatio,
       note: `import ${round(median(s.importMs), 1)} ms + first invocation ${round(median(s.invokeMs), 1)} ms`,
@@ -139,8 +140,9 @@ function warmPair(
   if (ra.length === 0 || rb.length === 0) return [];
   const ratioRuns = pairedRatio(ra, rb);
   const diffRuns = pairedDifference(ra, rb);
-  const value = median(ra) / median(rb);
-  const added = median(ra) - median(rb);
+  // Paired: round i of voxconf against round i of the baseline, run back to back in the same process.
+  const value = ratioRuns.median;
+  const added = diffRuns.median;
   const rows: Row[] = [];
   const base = {
     node: nodeLabel,
@@ -158,7 +160,7 @@ function warmPair(
       metric,
       target: `<= +${target.addedMs} ms`,
       met: added <= target.addedMs,
-      note: `added ${round(added, 3)} ms per invocation (paired rounds: ${round(diffRuns.min, 3)} to ${round(diffRuns.max, 3)})`,
+      note: `added ${round(added, 3)} ms per invocation (median of ${diffRuns.n} paired rounds; ${round(diffRuns.min, 3)} to ${round(diffRuns.max, 3)})`,
     });
   } else if (target.ratio !== undefined) {
     rows.push({ ...base, id, metric, target: `<= ${target.ratio}x`, met: value <= target.ratio, note: `added ${round(added, 3)} ms per invocation` });
@@ -203,8 +205,8 @@ export function buildRows(run: NodeRun, sizes: FunctionSize[] | undefined): Row[
   const b10 = runsOf(run.batch.warm, 'voxconf-batch10');
   const b1 = runsOf(run.batch.warm, 'voxconf-batch1');
   if (b10.length && b1.length) {
-    const value = median(b10) / median(b1);
     const paired = pairedRatio(b10, b1);
+    const value = paired.median;
     rows.push({
       id: 'batch.10vs1',
       node: n,
@@ -329,8 +331,8 @@ export function buildRows(run: NodeRun, sizes: FunctionSize[] | undefined): Row[
       ['peer.cold.processToAnswer', 'cold start vs official SDK: process start -> first answer', (s: ColdSeries) => s.sinceProcessStartMs],
       ['peer.cold.importPlusInvoke', 'cold start vs official SDK: import + first invocation', (s: ColdSeries) => s.totalMs],
     ] as const) {
-      const value = median(pick(v)) / median(pick(peer));
       const paired = pairedRatio(pick(v), pick(peer));
+      const value = paired.median;
       rows.push({
         id,
         node: n,

@@ -33,7 +33,8 @@ import { buildPeerBundle } from './peer.js';
 import { buildRows, renderMarkdown, renderTable, type NodeRun, type Row } from './report.js';
 import { measureSizes } from './size.js';
 import { startStack } from './stack.js';
-import { round } from './stats.js';
+import { round, roundSummary, summarize } from './stats.js';
+import type { WarmProcessResult } from './warm.js';
 import { runWarm } from './warm.js';
 
 interface Options {
@@ -124,6 +125,38 @@ async function measureNode(ctx: BenchContext, plan: Plan): Promise<NodeRun> {
   const warm = await runWarm(ctx, plan);
   const batch = await runBatch(ctx, plan);
   return { node: ctx.node, cold, warm, batch, durationMs: Date.now() - started };
+}
+
+/** The JSON keeps every run's series (cold: per process; warm: per round) and a summary of the per-call times. */
+function compactWarm(result: WarmProcessResult | undefined) {
+  if (!result) return undefined;
+  const { samples, roundMedians, ...rest } = result;
+  return {
+    ...rest,
+    elapsedMs: round(rest.elapsedMs, 1),
+    wallMs: round(rest.wallMs, 1),
+    perCall: Object.fromEntries(Object.entries(samples).map(([client, values]) => [client, roundSummary(summarize(values), 4)])),
+    roundMedians: Object.fromEntries(Object.entries(roundMedians).map(([client, values]) => [client, values.map((v) => round(v, 4))])),
+  };
+}
+
+function compactRun(run: NodeRun) {
+  const roundAll = (series: object | undefined) =>
+    series &&
+    Object.fromEntries(Object.entries(series).map(([key, values]) => [key, (values as number[]).map((v) => round(v, key === 'peakRssBytes' ? 0 : 2))]));
+  return {
+    node: run.node,
+    durationMs: run.durationMs,
+    cold: Object.fromEntries(Object.entries(run.cold.series).map(([variant, series]) => [variant, roundAll(series)])),
+    warm: {
+      warm20: compactWarm(run.warm.warm20),
+      warm0: compactWarm(run.warm.warm0),
+      warm0Http: compactWarm(run.warm.warm0Http),
+      memory: Object.fromEntries(Object.entries(run.warm.memory).map(([client, result]) => [client, compactWarm(result)])),
+      ttl: run.warm.ttl && { ...compactWarm(run.warm.ttl), ttlSeconds: run.warm.ttl.ttlSeconds, durationMs: run.warm.ttl.durationMs },
+    },
+    batch: { warm: compactWarm(run.batch.warm), cold10: roundAll(run.batch.cold10) },
+  };
 }
 
 function compareWithPrevious(file: string, rows: Row[]): string[] {
@@ -226,7 +259,7 @@ async function main(): Promise<number> {
     targets: { met: met.length, missed: missed.map((row) => `${row.id} (${row.node})`) },
     rows,
     sizes,
-    runs,
+    runs: runs.map(compactRun),
   };
   mkdirSync(path.dirname(outFile), { recursive: true });
   writeFileSync(outFile, `${JSON.stringify(result, null, 1)}\n`);

@@ -1,0 +1,164 @@
+/**
+ * node --import tsx bench/what-if.ts [--runs N] [--node <path>]
+ *
+ * Measures the fixes proposed in docs/performance.md before anyone applies them: the http function is
+ * rebuilt from functions/http.ts with the deployed esbuild settings plus, cumulatively,
+ *   A  builtins via require()            (bench/what-if/esbuild-plugins.cjs)
+ *   B  + credentials from the environment (bench/what-if/credential-provider-env.ts, esbuild alias)
+ *   C  + node:crypto instead of jose       (simulated: bench/what-if/jose-node-crypto.ts aliased for jose)
+ *   D  + GetSecretValue without the SDK    (simulated: bench/what-if/secrets-manager-minimal.ts)
+ * and each is cold-started in fresh processes, interleaved with the deployed bundle and the floor, against
+ * the same loopback emulator (HTTPS) and Secrets Manager stand-in. Every run must succeed with one
+ * GetSecretValue and one signing. Prints bundle size, cold figures and their ratios to the floor.
+ */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
+import { esbuildOptionsFromServerless, FUNCTIONS, prepareBundles, ROOT, type Bundles, type FunctionName } from './bundles.js';
+import { coldRun, type ColdSeries } from './cold.js';
+import type { BenchContext, NodeInfo } from './context.js';
+import { startStack } from './stack.js';
+import { KiB, median, MiB } from './stats.js';
+
+const require = createRequire(import.meta.url);
+const here = path.join(ROOT, 'bench', 'what-if');
+
+const VARIANTS: { id: string; label: string; options: () => Record<string, unknown> }[] = [
+  { id: 'A', label: 'builtins via require()', options: () => ({ plugins: require(path.join(here, 'esbuild-plugins.cjs')) }) },
+  {
+    id: 'B',
+    label: '+ credentials from the environment only',
+    options: () => ({
+      plugins: require(path.join(here, 'esbuild-plugins.cjs')),
+      alias: { '@aws-sdk/credential-provider-node': path.join(here, 'credential-provider-env.ts') },
+    }),
+  },
+  {
+    id: 'C',
+    label: '+ node:crypto instead of jose (simulated)',
+    options: () => ({
+      plugins: require(path.join(here, 'esbuild-plugins.cjs')),
+      alias: {
+        '@aws-sdk/credential-provider-node': path.join(here, 'credential-provider-env.ts'),
+        jose: path.join(here, 'jose-node-crypto.ts'),
+      },
+    }),
+  },
+  {
+    id: 'D',
+    label: '+ GetSecretValue without the AWS SDK (simulated)',
+    options: () => ({
+      plugins: require(path.join(here, 'esbuild-plugins.cjs')),
+      alias: {
+        '@aws-sdk/credential-provider-node': path.join(here, 'credential-provider-env.ts'),
+        jose: path.join(here, 'jose-node-crypto.ts'),
+        '@aws-sdk/client-secrets-manager': path.join(here, 'secrets-manager-minimal.ts'),
+      },
+    }),
+  },
+];
+
+/** Variants measured on the http function. */
+const HTTP_VARIANTS = ['A', 'B', 'C', 'D'];
+/** Variants measured on the queue function too (C and D do not change what it loads at start). */
+const QUEUE_VARIANTS = ['A', 'B'];
+
+async function build(fn: FunctionName, extra: Record<string, unknown>, outdir: string): Promise<string> {
+  const esbuild = await import('esbuild');
+  await esbuild.build({
+    ...esbuildOptionsFromServerless(),
+    ...extra,
+    entryPoints: [path.join(ROOT, 'functions', `${fn}.ts`)],
+    outdir,
+    write: true,
+    logLevel: 'silent',
+    absWorkingDir: ROOT,
+  });
+  return path.join(outdir, `${fn}.mjs`);
+}
+
+const empty = (): ColdSeries => ({
+  importMs: [], invokeMs: [], totalMs: [], sinceProcessStartMs: [], wallMs: [], peakRssBytes: [], getSecretValue: [], signings: [], stdoutLines: [],
+});
+
+async function main() {
+  const args = process.argv.slice(2);
+  const runs = Number(args[args.indexOf('--runs') + 1] ?? 0) || 12;
+  const nodeArg = args.includes('--node') ? args[args.indexOf('--node') + 1] : undefined;
+  const node22 = path.join(ROOT, '.cache', 'node22', 'node_modules', `node-${process.platform}-${process.arch}`, 'bin', 'node');
+  const bin = nodeArg ? path.resolve(nodeArg) : statSync(node22, { throwIfNoEntry: false }) ? node22 : process.execPath;
+  const version = (await import('node:child_process')).execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim();
+  const node: NodeInfo = { bin, version, role: 'primary' };
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'voxconf-what-if-'));
+  const log = (line: string) => console.log(`what-if: ${line}`);
+  const bundles = await prepareBundles({ workDir, log });
+  const stack = await startStack(workDir, log);
+  try {
+    const files: Record<string, Record<FunctionName, string>> = {
+      deployed: Object.fromEntries(FUNCTIONS.map((fn) => [fn, bundles.functions[fn].file])) as Record<FunctionName, string>,
+    };
+    for (const v of VARIANTS) {
+      const out = path.join(workDir, `variant-${v.id}`);
+      files[v.id] = {} as Record<FunctionName, string>;
+      for (const fn of FUNCTIONS) files[v.id]![fn] = await build(fn, v.options(), out);
+    }
+    const ids = ['deployed', ...HTTP_VARIANTS];
+    const queueIds = ['deployed', ...QUEUE_VARIANTS].map((id) => `queue:${id}`);
+    const series: Record<string, ColdSeries> = Object.fromEntries([...ids, ...queueIds, 'floor'].map((id) => [id, empty()]));
+    const ctxFor = (id: string): BenchContext => {
+      const [fn, variant] = id.startsWith('queue:') ? (['queue', id.slice(6)] as const) : (['http', id] as const);
+      const functions = { ...bundles.functions, [fn]: { ...bundles.functions[fn], file: files[variant]![fn] } };
+      return { node, stack, bundles: { ...bundles, functions } as Bundles, peerBundle: undefined, workDir, log: () => {} };
+    };
+    const runOne = (id: string, i: number) =>
+      id === 'floor'
+        ? coldRun(ctxFor('deployed'), 'floor', i, series.floor!)
+        : coldRun(ctxFor(id), id.startsWith('queue:') ? 'queue' : 'voxconf', i, series[id]!);
+    const order = ['floor', ...ids, ...queueIds];
+    log(`${runs} cold runs each on Node ${version}, interleaved: ${order.join(', ')}`);
+    for (const id of order) if (id !== 'floor') await runOne(id, -1); // each works; warms the file cache
+    for (const s of Object.values(series)) for (const list of Object.values(s)) (list as number[]).length = 0;
+    for (let i = 0; i < runs; i++) {
+      for (let k = 0; k < order.length; k++) await runOne(order[(i + k) % order.length]!, i);
+    }
+    const f = series.floor!;
+    const fp = median(f.sinceProcessStartMs);
+    const fw = median(f.totalMs);
+    const rows = [['variant', 'http KiB (gzip)', 'queue KiB', 'schedule KiB', 'import ms', '1st inv. ms', 'import+inv. ms', 'x floor', 'start->answer ms', 'x floor', 'peak RSS MiB', 'x floor']];
+    rows.push(['floor', '', '', '', median(f.importMs).toFixed(1), median(f.invokeMs).toFixed(1), fw.toFixed(1), '1.00', fp.toFixed(1), '1.00', (median(f.peakRssBytes) / MiB).toFixed(1), '1.00']);
+    for (const id of [...ids, ...queueIds]) {
+      const s = series[id]!;
+      const variant = id.replace(/^queue:/, '');
+      const size = (fn: FunctionName) => readFileSync(files[variant]![fn]).length;
+      const name = variant === 'deployed' ? 'deployed' : `${variant} ${VARIANTS.find((v) => v.id === variant)!.label}`;
+      const label = id.startsWith('queue:') ? `queue fn: ${name}` : name;
+      rows.push([
+        label,
+        `${(size('http') / KiB).toFixed(1)} (${(gzipSync(readFileSync(files[variant]!.http), { level: 9 }).length / KiB).toFixed(1)})`,
+        (size('queue') / KiB).toFixed(1),
+        (size('schedule') / KiB).toFixed(1),
+        median(s.importMs).toFixed(1),
+        median(s.invokeMs).toFixed(1),
+        median(s.totalMs).toFixed(1),
+        (median(s.totalMs) / fw).toFixed(2),
+        median(s.sinceProcessStartMs).toFixed(1),
+        (median(s.sinceProcessStartMs) / fp).toFixed(2),
+        (median(s.peakRssBytes) / MiB).toFixed(1),
+        (median(s.peakRssBytes) / median(f.peakRssBytes)).toFixed(2),
+      ]);
+    }
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | '));
+  } finally {
+    await stack.close();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`what-if: FAILED: ${(error as Error).stack ?? String(error)}`);
+  process.exit(1);
+});
