@@ -228,6 +228,10 @@ async function main(): Promise<number> {
     loadavgBefore: loadBefore.map((l) => round(l, 2)),
     loadavgAfter: os.loadavg().map((l) => round(l, 2)),
   };
+  const busiest = Math.max(machine.loadavgBefore[0]!, machine.loadavgAfter[0]!);
+  if (busiest > machine.cores * 0.5) {
+    notes.push(`the machine was busy (1-minute load ${busiest} on ${machine.cores} cores): cold figures especially are noisy; ratios are paired runs, so they hold better than absolute times`);
+  }
   const primaryRows = rows.filter((row) => row.node === `node ${runs[0]!.node.version}`);
   const missed = primaryRows.filter((row) => row.met === false);
   const met = primaryRows.filter((row) => row.met === true);

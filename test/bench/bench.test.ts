@@ -1,0 +1,158 @@
+/**
+ * The bench's own logic: statistics, the zip reader that extracts the deployed .mjs, the esbuild options
+ * derived from serverless.yml, target evaluation and rendering. (`npm run bench -- --quick` exercises the
+ * whole bench end to end.)
+ */
+import { describe, expect, it } from '@jest/globals';
+import { crc32, deflateRawSync } from 'node:zlib';
+import { esbuildOptionsFromServerless, readZipEntries, readZipEntry } from '../../bench/bundles.js';
+import type { ColdSeries } from '../../bench/cold.js';
+import { buildRows, renderMarkdown, renderTable, type NodeRun } from '../../bench/report.js';
+import { median, pairedDifference, pairedRatio, quantile, summarize } from '../../bench/stats.js';
+import type { WarmProcessResult } from '../../bench/warm.js';
+
+/** A zip with one stored and one deflated entry, laid out as zip writers do. */
+function makeZip(entries: { name: string; data: Buffer; deflate: boolean }[]): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const entry of entries) {
+    const body = entry.deflate ? deflateRawSync(entry.data) : entry.data;
+    const name = Buffer.from(entry.name);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(entry.deflate ? 8 : 0, 8);
+    local.writeUInt32LE(crc32(entry.data), 14);
+    local.writeUInt32LE(body.length, 18);
+    local.writeUInt32LE(entry.data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(entry.deflate ? 8 : 0, 10);
+    central.writeUInt32LE(crc32(entry.data), 16);
+    central.writeUInt32LE(body.length, 20);
+    central.writeUInt32LE(entry.data.length, 24);
+    central.writeUInt16LE(name.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, name, body);
+    centrals.push(central, name);
+    offset += local.length + name.length + body.length;
+  }
+  const directory = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, directory, end]);
+}
+
+describe('stats', () => {
+  it('medians, quantiles and summaries', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 2, 3])).toBe(2.5);
+    expect(quantile([0, 10], 0.1)).toBeCloseTo(1);
+    expect(summarize([5, 1, 3])).toMatchObject({ median: 3, min: 1, max: 5, n: 3, mean: 3 });
+    expect(Number.isNaN(summarize([]).median)).toBe(true);
+  });
+
+  it('pairs runs index by index', () => {
+    expect(pairedRatio([2, 4, 9], [1, 2, 3])).toMatchObject({ median: 2, min: 2, max: 3, n: 3 });
+    expect(pairedDifference([2, 4], [1, 1, 1])).toMatchObject({ min: 1, max: 3, n: 2 });
+  });
+});
+
+describe('zip reader', () => {
+  it('reads stored and deflated entries', () => {
+    const mjs = Buffer.from('export const handler = async () => 1;\n'.repeat(50));
+    const zip = makeZip([
+      { name: 'functions/http.mjs', data: mjs, deflate: true },
+      { name: 'README', data: Buffer.from('hi'), deflate: false },
+    ]);
+    const entries = readZipEntries(zip);
+    expect(entries.map((e) => [e.name, e.size])).toEqual([
+      ['functions/http.mjs', mjs.length],
+      ['README', 2],
+    ]);
+    expect(readZipEntry(zip, entries[0]!).equals(mjs)).toBe(true);
+    expect(readZipEntry(zip, entries[1]!).toString()).toBe('hi');
+  });
+
+  it('refuses what is not a zip', () => {
+    expect(() => readZipEntries(Buffer.from('not a zip at all, far too short for an end record'))).toThrow('not a zip');
+  });
+});
+
+describe('esbuild options from serverless.yml', () => {
+  it('keeps esbuild options, drops the plugin-only ones, maps the output extension', () => {
+    const options = esbuildOptionsFromServerless();
+    expect(options).toMatchObject({ bundle: true, format: 'esm', platform: 'node', outExtension: { '.js': '.mjs' } });
+    for (const pluginOnly of ['packager', 'exclude', 'outputWorkFolder', 'outputFileExtension']) {
+      expect(options).not.toHaveProperty(pluginOnly);
+    }
+  });
+});
+
+function series(values: Partial<Record<keyof ColdSeries, number[]>>): ColdSeries {
+  const empty = { importMs: [], invokeMs: [], totalMs: [], sinceProcessStartMs: [], wallMs: [], peakRssBytes: [], getSecretValue: [], signings: [], stdoutLines: [] };
+  return { ...empty, ...values } as ColdSeries;
+}
+
+function warm(label: string, rounds: Record<string, number[]>, counts: WarmProcessResult['counts'] = {}): WarmProcessResult {
+  return {
+    label,
+    transport: 'https',
+    latencyMs: 0,
+    samples: rounds,
+    roundMedians: rounds,
+    counts,
+    peakRssBytes: 80 * 2 ** 20,
+    elapsedMs: 1,
+    wallMs: 1,
+    stdoutLines: 0,
+  };
+}
+
+describe('report', () => {
+  const once = { requests: 10, getSecretValue: 1, signings: 1 };
+  const run: NodeRun = {
+    node: { bin: 'node', version: 'v22.0.0', role: 'primary' },
+    durationMs: 1,
+    cold: {
+      series: {
+        voxconf: series({ sinceProcessStartMs: [100, 110], totalMs: [80, 90], importMs: [40, 45], invokeMs: [40, 45], peakRssBytes: [60, 60], getSecretValue: [1, 1], signings: [1, 1] }),
+        floor: series({ sinceProcessStartMs: [60, 60], totalMs: [30, 30], importMs: [5, 5], invokeMs: [25, 25], peakRssBytes: [50, 50] }),
+      },
+    },
+    warm: {
+      warm20: warm('20ms', { voxconf: [21, 21.2], floor: [20.5, 20.4] }, { voxconf: once }),
+      warm0: warm('0ms', { voxconf: [0.9, 1.0], floor: [0.5, 0.5] }, { voxconf: { ...once, signings: 2 } }),
+      warm0Http: undefined,
+      memory: {},
+      ttl: undefined,
+    },
+    batch: { warm: warm('batch', { 'voxconf-batch10': [60, 62], 'voxconf-batch1': [52, 52] }), cold10: undefined },
+  };
+  const rows = buildRows(run, undefined);
+  const byId = Object.fromEntries(rows.map((row) => [row.id, row]));
+
+  it('evaluates each target on the paired runs', () => {
+    expect(byId['cold.processToAnswer']).toMatchObject({ met: true, ratio: { median: expect.closeTo(1.75, 3) } });
+    expect(byId['cold.importPlusInvoke']!.met).toBe(false);
+    expect(byId['warm.20ms']!.met).toBe(true);
+    expect(byId['warm.0ms']!.met).toBe(false); // +0.45 ms
+    expect(byId['batch.10vs1']).toMatchObject({ met: true });
+    expect(byId['counts.0ms.signings']).toMatchObject({ met: false, voxconf: { median: 2 } });
+    expect(byId['counts.cold.getSecretValue']).toMatchObject({ met: true });
+  });
+
+  it('renders a table and Markdown with a met? column', () => {
+    const table = renderTable(rows);
+    expect(table).toContain('met?');
+    expect(table).toMatch(/warm, 0 ms latency.*\| NO/);
+    const markdown = renderMarkdown(rows);
+    expect(markdown.split('\n')[0]).toBe('| metric | voxconf: median (min-max) | baseline | ratio | target | met? |');
+    expect(markdown.split('\n')).toHaveLength(rows.length + 2);
+  });
+});
