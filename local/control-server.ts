@@ -5,7 +5,7 @@
  *   GET    /schedules                infra/schedules.yml as the local scheduler runs it, with next fire times
  *   POST   /schedules/<name>/fire    fire one now; answers with the function's outcome
  *   GET    /dead-letters             the dead-letter queue's messages with their attributes, left in the queue
- *   DELETE /dead-letters             empties the dead-letter queue
+ *   DELETE /dead-letters             deletes every message of the dead-letter queue (at once, unlike PurgeQueue)
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -29,7 +29,7 @@ export interface ControlServerOptions {
   readonly port: number;
   readonly scheduler: Scheduler;
   readonly peekDeadLetters: () => Promise<DeadLetter[]>;
-  readonly purgeDeadLetters: () => Promise<void>;
+  readonly drainDeadLetters: () => Promise<number>;
   readonly overview: () => unknown;
 }
 
@@ -69,10 +69,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: Control
   }
   if (segments.length === 1 && segments[0] === 'dead-letters') {
     if (method === 'GET') return send(res, 200, await options.peekDeadLetters());
-    if (method === 'DELETE') {
-      await options.purgeDeadLetters();
-      return send(res, 200, { purged: true });
-    }
+    if (method === 'DELETE') return send(res, 200, { deleted: await options.drainDeadLetters() });
   }
   return send(res, 404, {
     error: `no route ${method} ${url.pathname}`,

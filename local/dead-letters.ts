@@ -4,7 +4,7 @@
  */
 import {
   ChangeMessageVisibilityBatchCommand,
-  PurgeQueueCommand,
+  DeleteMessageBatchCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
   type Message,
@@ -23,7 +23,7 @@ function toDeadLetter(message: Message): DeadLetter {
   const sent = Number(message.Attributes?.SentTimestamp);
   return {
     message_id: message.MessageId ?? '',
-    origin: originOf(message.Body ?? '', attributes),
+    origin: originOf(message.Body ?? '', attributes, message.Attributes ?? {}),
     body: message.Body ?? '',
     attributes,
     sent_at: Number.isFinite(sent) ? new Date(sent).toISOString() : null,
@@ -31,7 +31,8 @@ function toDeadLetter(message: Message): DeadLetter {
 }
 
 /** Who put it there (docs/deploy.md, section 8, lists the three kinds). */
-function originOf(body: string, attributes: Record<string, string>): DeadLetter['origin'] {
+function originOf(body: string, attributes: Record<string, string>, system: Record<string, string>): DeadLetter['origin'] {
+  if (system.DeadLetterQueueSourceArn !== undefined) return 'redrive policy (received maxReceiveCount times without success)';
   if (attributes.source === 'queue') return 'queue function (permanent failure)';
   if (attributes.source === 'schedule') return 'schedule function (permanent failure)';
   try {
@@ -80,8 +81,23 @@ export function deadLetterQueue(sqs: Pick<SQSClient, 'send'>, queueUrl: string) 
         .map(toDeadLetter)
         .sort((a, b) => (a.sent_at ?? '').localeCompare(b.sent_at ?? ''));
     },
-    async purge(): Promise<void> {
-      await sqs.send(new PurgeQueueCommand({ QueueUrl: queueUrl }));
+    /** Deletes every message now (PurgeQueue takes 60 s on AWS, and so in local-aws-sqs); returns how many. */
+    async drain(): Promise<number> {
+      let deleted = 0;
+      for (;;) {
+        const { Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 30 }),
+        );
+        const unique = [...new Map(Messages.map((m) => [m.MessageId, m])).values()];
+        if (unique.length === 0) return deleted;
+        const answer = await sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: unique.map((m, index) => ({ Id: String(index), ReceiptHandle: m.ReceiptHandle })),
+          }),
+        );
+        deleted += answer.Successful?.length ?? 0;
+      }
     },
     async send(body: string): Promise<void> {
       await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));

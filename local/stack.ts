@@ -245,7 +245,7 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
       port: settings.ports.control,
       scheduler,
       peekDeadLetters: () => dlq.peek(),
-      purgeDeadLetters: () => dlq.purge(),
+      drainDeadLetters: () => dlq.drain(),
       overview: () => ({ ...info, schedules: scheduler.list() }),
     });
     cleanup.push(() => control.close());

@@ -199,6 +199,8 @@ describe('queue trigger (SQS -> poller -> queue function)', () => {
     const id = await enqueue(body);
     const moved = await deadLetterWithBody(body, (MAX_RECEIVE_COUNT + 2) * VISIBILITY_TIMEOUT_SECONDS * 1000);
     expect(moved.MessageId).toBe(id);
+    const peek = (await (await fetch(`${info().controlUrl}/dead-letters`)).json()) as { message_id: string; origin: string }[];
+    expect(peek.find((m) => m.message_id === id)?.origin).toMatch(/^redrive policy/);
     // Moved by the queue's redrive policy, not by the function: no reason attributes.
     expect(moved.MessageAttributes?.error_code).toBeUndefined();
     const receives = (await emulator.requests()).filter((r) => r.params.conference_name === name && r.status === 503);
@@ -257,6 +259,15 @@ describe('the banner\'s copy-paste commands', () => {
     const letters = JSON.parse(run(commands.deadLetters)) as { attributes: Record<string, string> }[];
     expect(letters.some((m) => m.attributes.error_code === 'voximplant_rejected_request')).toBe(true);
   }, 40_000);
+});
+
+describe('the dead-letter queue from the control endpoint', () => {
+  test('DELETE /dead-letters empties it at once', async () => {
+    expect((await deadLetters()).length).toBeGreaterThan(0);
+    const response = await fetch(`${info().controlUrl}/dead-letters`, { method: 'DELETE' });
+    expect(((await response.json()) as { deleted: number }).deleted).toBeGreaterThan(0);
+    expect(await (await fetch(`${info().controlUrl}/dead-letters`)).json()).toEqual([]);
+  }, 20_000);
 });
 
 describe('Ctrl-C', () => {
