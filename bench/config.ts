@@ -28,7 +28,7 @@ export const FULL: Plan = {
   coldOtherRuns: 5,
   coldPeerUnbundledRuns: 5,
   warm20: { warmup: 10, rounds: 12, block: 10 },
-  warm0: { warmup: 50, rounds: 20, block: 50 },
+  warm0: { warmup: 50, rounds: 30, block: 40 },
   memoryInvocations: 1000,
   batchRounds: 15,
   coldBatchRuns: 3,

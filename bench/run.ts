@@ -174,11 +174,13 @@ function compareWithPrevious(file: string, rows: Row[]): string[] {
     if (!old) continue;
     const a = old.ratio?.median ?? old.voxconf.median;
     const b = row.ratio?.median ?? row.voxconf.median;
-    if (a === b) continue;
+    // Only what moved by 5% or more, or whose verdict changed: the rest is noise.
+    if (old.met === row.met && Math.abs(b - a) <= 0.05 * Math.abs(a)) continue;
     const what = row.ratio ? 'ratio' : row.unit;
-    lines.push(`  ${row.metric} (${row.node}): ${what} ${round(a, 3)} -> ${round(b, 3)}`);
+    const verdict = old.met !== row.met ? ` (target ${old.met ? 'met' : 'missed'} -> ${row.met ? 'met' : 'missed'})` : '';
+    lines.push(`  ${row.metric} (${row.node}): ${what} ${round(a, 3)} -> ${round(b, 3)}${verdict}`);
   }
-  return lines.length ? [`changes since the previous run (${previous.date ?? 'unknown date'}):`, ...lines] : [];
+  return lines.length ? [`changes of 5% or more since the previous run (${previous.date ?? 'unknown date'}):`, ...lines] : [];
 }
 
 function updateDocs(rows: Row[], meta: string): boolean {
