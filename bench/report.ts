@@ -434,14 +434,25 @@ export function renderTable(rows: Row[]): string {
   return out.join('\n');
 }
 
-/** The same rows as a Markdown table (docs/performance.md, README). */
+/** The same rows as Markdown (docs/performance.md, README): one table per Node, a bold row per section. */
 export function renderMarkdown(rows: Row[]): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
-  const out = [`| ${HEADER.join(' | ')} |`, `|${HEADER.map(() => '---').join('|')}|`];
-  for (const row of rows) {
-    const cells = rowCells(row).map(esc);
-    cells[0] = `${cells[0]}${row.note ? `<br><sub>${esc(row.note)}</sub>` : ''}`;
-    out.push(`| ${cells.join(' | ')} |`);
-  }
+  const out: string[] = [];
+  const nodes = [...new Set(rows.map((row) => row.node))];
+  nodes.forEach((node, index) => {
+    if (out.length) out.push('');
+    out.push(`#### ${node.replace(/^node /, 'Node ')}${index === 0 ? '' : ' (information: fewer runs)'}`, '');
+    out.push(`| ${HEADER.join(' | ')} |`, `|${HEADER.map(() => '---').join('|')}|`);
+    let section = '';
+    for (const row of rows.filter((r) => r.node === node)) {
+      if (row.section !== section) {
+        section = row.section;
+        out.push(`| **${section}** | | | | | |`);
+      }
+      const cells = rowCells(row).map(esc);
+      cells[0] = `${cells[0]}${row.note ? `<br><sub>${esc(row.note)}</sub>` : ''}`;
+      out.push(`| ${cells.join(' | ')} |`);
+    }
+  });
   return out.join('\n');
 }

@@ -16,6 +16,7 @@
  *   --update-docs  rewrite the table in docs/performance.md from this run
  *   --strict       exit 1 when a target is missed (default: exit 0 whenever the bench itself ran)
  *   --keep         keep the temp dir (bundles, specs, certificate) and print its path
+ *   --from <file>  measure nothing: print the table of a saved JSON (with --update-docs: into the docs)
  *
  * Exit codes: 0 the bench ran (targets met or not, unless --strict); 1 the bench failed (a request failed,
  * counts did not add up, a child crashed) or, with --strict, a target was missed; 2 bad arguments.
@@ -45,16 +46,28 @@ interface Options {
   updateDocs: boolean;
   strict: boolean;
   keep: boolean;
+  from: string | undefined;
 }
 
 function usage(message?: string): never {
   if (message) console.error(`bench: ${message}`);
-  console.error('usage: npm run bench [-- --quick] [--node <path>] [--out <file>] [--repackage] [--update-docs] [--strict] [--keep]');
+  console.error(
+    'usage: npm run bench [-- --quick] [--node <path>] [--out <file>] [--repackage] [--update-docs] [--strict] [--keep] [--from <file>]',
+  );
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { quick: false, node: undefined, out: undefined, repackage: false, updateDocs: false, strict: false, keep: false };
+  const options: Options = {
+    quick: false,
+    node: undefined,
+    out: undefined,
+    repackage: false,
+    updateDocs: false,
+    strict: false,
+    keep: false,
+    from: undefined,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -66,6 +79,7 @@ function parseArgs(argv: string[]): Options {
     else if (flag === '--update-docs') options.updateDocs = true;
     else if (flag === '--strict') options.strict = true;
     else if (flag === '--keep') options.keep = true;
+    else if (flag === '--from') options.from = value();
     else if (flag === '--help' || flag === '-h') usage();
     else usage(`unknown argument "${arg}"`);
   }
@@ -196,8 +210,30 @@ function updateDocs(rows: Row[], meta: string): boolean {
   return true;
 }
 
+function metaLine(saved: { date: string; mode: string; durationMs: number; machine: { cores: number; cpu: string; loadavgBefore: number[] } }, versions: string[]): string {
+  const { machine } = saved;
+  return (
+    `${saved.date} · ${saved.mode} run · ${versions.map((v) => `Node ${v}`).join(' + ')} · ` +
+    `${machine.cores} cores (${machine.cpu}) · load ${machine.loadavgBefore[0]} · ${(saved.durationMs / 1000).toFixed(0)} s`
+  );
+}
+
+/** --from: the table of a saved run. */
+function showSaved(file: string, options: Options): number {
+  const saved = JSON.parse(readFileSync(path.resolve(file), 'utf8'));
+  const rows = saved.rows as Row[];
+  const versions = (saved.runs as { node: NodeInfo }[]).map((run) => run.node.version);
+  const meta = metaLine(saved, versions);
+  console.log(renderTable(rows));
+  console.log(meta);
+  for (const note of saved.notes ?? []) console.log(`note: ${note}`);
+  if (options.updateDocs) console.log(updateDocs(rows, meta) ? 'bench: docs/performance.md updated' : 'bench: docs/performance.md has no table markers');
+  return 0;
+}
+
 async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2));
+  if (options.from) return showSaved(options.from, options);
   const started = Date.now();
   const plan = options.quick ? QUICK : FULL;
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'voxconf-bench-'));
@@ -241,9 +277,9 @@ async function main(): Promise<number> {
   console.log('');
   console.log(renderTable(rows));
   console.log('');
-  const meta =
-    `${new Date().toISOString()} · ${options.quick ? 'quick' : 'full'} run · ${runs.map((r) => `Node ${r.node.version}`).join(' + ')} · ` +
-    `${machine.cores} cores (${machine.cpu}) · load ${machine.loadavgBefore[0]} · ${(durationMs / 1000).toFixed(0)} s`;
+  const date = new Date().toISOString();
+  const mode = options.quick ? 'quick' : 'full';
+  const meta = metaLine({ date, mode, durationMs, machine }, runs.map((r) => r.node.version));
   console.log(meta);
   for (const note of notes) console.log(`note: ${note}`);
   if (stack.tlsError) console.log(`note: ${stack.tlsError}`);
@@ -251,8 +287,8 @@ async function main(): Promise<number> {
   for (const line of compareWithPrevious(outFile, rows)) console.log(line);
   const result = {
     schema: 1,
-    date: new Date().toISOString(),
-    mode: options.quick ? 'quick' : 'full',
+    date,
+    mode,
     durationMs,
     machine,
     orchestrator: { node: process.version },
