@@ -66,7 +66,10 @@ export function renderBanner(info: StackInfo, root: string): string {
   const more = (text: string) => lines.push(`  ${' '.repeat(17)}${text}`);
 
   lines.push('');
-  lines.push(`voxconf local stack ready in ${seconds} s: everything on 127.0.0.1, Ctrl-C stops it all`);
+  lines.push(
+    `voxconf local stack ready in ${seconds} s (serverless offline ${(info.offlineStartupMs / 1000).toFixed(1)} s): ` +
+      'everything on 127.0.0.1, Ctrl-C stops it all',
+  );
   lines.push('');
   if (info.real) {
     lines.push('  !!! REAL VOXIMPLANT: conferences started here are real, on your account !!!');

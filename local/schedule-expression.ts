@@ -2,7 +2,7 @@
  * EventBridge Scheduler expressions, evaluated locally in the entry's time zone:
  *
  *   cron(minutes hours day-of-month month day-of-week year)   AWS's six fields; day-of-week 1-7 = SUN-SAT
- *   rate(n minute|minutes|hour|hours|day|days)                 every n units, the first one n units after start
+ *   rate(n minute|minutes|hour|hours|day|days)                 every n units from the start (no StartDate: at once)
  *   at(yyyy-mm-ddThh:mm:ss)                                    once, local time of the time zone
  *
  * cron and at go through croner: `0 <AWS fields>` is a 7-part croner pattern (seconds first, year last) with
@@ -61,9 +61,11 @@ export function compileSchedule(expression: string, timezone: string, anchor: Da
     if (!(period > 0)) throw new ScheduleExpressionError(text, 'the rate must be at least 1');
     return {
       kind: 'rate',
+      // Scheduler: "If you don't provide a StartDate for a rate-based schedule, your schedule starts invoking the
+      // target immediately": runs at anchor, anchor + period, ...
       next(after) {
         const elapsed = after.getTime() - anchor.getTime();
-        const periods = elapsed < 0 ? 1 : Math.floor(elapsed / period) + 1;
+        const periods = elapsed < 0 ? 0 : Math.floor(elapsed / period) + 1;
         return new Date(anchor.getTime() + periods * period);
       },
     };

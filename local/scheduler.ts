@@ -207,7 +207,9 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   };
 
   if (options.autoFire) {
-    for (const entry of options.entries) if (entry.enabled !== false) arm(entry, started);
+    // From just before the start, so that a rate() schedule's first run (at the start) is included.
+    const before = new Date(started.getTime() - 1);
+    for (const entry of options.entries) if (entry.enabled !== false) arm(entry, before);
   }
 
   const byName = (name: string) => options.entries.find((entry) => entry.name === name);

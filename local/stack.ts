@@ -45,6 +45,8 @@ const LOCAL_SECRET_KEY = 'local';
 export interface StackInfo {
   readonly mode: 'emulator' | 'real';
   readonly startupMs: number;
+  /** Of which serverless offline (bundling included) took this long. */
+  readonly offlineStartupMs: number;
   readonly ports: Readonly<Record<PortName, number>>;
   readonly httpApiUrl: string;
   readonly conferencesUrl: string;
@@ -176,6 +178,7 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
     if (defaultRuleId !== undefined) params.defaultRuleId = String(defaultRuleId);
     if (settings.allowedRuleIds !== undefined) params.allowedRuleIds = settings.allowedRuleIds;
 
+    const offlineStarted = Date.now();
     const offline: OfflineProcess = await startOffline({
       root: settings.root,
       host: settings.host,
@@ -199,6 +202,7 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
       startTimeoutMs: settings.startTimeoutMs,
       log,
     });
+    const offlineMs = Date.now() - offlineStarted;
     let stopping = false;
     cleanup.push(() => offline.stop());
 
@@ -210,7 +214,7 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
     cleanup.push(async () => sqsClient.destroy());
     const dlq = deadLetterQueue(sqsClient, sqs.deadLetterQueueUrl);
 
-    // Aborts invocations still in flight when the stack stops (first thing stop() does, see below).
+    // Ends invocations still in flight when the stack stops: nothing waits for a 30 s function timeout.
     const invocations = new AbortController();
 
     const poller = startQueuePoller({
@@ -218,13 +222,17 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
       queueUrl: sqs.queueUrl,
       queueArn: sqs.queueArn,
       region: REGION,
-      invoke: (event) =>
-        invokeFunction(functionName('queue'), event, { port: settings.ports.lambda, timeoutMs: 60_000, signal: invocations.signal }),
+      invoke: (event, signal) =>
+        invokeFunction(functionName('queue'), event, {
+          port: settings.ports.lambda,
+          timeoutMs: 60_000,
+          // poller.stop() aborts its own signal: the loop ends quietly, the batch is left for redelivery.
+          signal: AbortSignal.any([signal, invocations.signal]),
+        }),
       visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds,
       maxReceiveCount: settings.maxReceiveCount,
       log,
     });
-    cleanup.push(() => poller.stop());
 
     const scheduler = startScheduler({
       entries: schedules,
@@ -236,7 +244,13 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
       retryDelaysSeconds: settings.scheduleRetryDelaysSeconds,
       log,
     });
-    cleanup.push(() => scheduler.stop());
+    cleanup.push(async () => {
+      // Marked stopped first, so that an aborted run is not reported as a failure to retry.
+      const done = scheduler.stop();
+      invocations.abort();
+      await done;
+    });
+    cleanup.push(() => poller.stop());
 
     const httpApiUrl = `http://${settings.host}:${settings.ports.http}`;
     let info: StackInfo | undefined;
@@ -249,11 +263,11 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
       overview: () => ({ ...info, schedules: scheduler.list() }),
     });
     cleanup.push(() => control.close());
-    cleanup.push(async () => invocations.abort());
 
     info = {
       mode: emulator ? 'emulator' : 'real',
       startupMs: Date.now() - started,
+      offlineStartupMs: offlineMs,
       ports: settings.ports,
       httpApiUrl,
       conferencesUrl: `${httpApiUrl}/conferences`,

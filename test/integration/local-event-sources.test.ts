@@ -170,6 +170,27 @@ describe('scheduler (EventBridge Scheduler + asynchronous invocation)', () => {
     await scheduler.stop();
   });
 
+  test('a rate() schedule runs at once, then every period', async () => {
+    const inputs: ScheduleInvocation[] = [];
+    const before = Date.now();
+    const scheduler = startScheduler({
+      entries: [{ ...entry, schedule: 'rate(1 minute)', timezone: 'UTC' }],
+      invoke: async (event) => {
+        inputs.push(event);
+        return { statusCode: 200, functionError: undefined, payload: { outcome: 'started' } };
+      },
+      sendOnFailureRecord: async () => {},
+      functionArn: 'arn',
+      autoFire: true,
+      retryDelaysSeconds: [],
+      log: () => {},
+    });
+    await until(() => (inputs.length > 0 ? true : undefined), 3000);
+    expect(Math.abs(Date.parse(inputs[0].scheduled_time) - before)).toBeLessThan(2000);
+    expect(Date.parse(scheduler.list()[0].next_fire_time as string) - Date.parse(inputs[0].scheduled_time)).toBeGreaterThanOrEqual(59_000);
+    await scheduler.stop();
+  });
+
   test('a failing run is retried twice, then an on-failure record with the payload goes to the dead-letter queue', async () => {
     const inputs: ScheduleInvocation[] = [];
     const records: string[] = [];

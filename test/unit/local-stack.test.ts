@@ -55,8 +55,13 @@ describe('schedule expressions', () => {
     expect(runs('cron(0 9 ? * MON *)', 'Europe/Berlin', 1, new Date('2027-06-01T00:00:00Z'))).toEqual(['2027-06-07T07:00:00.000Z']);
   });
 
-  test('rate() counts from the start, at() is local time of its zone and fires once', () => {
-    expect(runs('rate(5 minutes)', 'UTC', 2)).toEqual(['2026-11-26T03:05:00.000Z', '2026-11-26T03:10:00.000Z']);
+  test('rate() runs at the start and every period after (no StartDate), at() is local time of its zone and fires once', () => {
+    const justBefore = new Date(anchor.getTime() - 1);
+    expect(runs('rate(5 minutes)', 'UTC', 3, justBefore)).toEqual([
+      '2026-11-26T03:00:00.000Z',
+      '2026-11-26T03:05:00.000Z',
+      '2026-11-26T03:10:00.000Z',
+    ]);
     expect(runs('rate(1 day)', 'UTC', 1)).toEqual(['2026-11-27T03:00:00.000Z']);
     expect(runs('at(2030-01-15T14:00:00)', 'Europe/Berlin', 3)).toEqual(['2030-01-15T13:00:00.000Z']);
     expect(runs('at(2020-01-15T14:00:00)', 'Europe/Berlin', 1)).toEqual([]);
