@@ -1,7 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { VoxconfConfig } from './config.js';
-import type { CredentialsProvider, VoximplantCredentials } from './credentials.js';
-import { RuleNotAllowedError, UpstreamError, VoxconfError, toVoxconfError } from './errors.js';
+import type { CredentialsProvider, GetCredentialsOptions, VoximplantCredentials } from './credentials.js';
+import { CredentialsError, RuleNotAllowedError, UpstreamError, VoxconfError, toVoxconfError } from './errors.js';
 import type { ConferenceMetrics } from './observability.js';
 import { nextDelayMs, sleep as realSleep } from './retry.js';
 import type { TokenSigner } from './token.js';
@@ -102,9 +102,9 @@ export class ConferenceService {
         retryable: error.retryable,
         voximplant_code: error.voximplantCode,
         field: error.field,
-        message: error.message,
+        error_message: error.message,
         latency_ms: this.now() - started,
-        // The cause can be a library error; its message never carries a secret, its stack helps operators.
+        // The cause is a library or network error: its name and message never carry a secret.
         cause: error.cause instanceof Error ? { name: error.cause.name, message: error.cause.message } : undefined,
       });
       throw error;
@@ -121,13 +121,16 @@ export class ConferenceService {
       maxDelayMs: config.retryMaxDelayMs,
     };
     let refreshed = false;
+    let refresh: GetCredentialsOptions | undefined;
     let attempt = 0;
     let creds: VoximplantCredentials | undefined;
     for (;;) {
       attempt += 1;
       let lastError: VoxconfError;
       try {
-        creds = await credentials.get();
+        creds = await this.beforeDeadline(credentials.get(refresh), deadline);
+        refresh = undefined;
+        const obtainedAt = this.now();
         const token = await signer.token(creds);
         const timeoutMs = Math.min(config.requestTimeoutMs, deadline - this.now());
         if (timeoutMs < Math.min(MIN_ATTEMPT_MS, config.requestTimeoutMs)) {
@@ -136,6 +139,11 @@ export class ConferenceService {
         const sent = this.now();
         try {
           return await client.startConference(request, token, { timeoutMs });
+        } catch (error) {
+          if (toVoxconfError(error).voximplantCode === AUTHORIZATION_FAILED) {
+            refresh = { forceRefresh: true, ifFetchedBefore: obtainedAt };
+          }
+          throw error;
         } finally {
           this.metrics.upstreamLatency(this.now() - sent);
         }
@@ -145,7 +153,7 @@ export class ConferenceService {
       if (lastError.voximplantCode !== undefined) this.metrics.voximplantError(lastError.voximplantCode);
 
       if (lastError.voximplantCode === AUTHORIZATION_FAILED && !refreshed) {
-        // The key may have been rotated in Secrets Manager: read it again and sign anew, once.
+        // The key may have been rotated in Secrets Manager: read it again (next iteration) and sign anew, once.
         refreshed = true;
         attempt -= 1;
         this.metrics.credentialsRefreshed();
@@ -154,8 +162,7 @@ export class ConferenceService {
           voximplant_code: AUTHORIZATION_FAILED,
           key_version: creds?.versionId,
         });
-        signer.invalidate();
-        await credentials.get({ forceRefresh: true, stale: creds });
+        if (creds) signer.invalidate(creds);
         continue;
       }
       if (!lastError.retryable) throw lastError;
@@ -177,6 +184,29 @@ export class ConferenceService {
         voximplant_code: lastError.voximplantCode,
       });
       await this.sleep(delay);
+    }
+  }
+
+  /**
+   * The credentials, or a retryable error once the deadline passes: a slow Secrets Manager must not
+   * keep the invocation past the time its caller is owed an answer. The fetch itself goes on (it
+   * is shared and bounded by the SDK's own timeouts) and fills the cache for later requests.
+   */
+  private async beforeDeadline<T>(pending: Promise<T>, deadline: number): Promise<T> {
+    const remaining = deadline - this.now();
+    if (!Number.isFinite(remaining)) return pending;
+    pending.catch(() => undefined); // if the deadline wins, a later rejection is nobody's to handle
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new CredentialsError('credentials_unavailable', 'Secrets Manager did not answer in time.')),
+        Math.max(0, remaining),
+      );
+    });
+    try {
+      return await Promise.race([pending, late]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

@@ -99,6 +99,14 @@ export function loadConfig(env: Env = process.env): VoxconfConfig {
   if (retryMaxDelayMs < retryBaseDelayMs) {
     throw new ConfigurationError('VOXIMPLANT_RETRY_MAX_DELAY_MS', 'must not be below VOXIMPLANT_RETRY_BASE_DELAY_MS.');
   }
+  const tokenRefreshMarginSeconds = Math.min(60, Math.floor(tokenLifetimeSeconds / 4));
+  // A token must stay usable for a while after signing: iat is back-dated and it is renewed early.
+  if (tokenLifetimeSeconds - tokenBackdateSeconds - tokenRefreshMarginSeconds < 30) {
+    throw new ConfigurationError(
+      'VOXIMPLANT_TOKEN_BACKDATE_SECONDS',
+      `${tokenBackdateSeconds} leaves a token signed for ${tokenLifetimeSeconds} s less than 30 s of use; lower it or raise VOXIMPLANT_TOKEN_LIFETIME_SECONDS.`,
+    );
+  }
   return {
     credentialsSecretId,
     apiUrl: url(env, 'VOXIMPLANT_API_URL', DEFAULT_API_URL),
@@ -111,7 +119,7 @@ export function loadConfig(env: Env = process.env): VoxconfConfig {
     credentialsTtlMs: integer(env, 'VOXIMPLANT_CREDENTIALS_TTL_SECONDS', 300, 0, 86_400) * 1000,
     tokenLifetimeSeconds,
     tokenBackdateSeconds,
-    tokenRefreshMarginSeconds: Math.min(60, Math.floor(tokenLifetimeSeconds / 4)),
+    tokenRefreshMarginSeconds,
     deadLetterQueueUrl: text(env, 'DEAD_LETTER_QUEUE_URL'),
     scheduleMaxLatenessSeconds: integer(env, 'SCHEDULE_MAX_LATENESS_SECONDS', 600, 0, 86_400),
   };

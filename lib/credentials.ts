@@ -15,17 +15,26 @@ export interface VoximplantCredentials {
 
 export interface GetCredentialsOptions {
   readonly forceRefresh?: boolean;
-  readonly stale?: VoximplantCredentials | undefined;
+  /**
+   * With forceRefresh: when the caller obtained the credentials it found wrong (epoch ms). A fetch
+   * completed after that already refreshed them, so a batch that all saw one refused key makes one fetch.
+   */
+  readonly ifFetchedBefore?: number | undefined;
 }
 
 export interface CredentialsProvider {
   /**
-   * Cached credentials, fetched when missing or older than the TTL. `forceRefresh` fetches anew,
-   * unless `stale` is given and the cache already holds newer credentials than it (another caller
-   * refreshed first), so a batch that all saw one refused token makes one fetch.
+   * Cached credentials, fetched when missing or older than the TTL. `forceRefresh` fetches anew unless
+   * another caller already did (see ifFetchedBefore) or a forced fetch ran in the last few seconds.
    */
   get(options?: GetCredentialsOptions): Promise<VoximplantCredentials>;
 }
+
+/**
+ * Forced refreshes are spaced at least this far apart: when Voximplant refuses a key that Secrets
+ * Manager still holds unchanged, every request would otherwise read the secret again.
+ */
+export const MIN_FORCED_REFRESH_INTERVAL_MS = 10_000;
 
 export interface SecretsManagerCredentialsOptions {
   readonly secretId: string;
@@ -115,6 +124,7 @@ export class SecretsManagerCredentials implements CredentialsProvider {
   private readonly now: () => number;
   private cached: { value: VoximplantCredentials; fetchedAt: number } | undefined;
   private inFlight: Promise<VoximplantCredentials> | undefined;
+  private lastForcedAt: number | undefined;
 
   constructor(options: SecretsManagerCredentialsOptions) {
     this.options = options;
@@ -131,11 +141,15 @@ export class SecretsManagerCredentials implements CredentialsProvider {
   get(options: GetCredentialsOptions = {}): Promise<VoximplantCredentials> {
     if (this.inFlight) return this.inFlight;
     const cached = this.cached;
-    const fresh = cached !== undefined && this.now() - cached.fetchedAt < this.options.ttlMs;
-    const alreadyRefreshed = options.stale !== undefined && cached !== undefined && cached.value !== options.stale;
-    if (cached && fresh && (!options.forceRefresh || alreadyRefreshed)) {
-      return Promise.resolve(cached.value);
+    const now = this.now();
+    let fetch = cached === undefined || now - cached.fetchedAt >= this.options.ttlMs;
+    if (!fetch && options.forceRefresh && cached) {
+      const refreshedSince = options.ifFetchedBefore !== undefined && cached.fetchedAt > options.ifFetchedBefore;
+      const tooSoon = this.lastForcedAt !== undefined && now - this.lastForcedAt < MIN_FORCED_REFRESH_INTERVAL_MS;
+      fetch = !refreshedSince && !tooSoon;
+      if (fetch) this.lastForcedAt = now;
     }
+    if (!fetch && cached) return Promise.resolve(cached.value);
     const fetching = this.fetch().finally(() => {
       if (this.inFlight === fetching) this.inFlight = undefined;
     });

@@ -55,9 +55,9 @@ export class TokenSigner {
     return promise;
   }
 
-  /** Forget the cached token (after Voximplant refused it). */
-  invalidate(): void {
-    this.cached = undefined;
+  /** Forget the cached token if it was signed with these credentials (Voximplant refused it). */
+  invalidate(refused: VoximplantCredentials): void {
+    if (this.cached && sameKey(this.cached.credentials, refused)) this.cached = undefined;
   }
 
   private async sign(credentials: VoximplantCredentials): Promise<string> {

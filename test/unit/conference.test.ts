@@ -27,7 +27,7 @@ function harness(outcomes: Array<StartConferenceResponse | Error>, env: Record<s
       return { keyId: `k${version}`, accountId: 1, versionId: String(version) } as unknown as VoximplantCredentials;
     },
   };
-  const signer = { token: async (c: VoximplantCredentials) => `token-${c.keyId}`, invalidate: () => events.push('invalidate') };
+  const signer = { token: async (c: VoximplantCredentials) => `token-${c.keyId}`, invalidate: () => void events.push('invalidate') };
   const client = {
     startConference: async (_request: unknown, token: string, options: { timeoutMs: number }) => {
       calls.push({ token, timeoutMs: options.timeoutMs });
@@ -111,6 +111,21 @@ describe('ConferenceService', () => {
     const { service, calls } = harness([auth(), auth(), session]);
     await expect(service.start(request)).rejects.toMatchObject({ code: 'voximplant_authorization_failed', retryable: false });
     expect(calls).toHaveLength(2);
+  });
+
+  it('answers by the deadline when Secrets Manager hangs, with a retryable error', async () => {
+    const service = new ConferenceService({
+      config: loadConfig({ VOXIMPLANT_CREDENTIALS_SECRET_ID: 's' }),
+      credentials: { get: () => new Promise(() => undefined) },
+      signer: { token: async () => 't', invalidate: () => undefined },
+      client: { startConference: async () => session },
+    });
+    const started = Date.now();
+    await expect(service.start(request, { deadline: Date.now() + 100 })).rejects.toMatchObject({
+      code: 'credentials_unavailable',
+      retryable: true,
+    });
+    expect(Date.now() - started).toBeLessThan(1_000);
   });
 
   it('refuses a rule outside the allow-list before any call', async () => {

@@ -59,6 +59,16 @@ describe('loadConfig', () => {
     expect(failure({ ...base, [variable]: value }).variable).toBe(variable);
   });
 
+  it('refuses token settings that leave a signed token no time to be used', () => {
+    expect(failure({ ...base, VOXIMPLANT_TOKEN_LIFETIME_SECONDS: '60', VOXIMPLANT_TOKEN_BACKDATE_SECONDS: '120' }).variable).toBe(
+      'VOXIMPLANT_TOKEN_BACKDATE_SECONDS',
+    );
+    expect(failure({ ...base, VOXIMPLANT_TOKEN_LIFETIME_SECONDS: '30', VOXIMPLANT_TOKEN_BACKDATE_SECONDS: '25' }).variable).toBe(
+      'VOXIMPLANT_TOKEN_BACKDATE_SECONDS',
+    );
+    expect(loadConfig({ ...base, VOXIMPLANT_TOKEN_LIFETIME_SECONDS: '60', VOXIMPLANT_TOKEN_BACKDATE_SECONDS: '5' }).tokenLifetimeSeconds).toBe(60);
+  });
+
   it('refuses a default rule outside the allow-list', () => {
     const error = failure({ ...base, VOXIMPLANT_DEFAULT_RULE_ID: '5', VOXIMPLANT_ALLOWED_RULE_IDS: '6' });
     expect(error.variable).toBe('VOXIMPLANT_DEFAULT_RULE_ID');

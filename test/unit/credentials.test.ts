@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { generateKeyPairSync } from 'node:crypto';
 import { CredentialsError, parseCredentials, SecretsManagerCredentials } from '../../lib/index.js';
+import { MIN_FORCED_REFRESH_INTERVAL_MS } from '../../lib/credentials.js';
 
 const rsa = generateKeyPairSync('rsa', {
   modulusLength: 2048,
@@ -88,15 +89,34 @@ describe('SecretsManagerCredentials cache', () => {
   });
 
   it('picks up a rotated key on forced refresh, once for many callers that saw the old one', async () => {
+    let now = 1_000;
     const rotated = { ...good, key_id: 'kid-2' };
     const fake = fakeClient([JSON.stringify(good), JSON.stringify(rotated)]);
-    const provider = new SecretsManagerCredentials({ secretId: 's', ttlMs: 60_000, client: fake.client });
-    const old = await provider.get();
-    const first = await provider.get({ forceRefresh: true, stale: old });
+    const provider = new SecretsManagerCredentials({ secretId: 's', ttlMs: 60_000, client: fake.client, now: () => now });
+    await provider.get();
+    const obtainedAt = now;
+    now += 100;
+    const first = await provider.get({ forceRefresh: true, ifFetchedBefore: obtainedAt });
     expect(first.keyId).toBe('kid-2');
-    const second = await provider.get({ forceRefresh: true, stale: old });
+    // A second caller that obtained the old key at the same time finds it already refreshed.
+    const second = await provider.get({ forceRefresh: true, ifFetchedBefore: obtainedAt });
     expect(second).toBe(first);
     expect(fake.calls()).toBe(2);
+  });
+
+  it('spaces forced refreshes when the secret keeps the refused key', async () => {
+    let now = 1_000;
+    const fake = fakeClient([JSON.stringify(good)]);
+    const provider = new SecretsManagerCredentials({ secretId: 's', ttlMs: 600_000, client: fake.client, now: () => now });
+    await provider.get();
+    for (let i = 0; i < 5; i++) {
+      now += 1_000;
+      await provider.get({ forceRefresh: true, ifFetchedBefore: now - 1 });
+    }
+    expect(fake.calls()).toBe(2);
+    now += MIN_FORCED_REFRESH_INTERVAL_MS;
+    await provider.get({ forceRefresh: true, ifFetchedBefore: now - 1 });
+    expect(fake.calls()).toBe(3);
   });
 
   it('classifies Secrets Manager failures and names the secret', async () => {

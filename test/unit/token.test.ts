@@ -59,7 +59,10 @@ describe('TokenSigner', () => {
     const b = await credentials('key-b');
     await signer.token(a);
     expect(decodeProtectedHeader(await signer.token(b)).kid).toBe('key-b');
-    signer.invalidate();
+    signer.invalidate(a); // not the key of the cached token: kept
+    await signer.token(b);
+    expect(signed).toBe(2);
+    signer.invalidate(b);
     await signer.token(b);
     expect(signed).toBe(3);
   });
