@@ -74,7 +74,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
       process.exit(130);
     }
     if (stack === undefined) {
-      // Still starting: startStack's own cleanup runs when it fails; make it fail by exiting after cleanup.
+      // Still starting: stop as soon as the start completes (below), so that nothing is left half-started.
       stopping = true;
       return;
     }
