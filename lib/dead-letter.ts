@@ -4,14 +4,31 @@ import { ConfigurationError, DeadLetterError, type VoxconfError } from './errors
 
 /** Where permanent failures go, with their reason, so they can be read and redriven as they were. */
 export interface DeadLetterSink {
-  send(body: string, error: VoxconfError, context: { source: 'queue' | 'schedule'; sourceId?: string }): Promise<void>;
+  send(body: string, error: VoxconfError, context: DeadLetterContext): Promise<void>;
 }
+
+export interface DeadLetterContext {
+  readonly source: 'queue' | 'schedule';
+  /** SQS message id or Scheduler execution id. */
+  readonly sourceId?: string;
+  /** Upper bound of the send, retries included. */
+  readonly timeoutMs?: number;
+}
+
+const DEFAULT_SEND_TIMEOUT_MS = 1_500;
 
 /** SQS attribute values are limited; a reason longer than this is cut. */
 const MAX_REASON_LENGTH = 1024;
 
-function text(value: string): MessageAttributeValue {
-  return { DataType: 'String', StringValue: value };
+/**
+ * SQS refuses empty attribute values and characters outside XML's: a reason quoting a caller's odd
+ * field name must not make the message impossible to dead-letter.
+ */
+function text(value: string): MessageAttributeValue | undefined {
+  const clean = value
+    .replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '?')
+    .slice(0, MAX_REASON_LENGTH);
+  return clean === '' ? undefined : { DataType: 'String', StringValue: clean };
 }
 
 export class SqsDeadLetterSink implements DeadLetterSink {
@@ -34,22 +51,27 @@ export class SqsDeadLetterSink implements DeadLetterSink {
   async send(
     body: string,
     error: VoxconfError,
-    context: { source: 'queue' | 'schedule'; sourceId?: string },
+    context: DeadLetterContext,
   ): Promise<void> {
-    const attributes: Record<string, MessageAttributeValue> = {
+    const candidates: Record<string, MessageAttributeValue | undefined> = {
       error_code: text(error.code),
-      error_message: text(error.message.slice(0, MAX_REASON_LENGTH)),
+      error_message: text(error.message),
       source: text(context.source),
+      error_field: error.field === undefined ? undefined : text(error.field),
+      voximplant_code:
+        error.voximplantCode === undefined ? undefined : { DataType: 'Number', StringValue: String(error.voximplantCode) },
+      source_id: context.sourceId === undefined ? undefined : text(context.sourceId),
     };
-    if (error.field !== undefined) attributes.error_field = text(error.field);
-    if (error.voximplantCode !== undefined) {
-      attributes.voximplant_code = { DataType: 'Number', StringValue: String(error.voximplantCode) };
-    }
-    if (context.sourceId !== undefined) attributes.source_id = text(context.sourceId);
+    const attributes = Object.fromEntries(
+      Object.entries(candidates).filter((entry): entry is [string, MessageAttributeValue] => entry[1] !== undefined),
+    );
+    // Bounded: the send happens in the invocation's reserve, after the core's own deadline.
+    const abortSignal = AbortSignal.timeout(context.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS);
     try {
       // The body goes as it came, so a redrive replays exactly what was sent.
       await this.client.send(
         new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: body, MessageAttributes: attributes }),
+        { abortSignal },
       );
     } catch (cause) {
       throw new DeadLetterError('The message could not be sent to the dead-letter queue.', { cause });

@@ -54,6 +54,9 @@ function fromMiddyHttpError(error: unknown): VoxconfError | undefined {
       { field: cause.data, rule: 'forbidden_key', message: `${cause.data} is not allowed as a key.` },
     ]);
   }
+  if (status === 422 && /call stack/i.test(String((cause as { message?: unknown } | undefined)?.message))) {
+    return new ValidationError([{ field: 'body', rule: 'max_depth', message: 'The body is nested too deeply.' }]);
+  }
   if (status === 422) return new PayloadError('malformed_json', 'The body is not valid JSON.', { cause: error });
   return undefined;
 }

@@ -2,6 +2,7 @@ import type { MiddlewareObj } from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { toVoxconfError } from './errors.js';
 import { checkHttpBody, httpErrorResponse } from './http-api.js';
 import { logger, metrics } from './observability.js';
 
@@ -32,7 +33,17 @@ export function httpEdge(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProx
   return {
     before: (request) => checkHttpBody(request.event),
     onError: (request) => {
-      request.response = httpErrorResponse(request.error);
+      const response = httpErrorResponse(request.error);
+      // The body says only "misconfigured": the operator needs the real reason (e.g. which variable).
+      if (response.statusCode === 500) {
+        const error = toVoxconfError(request.error);
+        logger.error('request failed', {
+          error_code: error.code,
+          error_message: error.message,
+          cause: error.cause instanceof Error ? { name: error.cause.name, message: error.cause.message } : undefined,
+        });
+      }
+      request.response = response;
     },
   };
 }

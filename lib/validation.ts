@@ -86,7 +86,7 @@ class Checker {
       return this.fail(field, 'unicode', `${field} must be well-formed Unicode (no lone surrogates).`);
     }
     if (value.trim() === '') return this.fail(field, 'required', `${field} must not be empty.`);
-    // Voximplant counts symbols, so an emoji is one, not two UTF-16 units.
+    // "Less than 50 symbols": we read symbols as code points, so an emoji is one, not two UTF-16 units.
     let codePoints = 0;
     for (const _ of value) if (++codePoints > maxCodePoints) break;
     if (codePoints > maxCodePoints) {
@@ -105,7 +105,11 @@ class Checker {
       encoded = value;
     } else if (value !== null && typeof value === 'object') {
       // Objects are JSON-encoded for the scenario's VoxEngine.customData().
-      encoded = JSON.stringify(value);
+      try {
+        encoded = JSON.stringify(value);
+      } catch {
+        return this.fail(field, 'max_depth', `${field} is nested too deeply to encode.`);
+      }
     } else {
       return this.fail(field, 'type', `${field} must be a string or a JSON object, got ${describe(value)}.`);
     }

@@ -69,6 +69,7 @@ export class VoximplantClient {
     try {
       response = await this.post(body, token, signal);
     } catch (error) {
+      if (error instanceof UpstreamError) throw error;
       if (signal.aborted) {
         throw new UpstreamError('voximplant_timeout', `Voximplant did not answer within ${options.timeoutMs} ms.`, {
           cause: error,
@@ -107,7 +108,8 @@ export class VoximplantClient {
           res.on('data', (chunk: Buffer) => {
             size += chunk.length;
             if (size > MAX_RESPONSE_BYTES) {
-              res.destroy(new Error('response too large'));
+              reject(new UpstreamError('voximplant_invalid_response', `Voximplant's answer exceeded ${MAX_RESPONSE_BYTES} bytes.`));
+              res.destroy();
               return;
             }
             chunks.push(chunk);

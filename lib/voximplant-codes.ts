@@ -16,6 +16,8 @@ export const TRANSIENT_CODES: ReadonlySet<number> = new Set([
   16, // MEDIA_BALANCER_ERROR
   22, // CONFERENCE_BALANCER_ERROR
   23, // CONFERENCE_SERVER_ERROR
+  135, // SESSION_TIMEOUT
+  251, // CALL_SERVICE_ERROR
   162, // TRY_LATER
   314, // CONCURRENT_RESOURCE_LIMIT_EXCEEDED
   340, // RATE_LIMIT_EXCEED
@@ -36,7 +38,9 @@ export const REQUEST_CODES: ReadonlySet<number> = new Set([
   270, // CONFERENCE_NAME_TOO_LONG
   273, // INVALID_USERNAME
   375, // RULE_NO_SCENARIO_BOUND
+  393, // USER_NOT_BOUND_TO_THE_APPLICATION
   492, // FORBIDDEN_PARAMETER
+  558, // APPLICATION_NOT_FOUND
 ]);
 
 /** Voximplant did not accept the token. voxconf refreshes the key once before giving up. */

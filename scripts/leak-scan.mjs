@@ -34,8 +34,29 @@ export function scanForLeaks(text, source = 'output') {
   return findings;
 }
 
-/** Scans every file of a capture directory; returns findings and how much was read. */
-export function scanDirectory(dir) {
+/**
+ * The base64 lines of every private key the run generated (registered by local/secret-register.ts):
+ * each is searched for on its own, so a fragment of a key is found too.
+ * @param {string | undefined} secretsDir
+ * @returns {string[]}
+ */
+export function knownSecretLines(secretsDir) {
+  if (!secretsDir) return [];
+  const lines = new Set();
+  for (const name of readdirSync(secretsDir)) {
+    for (const line of readFileSync(join(secretsDir, name), 'utf8').split('\n')) {
+      if (/^[A-Za-z0-9+/=]{40,}$/.test(line)) lines.add(line);
+    }
+  }
+  return [...lines];
+}
+
+/**
+ * Scans every file of a capture directory; returns findings and how much was read.
+ * @param {string} dir
+ * @param {string[]} [secretLines]
+ */
+export function scanDirectory(dir, secretLines = []) {
   const findings = [];
   let bytes = 0;
   let logLines = 0;
@@ -44,6 +65,9 @@ export function scanDirectory(dir) {
     bytes += text.length;
     logLines += (text.match(/^\{"level":"/gm) ?? []).length;
     findings.push(...scanForLeaks(text, name));
+    for (const line of secretLines) {
+      if (text.includes(line)) findings.push({ source: name, line: 0, kind: 'generated private key material', excerpt: '(redacted)' });
+    }
   }
   return { findings, bytes, logLines };
 }

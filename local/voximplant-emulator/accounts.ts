@@ -3,6 +3,7 @@
  * out once, in the credentials of the call that generated it, and never kept.
  */
 import { createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { registerGeneratedSecret } from '../secret-register.js';
 import type { VerificationKey } from './auth.js';
 import type {
   AccountInfo,
@@ -172,9 +173,11 @@ export class AccountRegistry {
 
 /** A fresh RSA-2048 pair as PEM: PKCS#8 private key (what the control panel issues) and SPKI public key. */
 export function generateRsaKeyPair(): { privateKey: string; publicKey: string } {
-  return generateKeyPairSync('rsa', {
+  const pair = generateKeyPairSync('rsa', {
     modulusLength: 2048,
     publicKeyEncoding: { type: 'spki', format: 'pem' },
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
   });
+  registerGeneratedSecret(pair.privateKey);
+  return pair;
 }

@@ -7,7 +7,7 @@ import { startEmulator } from '../../local/voximplant-emulator/index.js';
 import type { CreatedAccount, EmulatorOptions, VoximplantEmulator } from '../../local/voximplant-emulator/index.js';
 import { startSecretsManager, type SecretsManagerStandIn } from '../../local/secrets-manager.js';
 import { startSqs, type LocalSqs } from '../../local/sqs.js';
-import { createConferenceService, type CreateServiceOptions } from '../../lib/index.js';
+import { createConferenceService, VoximplantClient, type CreateServiceOptions } from '../../lib/index.js';
 import { setAwsTestEnv } from './aws-env.js';
 
 export const SECRET_NAME = 'voxconf/test/credentials';
@@ -35,15 +35,17 @@ export async function startCoreFixture(options: { emulator?: EmulatorOptions; en
     VOXIMPLANT_RETRY_MAX_DELAY_MS: '50',
     ...options.env,
   };
-  const clients: Array<{ close(): void }> = [];
+  const clients: VoximplantClient[] = [];
   return {
     emulator,
     secrets,
     account,
     env,
     service(serviceOptions = {}) {
-      const service = createConferenceService({ ...serviceOptions, env: { ...env, ...serviceOptions.env } });
-      return service;
+      // Each service gets its own keep-alive client, closed with the fixture.
+      const client = serviceOptions.client ?? new VoximplantClient({ apiUrl: serviceOptions.env?.VOXIMPLANT_API_URL ?? env.VOXIMPLANT_API_URL });
+      clients.push(client);
+      return createConferenceService({ ...serviceOptions, client, env: { ...env, ...serviceOptions.env } });
     },
     async close() {
       for (const client of clients) client.close();

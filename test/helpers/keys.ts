@@ -8,6 +8,7 @@
  *   generateCredentials({ private_key: undefined });       // undefined removes the field
  */
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { registerGeneratedSecret } from '../../local/secret-register.js';
 
 /** The credentials.json a Voximplant service account key downloads as. */
 export interface CredentialsJson {
@@ -52,6 +53,7 @@ export function generateKeyPair(options: KeyOptions = {}): TestKeyPair {
     publicKeyEncoding: { type: 'spki', format: 'pem' },
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
   });
+  registerGeneratedSecret(privateKey);
   const pair: TestKeyPair = { privateKeyPem: privateKey, publicKeyPem: publicKey, keyId: randomUUID() };
   // A fresh pair replaces the cached one only when there was none: "fresh" means "not shared".
   cached ??= pair;

@@ -127,6 +127,12 @@ describe('Voximplant failures', () => {
     expect(fx.emulator.stats().requests - before).toBe((spec as { times: number }).times + 1);
   });
 
+  it('refuses an answer too large to be a StartConference result, as a retryable invalid response', async () => {
+    fx.emulator.fault({ type: 'raw', status: 200, contentType: 'application/json', body: `{"x":"${'a'.repeat(1_100_000)}"}` } as never);
+    const error = await failure(fx.service({ env: { VOXIMPLANT_MAX_ATTEMPTS: '1' } }).start({ conference_name: 'core-big', rule_id: fx.account.ruleId }));
+    expect(error).toMatchObject({ code: 'voximplant_invalid_response', retryable: true });
+  });
+
   it('reads an {"errors":[...]} body as the error it carries', async () => {
     fx.emulator.fault({ type: 'errors', errors: [{ code: 270, msg: 'too long' }], times: 1 } as never);
     const error = await failure(fx.service().start({ conference_name: 'core-errors', rule_id: fx.account.ruleId }));
@@ -187,8 +193,7 @@ describe('credentials', () => {
     const [refused, accepted] = fx.emulator.requests().slice(-2);
     expect(refused!.auth).toMatchObject({ outcome: 'failed', reason: 'unknown_kid' });
     expect(accepted!.auth).toMatchObject({ outcome: 'ok', kid: rotated.keyId });
-    // Put the fixture's original key back for the other tests.
-    fx.secrets.putSecret(SECRET_NAME, { secretString: JSON.stringify(rotated.credentials) });
+    // The rotated key stays the fixture's key (in Secrets Manager and the emulator) for the tests after this one.
   });
 
   it('re-reads the secret after the TTL', async () => {

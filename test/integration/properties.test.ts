@@ -171,7 +171,11 @@ describe('SQS bodies', () => {
       const response = await processQueueBatch(records, { service, deadLetter });
       expect(response.batchItemFailures).toEqual([]);
       expect(dead.map((d) => d.body).sort()).toEqual([...batch].sort());
-      for (const { error } of dead) expect(isNamed({ code: error.code, message: error.message })).toBe(true);
+      for (const { error } of dead) {
+        expect(isNamed({ code: error.code, message: error.message })).toBe(true);
+        // A crash of the validator would also be "dead-lettered": it must be a named refusal instead.
+        expect(['invalid_request', 'malformed_json', 'rule_not_allowed']).toContain(error.code);
+      }
       expect(fx.emulator.stats().requests).toBe(before);
     }), { numRuns: RUNS });
   });
@@ -203,6 +207,7 @@ describe('schedule input', () => {
       const outcome = await processScheduledEvent(event, { service, deadLetter, maxLatenessSeconds: 600 });
       expect(outcome.outcome).toBe('dead_lettered');
       expect(dead).toHaveLength(1);
+      expect(['invalid_request', 'malformed_json']).toContain(dead[0]);
       expect(fx.emulator.stats().requests).toBe(before);
     }), { numRuns: RUNS });
   });

@@ -3,13 +3,13 @@ import { ERROR_CATALOG, UpstreamError, VoxconfError, VoximplantApiError, toVoxco
 import { classifyHttpStatus, classifyVoximplantCode } from '../../lib/voximplant-codes.js';
 
 describe('error classification', () => {
-  it.each([1, 2, 4, 15, 16, 22, 23, 162, 340, 416])('Voximplant code %i is transient (retryable)', (code) => {
+  it.each([1, 2, 4, 15, 16, 22, 23, 135, 162, 251, 314, 340, 416, 484])('Voximplant code %i is transient (retryable)', (code) => {
     const kind = classifyVoximplantCode(code);
     expect(kind).toBe('voximplant_unavailable');
     expect(ERROR_CATALOG[kind].retryable).toBe(true);
   });
 
-  it.each([101, 116, 117, 134, 147, 269, 270, 375])('Voximplant code %i is the request\'s fault (422, permanent)', (code) => {
+  it.each([101, 107, 116, 117, 134, 147, 257, 269, 270, 375, 393, 558])('Voximplant code %i is the request\'s fault (422, permanent)', (code) => {
     const kind = classifyVoximplantCode(code);
     expect(kind).toBe('voximplant_rejected_request');
     expect(ERROR_CATALOG[kind]).toMatchObject({ status: 422, retryable: false });

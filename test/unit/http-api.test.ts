@@ -72,6 +72,9 @@ describe('HTTP edge', () => {
       Object.assign(new Error(message, { cause: { package: '@middy/http-json-body-parser', data } }), { statusCode, expose: true });
     expect(httpErrorResponse(middyError(415, 'Unsupported Media Type')).statusCode).toBe(415);
     expect(parse(httpErrorResponse(middyError(422, 'Invalid or malformed JSON was provided')))).toMatchObject({ code: 'malformed_json' });
+    const deep = Object.assign(new Error('Invalid or malformed JSON was provided', { cause: { message: 'Maximum call stack size exceeded' } }), { statusCode: 422, expose: true });
+    expect(httpErrorResponse(deep).statusCode).toBe(400);
+    expect(parse(httpErrorResponse(deep))).toMatchObject({ field: 'body', details: [{ rule: 'max_depth' }] });
     const proto = httpErrorResponse(middyError(422, 'Forbidden key in JSON body', '__proto__'));
     expect(proto.statusCode).toBe(400);
     expect(parse(proto)).toMatchObject({ field: '__proto__' });

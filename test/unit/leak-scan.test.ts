@@ -12,7 +12,7 @@ const { privateKey } = generateKeyPairSync('rsa', {
 const kinds = (text: string) => (scanForLeaks(text) as Array<{ kind: string }>).map((f) => f.kind);
 
 describe('leak scan', () => {
-  it('finds a private key, even a line of its body alone', () => {
+  it('finds a private key by its PEM header and the PKCS#8 prefix of its body', () => {
     expect(kinds(privateKey)).toEqual(expect.arrayContaining(['private key PEM header', 'private key PEM body']));
     expect(kinds(`{"msg":"x","k":"${privateKey.split('\n')[1]}"}`)).toEqual(['private key PEM body']);
   });
@@ -30,5 +30,24 @@ describe('leak scan', () => {
 
   it('passes ordinary structured logs', () => {
     expect(kinds('{"level":"INFO","message":"conference started","conference_name":"standup","call_session_history_id":42}')).toEqual([]);
+  });
+});
+
+describe('leak scan of generated keys', () => {
+  it('finds any single line of a registered key in captured output', async () => {
+    const { mkdtempSync, writeFileSync, mkdirSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { knownSecretLines, scanDirectory } = await import('../../scripts/leak-scan.mjs');
+    const base = mkdtempSync(join(tmpdir(), 'leak-'));
+    mkdirSync(join(base, 'secrets'));
+    mkdirSync(join(base, 'capture'));
+    writeFileSync(join(base, 'secrets', 'secrets-1.txt'), privateKey);
+    const lines = knownSecretLines(join(base, 'secrets'));
+    expect(lines.length).toBeGreaterThan(20);
+    const middle = privateKey.split('\n')[12]!;
+    writeFileSync(join(base, 'capture', 'worker.log'), `{"level":"DEBUG","x":"${middle}"}\n`);
+    const { findings } = scanDirectory(join(base, 'capture'), lines);
+    expect(findings.map((f: { kind: string }) => f.kind)).toContain('generated private key material');
   });
 });

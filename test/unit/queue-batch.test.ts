@@ -47,7 +47,7 @@ describe('processQueueBatch', () => {
     expect(peak).toBeGreaterThan(1);
   });
 
-  it('reports a record whose processing throws unexpectedly rather than dropping it', async () => {
+  it('reports a record rather than dropping it when its handling itself throws', async () => {
     const deadLetter: DeadLetterSink = { send: async () => undefined };
     const loggerFor = () => {
       throw new Error('logger broke');
@@ -58,5 +58,16 @@ describe('processQueueBatch', () => {
       loggerFor,
     });
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'x' }]);
+  });
+
+  it('dead-letters an unexpected error of the core as a permanent internal_error', async () => {
+    const sent: string[] = [];
+    const deadLetter: DeadLetterSink = { send: async (_body, error) => void sent.push(error.code) };
+    const response = await processQueueBatch([record('x', '{}')], {
+      service: { start: async () => Promise.reject(new TypeError('bug')) },
+      deadLetter,
+    });
+    expect(response.batchItemFailures).toEqual([]);
+    expect(sent).toEqual(['internal_error']);
   });
 });

@@ -84,6 +84,12 @@ describe('validateConferenceRequest', () => {
     expect(problems({ conference_name: 'a', rule_id: 1, script_custom_data: 5 })).toEqual(['script_custom_data:type']);
   });
 
+  it('refuses script_custom_data nested too deeply to encode, naming the field', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 20_000; i++) deep = [deep];
+    expect(problems({ conference_name: 'a', rule_id: 1, script_custom_data: deep })).toEqual(['script_custom_data:max_depth']);
+  });
+
   it('checks reference_ip is an address', () => {
     expect(problems({ conference_name: 'a', rule_id: 1, reference_ip: '300.1.1.1' })).toEqual(['reference_ip:ip_address']);
     expect(validateConferenceRequest({ conference_name: 'a', rule_id: 1, reference_ip: '10.0.0.1' }).reference_ip).toBe(
