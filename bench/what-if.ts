@@ -8,8 +8,9 @@
  *   C  + node:crypto instead of jose       (simulated: bench/what-if/jose-node-crypto.ts aliased for jose)
  *   D  + GetSecretValue without the SDK    (simulated: bench/what-if/secrets-manager-minimal.ts)
  * and each is cold-started in fresh processes, interleaved with the deployed bundle and the floor, against
- * the same loopback emulator (HTTPS) and Secrets Manager stand-in. Every run must succeed with one
- * GetSecretValue and one signing. Prints bundle size, cold figures and their ratios to the floor.
+ * the same loopback emulator (HTTPS) and Secrets Manager stand-in, and the official SDK (bundled, as in the
+ * bench). Every run must succeed with one GetSecretValue and one signing. Prints bundle size, cold figures
+ * and their ratios to the floor.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -20,6 +21,7 @@ import { readFileSync } from 'node:fs';
 import { esbuildOptionsFromServerless, FUNCTIONS, prepareBundles, ROOT, type Bundles, type FunctionName } from './bundles.js';
 import { coldRun, type ColdSeries } from './cold.js';
 import type { BenchContext, NodeInfo } from './context.js';
+import { buildPeerBundle } from './peer.js';
 import { startStack } from './stack.js';
 import { KiB, median, MiB } from './stats.js';
 
@@ -96,6 +98,7 @@ async function main() {
   const log = (line: string) => console.log(`what-if: ${line}`);
   const bundles = await prepareBundles({ workDir, log });
   const stack = await startStack(workDir, log);
+  const peer = stack.https ? await buildPeerBundle(workDir) : undefined;
   try {
     const files: Record<string, Record<FunctionName, string>> = {
       deployed: Object.fromEntries(FUNCTIONS.map((fn) => [fn, bundles.functions[fn].file])) as Record<FunctionName, string>,
@@ -107,19 +110,20 @@ async function main() {
     }
     const ids = ['deployed', ...HTTP_VARIANTS];
     const queueIds = ['deployed', ...QUEUE_VARIANTS].map((id) => `queue:${id}`);
-    const series: Record<string, ColdSeries> = Object.fromEntries([...ids, ...queueIds, 'floor'].map((id) => [id, empty()]));
+    const extras = peer ? ['floor', 'peer'] : ['floor'];
+    const series: Record<string, ColdSeries> = Object.fromEntries([...ids, ...queueIds, ...extras].map((id) => [id, empty()]));
     const ctxFor = (id: string): BenchContext => {
       const [fn, variant] = id.startsWith('queue:') ? (['queue', id.slice(6)] as const) : (['http', id] as const);
       const functions = { ...bundles.functions, [fn]: { ...bundles.functions[fn], file: files[variant]![fn] } };
-      return { node, stack, bundles: { ...bundles, functions } as Bundles, peerBundle: undefined, workDir, log: () => {} };
+      return { node, stack, bundles: { ...bundles, functions } as Bundles, peerBundle: peer?.file, workDir, log: () => {} };
     };
     const runOne = (id: string, i: number) =>
-      id === 'floor'
-        ? coldRun(ctxFor('deployed'), 'floor', i, series.floor!)
+      id === 'floor' || id === 'peer'
+        ? coldRun(ctxFor('deployed'), id, i, series[id]!)
         : coldRun(ctxFor(id), id.startsWith('queue:') ? 'queue' : 'voxconf', i, series[id]!);
-    const order = ['floor', ...ids, ...queueIds];
+    const order = [...extras, ...ids, ...queueIds];
     log(`${runs} cold runs each on Node ${version}, interleaved: ${order.join(', ')}`);
-    for (const id of order) if (id !== 'floor') await runOne(id, -1); // each works; warms the file cache
+    for (const id of order) await runOne(id, -1); // each works; warms the file cache
     for (const s of Object.values(series)) for (const list of Object.values(s)) (list as number[]).length = 0;
     for (let i = 0; i < runs; i++) {
       for (let k = 0; k < order.length; k++) await runOne(order[(i + k) % order.length]!, i);
@@ -129,8 +133,17 @@ async function main() {
     const fw = median(f.totalMs);
     const rows = [['variant', 'http KiB (gzip)', 'queue KiB', 'schedule KiB', 'import ms', '1st inv. ms', 'import+inv. ms', 'x floor', 'start->answer ms', 'x floor', 'peak RSS MiB', 'x floor']];
     rows.push(['floor', '', '', '', median(f.importMs).toFixed(1), median(f.invokeMs).toFixed(1), fw.toFixed(1), '1.00', fp.toFixed(1), '1.00', (median(f.peakRssBytes) / MiB).toFixed(1), '1.00']);
-    for (const id of [...ids, ...queueIds]) {
+    for (const id of [...(peer ? ['peer'] : []), ...ids, ...queueIds]) {
       const s = series[id]!;
+      if (id === 'peer') {
+        rows.push([
+          `official SDK (bundled, ${(peer!.bytes / KiB).toFixed(1)} KiB)`, '', '', '',
+          median(s.importMs).toFixed(1), median(s.invokeMs).toFixed(1), median(s.totalMs).toFixed(1), (median(s.totalMs) / fw).toFixed(2),
+          median(s.sinceProcessStartMs).toFixed(1), (median(s.sinceProcessStartMs) / fp).toFixed(2),
+          (median(s.peakRssBytes) / MiB).toFixed(1), (median(s.peakRssBytes) / median(f.peakRssBytes)).toFixed(2),
+        ]);
+        continue;
+      }
       const variant = id.replace(/^queue:/, '');
       const size = (fn: FunctionName) => readFileSync(files[variant]![fn]).length;
       const name = variant === 'deployed' ? 'deployed' : `${variant} ${VARIANTS.find((v) => v.id === variant)!.label}`;
