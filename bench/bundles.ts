@@ -12,12 +12,14 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
 import { parse as parseYaml } from 'yaml';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const requireCjs = createRequire(import.meta.url);
 export const FUNCTIONS = ['http', 'queue', 'schedule'] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
 
@@ -234,6 +236,13 @@ export function esbuildOptionsFromServerless(): Record<string, unknown> {
     if (PLUGIN_ONLY_OPTIONS.has(key)) continue;
     if (JSON.stringify(value).includes('${')) throw new Error(`custom.esbuild.${key} uses a variable the bench cannot resolve`);
     options[key] = value;
+  }
+  // serverless-esbuild loads `plugins` from a file and resolves paths from the service directory.
+  if (typeof options.plugins === 'string') options.plugins = requireCjs(path.resolve(ROOT, options.plugins));
+  if (options.alias && typeof options.alias === 'object') {
+    options.alias = Object.fromEntries(
+      Object.entries(options.alias as Record<string, string>).map(([from, to]) => [from, to.startsWith('.') ? path.resolve(ROOT, to) : to]),
+    );
   }
   const extension = custom.outputFileExtension;
   if (typeof extension === 'string' && extension !== '.js') options.outExtension = { '.js': extension };

@@ -15,6 +15,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
 import { fileURLToPath } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
 
@@ -110,6 +113,8 @@ async function preflightBuild() {
     platform: 'node',
     target: 'node22',
     mainFields: ['module', 'main'],
+    plugins: require(path.join(ROOT, 'infra', 'esbuild-plugins.cjs')),
+    alias: { '@aws-sdk/credential-provider-node': path.join(ROOT, 'lib', 'aws-credentials.ts') },
     outdir: path.join(ROOT, '.cache', 'preflight'),
     logLevel: 'silent',
   }).catch((error) => {
