@@ -15,8 +15,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inflateRawSync } from 'node:zlib';
 import { parse as parseYaml } from 'yaml';
+import { readZipEntries, readZipEntry } from '../scripts/package.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const requireCjs = createRequire(import.meta.url);
@@ -92,59 +92,12 @@ function runPackage(outDir: string, timeoutMs: number): Promise<void> {
   });
 }
 
-interface ZipEntry {
-  name: string;
-  size: number;
-  compressedSize: number;
-  method: number;
-  localOffset: number;
-}
-
-/** Central directory of a zip (no zip64: the bundles are far below 4 GiB). */
-export function readZipEntries(buffer: Buffer): ZipEntry[] {
-  let eocd = -1;
-  for (let i = buffer.length - 22; i >= Math.max(0, buffer.length - 22 - 65535); i--) {
-    if (buffer.readUInt32LE(i) === 0x06054b50) {
-      eocd = i;
-      break;
-    }
-  }
-  if (eocd < 0) throw new Error('not a zip file');
-  const count = buffer.readUInt16LE(eocd + 10);
-  let offset = buffer.readUInt32LE(eocd + 16);
-  const entries: ZipEntry[] = [];
-  for (let n = 0; n < count; n++) {
-    if (buffer.readUInt32LE(offset) !== 0x02014b50) throw new Error('bad zip central directory');
-    const nameLength = buffer.readUInt16LE(offset + 28);
-    entries.push({
-      method: buffer.readUInt16LE(offset + 10),
-      compressedSize: buffer.readUInt32LE(offset + 20),
-      size: buffer.readUInt32LE(offset + 24),
-      localOffset: buffer.readUInt32LE(offset + 42),
-      name: buffer.toString('utf8', offset + 46, offset + 46 + nameLength),
-    });
-    offset += 46 + nameLength + buffer.readUInt16LE(offset + 30) + buffer.readUInt16LE(offset + 32);
-  }
-  return entries;
-}
-
-/** The bytes of one stored or deflated entry. */
-export function readZipEntry(buffer: Buffer, entry: ZipEntry): Buffer {
-  const local = entry.localOffset;
-  if (buffer.readUInt32LE(local) !== 0x04034b50) throw new Error(`bad local header for ${entry.name}`);
-  const start = local + 30 + buffer.readUInt16LE(local + 26) + buffer.readUInt16LE(local + 28);
-  const data = buffer.subarray(start, start + entry.compressedSize);
-  if (entry.method === 0) return Buffer.from(data);
-  if (entry.method === 8) return inflateRawSync(data);
-  throw new Error(`unsupported zip method ${entry.method} for ${entry.name}`);
-}
-
 function extract(zip: string, name: FunctionName, outDir: string): FunctionBundle {
-  const buffer = readFileSync(zip);
-  const entries = readZipEntries(buffer);
-  const entry = entries.find((e) => e.name === `functions/${name}.mjs`);
-  if (!entry) throw new Error(`${zip} has no functions/${name}.mjs (entries: ${entries.map((e) => e.name).join(', ')})`);
-  const data = readZipEntry(buffer, entry);
+  const entries = readZipEntries(zip);
+  if (!entries.some((e) => e.name === `functions/${name}.mjs`)) {
+    throw new Error(`${zip} has no functions/${name}.mjs (entries: ${entries.map((e) => e.name).join(', ')})`);
+  }
+  const data = readZipEntry(zip, `functions/${name}.mjs`);
   mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, `${name}.mjs`);
   writeFileSync(file, data);
@@ -153,7 +106,7 @@ function extract(zip: string, name: FunctionName, outDir: string): FunctionBundl
     file,
     bytes: data.length,
     zip,
-    zipBytes: buffer.length,
+    zipBytes: statSync(zip).size,
     zipEntries: entries.map((e) => ({ name: e.name, bytes: e.size })),
   };
 }

@@ -166,9 +166,15 @@ function run(command, args, { env, timeoutSeconds }) {
   });
 }
 
-/** Names and uncompressed sizes of a zip's entries, from its central directory. */
-export function readZipEntries(file) {
-  const buffer = readFileSync(file);
+/**
+ * Names and uncompressed sizes of a zip's entries, from its central directory (no zip64: the bundles are
+ * far below 4 GiB). Used by the template tests and the bench too: one zip reader for the project.
+ * @param {string | Buffer} zip a file path or the zip's bytes
+ * @returns {{ name: string; size: number; compressedSize: number; method: number; localOffset: number }[]}
+ */
+export function readZipEntries(zip) {
+  const buffer = typeof zip === 'string' ? readFileSync(zip) : zip;
+  const label = typeof zip === 'string' ? `${zip}: ` : '';
   let eocd = -1;
   for (let i = buffer.length - 22; i >= Math.max(0, buffer.length - 22 - 65535); i--) {
     if (buffer.readUInt32LE(i) === 0x06054b50) {
@@ -176,12 +182,12 @@ export function readZipEntries(file) {
       break;
     }
   }
-  if (eocd < 0) throw new Error(`${file}: not a zip file`);
+  if (eocd < 0) throw new Error(`${label}not a zip file`);
   const count = buffer.readUInt16LE(eocd + 10);
   let offset = buffer.readUInt32LE(eocd + 16);
   const entries = [];
   for (let n = 0; n < count; n++) {
-    if (buffer.readUInt32LE(offset) !== 0x02014b50) throw new Error(`${file}: bad central directory`);
+    if (buffer.readUInt32LE(offset) !== 0x02014b50) throw new Error(`${label}bad central directory`);
     const method = buffer.readUInt16LE(offset + 10);
     const compressedSize = buffer.readUInt32LE(offset + 20);
     const size = buffer.readUInt32LE(offset + 24);
@@ -196,15 +202,23 @@ export function readZipEntries(file) {
   return entries;
 }
 
-/** The bytes of one entry (stored or deflated). */
-export function readZipEntry(file, name) {
-  const buffer = readFileSync(file);
-  const entry = readZipEntries(file).find((candidate) => candidate.name === name);
-  if (!entry) throw new Error(`${file}: no entry ${name}`);
+/**
+ * The bytes of one entry (stored or deflated).
+ * @param {string | Buffer} zip a file path or the zip's bytes
+ * @param {string | { name: string; compressedSize: number; method: number; localOffset: number }} which its name or entry
+ * @returns {Buffer}
+ */
+export function readZipEntry(zip, which) {
+  const buffer = typeof zip === 'string' ? readFileSync(zip) : zip;
+  const entry = typeof which === 'string' ? readZipEntries(buffer).find((candidate) => candidate.name === which) : which;
+  if (!entry) throw new Error(`${typeof zip === 'string' ? zip : 'zip'}: no entry ${String(which)}`);
   const local = entry.localOffset;
+  if (buffer.readUInt32LE(local) !== 0x04034b50) throw new Error(`bad local header for ${entry.name}`);
   const start = local + 30 + buffer.readUInt16LE(local + 26) + buffer.readUInt16LE(local + 28);
   const data = buffer.subarray(start, start + entry.compressedSize);
-  return entry.method === 0 ? data : inflateRawSync(data);
+  if (entry.method === 0) return Buffer.from(data);
+  if (entry.method === 8) return inflateRawSync(data);
+  throw new Error(`unsupported zip method ${entry.method} for ${entry.name}`);
 }
 
 function kib(bytes) {

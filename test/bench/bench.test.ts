@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { crc32, deflateRawSync } from 'node:zlib';
-import { esbuildOptionsFromServerless, readZipEntries, readZipEntry } from '../../bench/bundles.js';
+import { esbuildOptionsFromServerless } from '../../bench/bundles.js';
+import { readZipEntries, readZipEntry } from '../../scripts/package.mjs';
 import type { ColdSeries } from '../../bench/cold.js';
 import { buildRows, renderMarkdown, renderTable, type NodeRun } from '../../bench/report.js';
 import { median, pairedDifference, pairedRatio, quantile, summarize } from '../../bench/stats.js';
