@@ -1,10 +1,9 @@
 /**
  * node --import tsx bench/what-if.ts [--runs N] [--node <path>]
  *
- * Measures the fixes proposed in docs/performance.md before anyone applies them: the http function is
- * rebuilt from functions/http.ts with the deployed esbuild settings plus, cumulatively,
- *   A  builtins via require()            (bench/what-if/esbuild-plugins.cjs)
- *   B  + credentials from the environment (bench/what-if/credential-provider-env.ts, esbuild alias)
+ * Measures alternatives to what deploys (docs/performance.md, "Fixes, measured"): the http function is
+ * rebuilt from functions/http.ts with the deployed esbuild settings (which include A, builtins via require(),
+ * and B, credentials from the environment) plus, cumulatively,
  *   C  + node:crypto instead of jose       (simulated: bench/what-if/jose-node-crypto.ts aliased for jose)
  *   D  + GetSecretValue without the SDK    (simulated: bench/what-if/secrets-manager-minimal.ts)
  * and each is cold-started in fresh processes, interleaved with the deployed bundle and the floor, against
@@ -28,34 +27,19 @@ import { KiB, median, MiB } from './stats.js';
 const require = createRequire(import.meta.url);
 const here = path.join(ROOT, 'bench', 'what-if');
 
+/** Alternatives to what deploys (which already has A, builtins via require(), and B, credentials from the environment). */
 const VARIANTS: { id: string; label: string; options: () => Record<string, unknown> }[] = [
-  { id: 'A', label: 'builtins via require()', options: () => ({ plugins: require(path.join(here, 'esbuild-plugins.cjs')) }) },
-  {
-    id: 'B',
-    label: '+ credentials from the environment only',
-    options: () => ({
-      plugins: require(path.join(here, 'esbuild-plugins.cjs')),
-      alias: { '@aws-sdk/credential-provider-node': path.join(here, 'credential-provider-env.ts') },
-    }),
-  },
   {
     id: 'C',
     label: '+ node:crypto instead of jose (simulated)',
-    options: () => ({
-      plugins: require(path.join(here, 'esbuild-plugins.cjs')),
-      alias: {
-        '@aws-sdk/credential-provider-node': path.join(here, 'credential-provider-env.ts'),
-        jose: path.join(here, 'jose-node-crypto.ts'),
-      },
-    }),
+    options: () => ({ alias: { ...deployedAlias(), jose: path.join(here, 'jose-node-crypto.ts') } }),
   },
   {
     id: 'D',
     label: '+ GetSecretValue without the AWS SDK (simulated)',
     options: () => ({
-      plugins: require(path.join(here, 'esbuild-plugins.cjs')),
       alias: {
-        '@aws-sdk/credential-provider-node': path.join(here, 'credential-provider-env.ts'),
+        ...deployedAlias(),
         jose: path.join(here, 'jose-node-crypto.ts'),
         '@aws-sdk/client-secrets-manager': path.join(here, 'secrets-manager-minimal.ts'),
       },
@@ -63,10 +47,14 @@ const VARIANTS: { id: string; label: string; options: () => Record<string, unkno
   },
 ];
 
+function deployedAlias(): Record<string, string> {
+  return (esbuildOptionsFromServerless().alias as Record<string, string> | undefined) ?? {};
+}
+
 /** Variants measured on the http function. */
-const HTTP_VARIANTS = ['A', 'B', 'C', 'D'];
-/** Variants measured on the queue function too (C and D do not change what it loads at start). */
-const QUEUE_VARIANTS = ['A', 'B'];
+const HTTP_VARIANTS = ['C', 'D'];
+/** Variants measured on the queue function too (C and D do not change what it loads at start): none left. */
+const QUEUE_VARIANTS: string[] = [];
 
 async function build(fn: FunctionName, extra: Record<string, unknown>, outdir: string): Promise<string> {
   const esbuild = await import('esbuild');
