@@ -14,6 +14,7 @@ export interface ScheduledInvocation {
 }
 
 const WRAPPER_KEYS = new Set(['request', 'scheduled_time', 'execution_id']);
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -38,7 +39,11 @@ export function parseScheduledEvent(event: unknown): ScheduledInvocation {
     .map((key) => ({ field: key, rule: 'unknown_field', message: `${key} is not a field of the schedule wrapper.` }));
   let scheduledTime: Date | undefined;
   if (event.scheduled_time !== undefined) {
-    const parsed = typeof event.scheduled_time === 'string' ? new Date(event.scheduled_time) : undefined;
+    // Scheduler's <aws.scheduler.scheduled-time> is ISO 8601 (2026-11-26T09:00:00Z); Date.parse alone accepts "0".
+    const parsed =
+      typeof event.scheduled_time === 'string' && ISO_8601.test(event.scheduled_time)
+        ? new Date(event.scheduled_time)
+        : undefined;
     if (parsed === undefined || Number.isNaN(parsed.getTime())) {
       problems.push({ field: 'scheduled_time', rule: 'date_time', message: 'scheduled_time must be an ISO 8601 time.' });
     } else {

@@ -27,6 +27,15 @@ describe('parseScheduledEvent', () => {
     }
   });
 
+  it('accepts ISO 8601 times with an offset and refuses loose date strings', () => {
+    expect(parseScheduledEvent({ request, scheduled_time: '2026-11-26T10:00:00+01:00' }).scheduledTime?.toISOString()).toBe(
+      '2026-11-26T09:00:00.000Z',
+    );
+    for (const loose of ['0', '2026', 'Nov 26 2026', '2026-11-26', '2026-11-26T09:00:00']) {
+      expect(() => parseScheduledEvent({ request, scheduled_time: loose })).toThrow(ValidationError);
+    }
+  });
+
   it('refuses unknown wrapper keys and a bad scheduled_time', () => {
     try {
       parseScheduledEvent({ request, scheduled_time: 'yesterday', extra: 1 });
