@@ -54,7 +54,9 @@ function sourceFiles(): string[] {
   };
   walk(path.join(ROOT, 'functions'));
   walk(path.join(ROOT, 'lib'));
-  for (const file of ['serverless.yml', 'package-lock.json', 'tsconfig.json']) files.push(path.join(ROOT, file));
+  // The esbuild plugins and the packaging script shape the bundles too.
+  walk(path.join(ROOT, 'infra'));
+  for (const file of ['serverless.yml', 'package-lock.json', 'tsconfig.json', 'scripts/package.mjs']) files.push(path.join(ROOT, file));
   return files.filter((file) => existsSync(file)).sort();
 }
 

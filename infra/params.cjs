@@ -198,6 +198,17 @@ module.exports = {
           `(arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf); a secret name is not accepted; got "${arn}"`,
       );
     }
+    // The functions read the secret through their own region's endpoint (and the KMS condition names that
+    // region): a secret elsewhere would only fail at the first request, so refuse it here.
+    const region = String(await resolveVariable('self:provider.region'));
+    const secretRegion = arn.split(':')[3];
+    // The local stage reads a loopback stand-in, whatever region its placeholder ARN names.
+    if (secretRegion !== region && (await stage(resolveVariable)) !== LOCAL_STAGE) {
+      throw new ParameterError(
+        'credentialsSecretArn',
+        `is in region ${secretRegion} but the stack deploys to ${region}: create (or replicate) the secret in ${region}`,
+      );
+    }
     return arn;
   },
 

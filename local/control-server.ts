@@ -10,6 +10,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Scheduler } from './scheduler.js';
+import { refuseBrowserRequest } from './loopback-guard.js';
 
 export interface DeadLetter {
   readonly message_id: string;
@@ -80,6 +81,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: Control
 export async function startControlServer(options: ControlServerOptions): Promise<ControlServer> {
   const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
+    if (refuseBrowserRequest(req, res)) return;
     route(req, res, options).catch((error: unknown) => {
       if (!res.headersSent) send(res, 500, { error: error instanceof Error ? error.message : String(error) });
       else res.destroy();

@@ -96,6 +96,8 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 }
 
 export async function startOffline(options: OfflineOptions): Promise<OfflineProcess> {
+  // A stack killed with -9 cannot clean up after itself: start from an empty work folder.
+  rmSync(resolve(options.root, options.esbuildWorkFolder), { recursive: true, force: true });
   const serverless = join(options.root, 'node_modules', 'serverless', 'bin', 'serverless.js');
   const guard = pathToFileURL(resolve(options.root, 'local', 'offline-guard.mjs')).href;
   const args = [

@@ -15,6 +15,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { createRequestHandler } from 'local-aws-sqs';
 import { isLoopbackHost } from './aws-json-server.js';
+import { refuseBrowserRequest } from './loopback-guard.js';
 
 export interface StartSqsOptions {
   /** 0 (default) picks a free port. */
@@ -98,6 +99,7 @@ export async function startSqs(options: StartSqsOptions = {}): Promise<LocalSqs>
 
   const sockets = new Set<Socket>();
   const server: Server = createServer((req, res) => {
+    if (refuseBrowserRequest(req, res)) return;
     requestHandler(req, res).catch(() => {
       if (!res.headersSent) res.statusCode = 500;
       res.end();

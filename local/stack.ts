@@ -150,7 +150,12 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
     let defaultRuleId = settings.defaultRuleId;
     let emulatorInfo: StackInfo['emulator'] = null;
     if (emulator) {
-      const account = emulator.createAccount();
+      // Rules the settings name (default, allow-list) exist in the emulator account, so they can be started.
+      const namedRules = [
+        ...(settings.defaultRuleId === undefined ? [] : [settings.defaultRuleId]),
+        ...(settings.allowedRuleIds ?? '').split(/[\s,;]+/).filter((part) => /^\d+$/.test(part)).map(Number),
+      ];
+      const account = emulator.createAccount(namedRules.length > 0 ? { ruleIds: [...new Set(namedRules)] } : {});
       credentialsJson = JSON.stringify(account.credentials);
       apiUrl = emulator.url;
       defaultRuleId ??= account.ruleId;

@@ -279,4 +279,6 @@ for (const note of notes) console.log(note);
 const passed = runs.reduce((sum, run) => sum + run.passed, 0);
 const failed = runs.reduce((sum, run) => sum + run.failed, 0);
 process.exitCode = failed > 0 || runs.length === 0 ? 1 : 0;
-console.log(`${passed} passed, ${failed} failed`);
+const skipped = runs.reduce((sum, run) => sum + run.skipped, 0);
+// Skips are shown, never hidden: a test that skips for a missing tool (curl, openssl) is visible here.
+console.log(`${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`);

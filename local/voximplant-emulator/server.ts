@@ -9,6 +9,7 @@ import { AccountRegistry } from './accounts.js';
 import { handleApiRequest, splitTarget, type ApiContext, type ConcurrencyGate } from './api-handler.js';
 import { ConferenceRegistry } from './conferences.js';
 import { handleControlRequest, isControlPath } from './control-api.js';
+import { refuseBrowserRequest } from '../loopback-guard.js';
 import { FaultBook, type FaultInfo, type FaultSpec } from './faults.js';
 import { RequestLog } from './records.js';
 import { sendBody, sendJson } from './respond.js';
@@ -129,6 +130,8 @@ class Emulator implements VoximplantEmulator {
 
   dispatch(req: IncomingMessage, res: ServerResponse): void {
     const { pathname, rawQuery } = splitTarget(req.url ?? '/');
+    // The control API can force faults and mint accounts: local tools only, never a web page.
+    if (isControlPath(pathname) && refuseBrowserRequest(req, res)) return;
     const handled = isControlPath(pathname)
       ? handleControlRequest(req, res, this, pathname, rawQuery)
       : pathname.startsWith(MEDIA_PREFIX)

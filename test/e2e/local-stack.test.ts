@@ -10,6 +10,7 @@
  *
  * Local settings keep it short: visibility timeout 3 s, maxReceiveCount 3, emulated latency 10 ms.
  */
+import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
@@ -102,6 +103,9 @@ describe('start-up', () => {
     for (const url of [info().conferencesUrl, info().sqsEndpoint, info().secretsManagerEndpoint, info().controlUrl]) {
       expect(new URL(url).hostname).toBe('127.0.0.1');
     }
+    // What the kernel says: every listening socket on those ports is bound to 127.0.0.1, none to 0.0.0.0 or ::.
+    const listening = listeningAddresses(Object.values(ports));
+    for (const port of Object.values(ports)) expect(listening.get(port)).toEqual(['127.0.0.1']);
     expect(info().mode).toBe('emulator');
     expect(info().secretArn).toMatch(/^arn:aws:secretsmanager:us-east-1:\d{12}:secret:voxconf\/local-credentials-\w{6}$/);
   });
@@ -177,13 +181,13 @@ describe('queue trigger (SQS -> poller -> queue function)', () => {
 
   test('a retryable failure that outlasts the invocation\'s retries is reported, redelivered, then succeeds', async () => {
     const name = 'e2e-retry';
-    // 503 for this name for as long as the first invocation runs (all its attempts fail, whatever the machine's
-    // speed); lifted once the record is reported, so the redelivery after the 3 s visibility timeout succeeds.
-    const fault = await emulator.fault({ type: 'http', status: 503, conferenceName: name });
+    // 503 for every attempt of the first invocation, so the record is reported; the redelivery after the
+    // visibility timeout then succeeds.
+    // `times` = the queue function's attempts (VOXIMPLANT_MAX_ATTEMPTS, 3): independent of how fast it runs.
+    await emulator.fault({ type: 'http', status: 503, conferenceName: name, times: 3 });
     const id = await enqueue(JSON.stringify({ conference_name: name, rule_id: ruleId }));
 
     await (stack as RunningStack).waitForOutput(new RegExp(`1 in batchItemFailures \\(${id}\\)`), 15_000);
-    await emulator.clearFaults(fault.id);
     await eventually(() => conferenceNamed(name), 20_000, 'the redelivered conference');
     await (stack as RunningStack).waitForOutput(/queue\s+1 record \(receive #2\) → 1 done \(deleted\)/, 10_000);
 
@@ -289,3 +293,31 @@ describe('Ctrl-C', () => {
     expect(scanForLeaks((stack as RunningStack).output(), 'local stack output')).toEqual([]);
   });
 });
+
+/** Local addresses of the TCP sockets listening on these ports, from /proc/net/tcp and tcp6 (Linux). */
+function listeningAddresses(ports: number[]): Map<number, string[]> {
+  const found = new Map<number, string[]>(ports.map((port) => [port, []]));
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      if (state !== '0A' || !local) continue; // 0A: LISTEN
+      const [hexAddress, hexPort] = local.split(':');
+      const port = parseInt(hexPort!, 16);
+      if (!found.has(port)) continue;
+      const address =
+        hexAddress!.length === 8
+          ? hexAddress!.match(/../g)!.reverse().map((byte) => parseInt(byte, 16)).join('.')
+          : hexAddress === '00000000000000000000000001000000'
+            ? '::1'
+            : `ipv6:${hexAddress}`;
+      found.get(port)!.push(address);
+    }
+  }
+  return found;
+}

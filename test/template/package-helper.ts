@@ -119,7 +119,13 @@ export function ensurePackaged(variant: string, stage: string, params: Record<st
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       // A lock older than 3 minutes belongs to a killed run.
-      if (Date.now() - statSync(lock).mtimeMs > 180_000) rmdirSync(lock);
+      let heldMs: number;
+      try {
+        heldMs = Date.now() - statSync(lock).mtimeMs;
+      } catch {
+        continue; // released between our mkdir and this stat: try to take it again
+      }
+      if (heldMs > 180_000) rmdirSync(lock);
       else if (Date.now() > deadline) throw new Error(`${lock} held for too long`);
       else sleep(250);
     }

@@ -21,7 +21,7 @@ import {
 const ISSUER = 'https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_Example';
 const TOPIC = 'arn:aws:sns:eu-central-1:123456789012:voxconf-alarms';
 const KEY = 'arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-const SECRET = 'arn:aws:secretsmanager:eu-west-1:210987654321:secret:prod/voxconf-Zy9Xw8';
+const SECRET = 'arn:aws:secretsmanager:eu-central-1:210987654321:secret:prod/voxconf-Zy9Xw8';
 
 describe('packaged with authMode=jwt, CORS, alarm topic, KMS key and other limits (stage prod)', () => {
   let packaged: Packaged;
@@ -117,6 +117,7 @@ function context(stage: string, params: Params) {
     resolveConfigurationProperty: async () => undefined,
     resolveVariable: async (expression: string) => {
       if (expression === 'sls:stage') return stage;
+      if (expression === 'self:provider.region') return 'eu-central-1';
       const match = /^param:([A-Za-z]+)(?:, null)?$/.exec(expression);
       if (!match) throw new Error(`unexpected variable ${expression}`);
       return params[match[1]] ?? null;
@@ -208,6 +209,9 @@ describe('infra/params.cjs: other parameters', () => {
       ),
     ).rejects.toThrow(/6-character suffix/);
     await expect(params.credentialsSecretArn(context('prod', { credentialsSecretArn: SECRET }))).resolves.toBe(SECRET);
+    await expect(
+      params.credentialsSecretArn(context('prod', { credentialsSecretArn: SECRET.replace('eu-central-1', 'eu-west-1') })),
+    ).rejects.toThrow(/is in region eu-west-1 but the stack deploys to eu-central-1/);
   });
 
   test('CORS: off when empty; origins only, no "*"', async () => {
