@@ -93,7 +93,14 @@ export class ConferenceService {
     } catch (thrown) {
       const error = toVoxconfError(thrown);
       this.metrics.failed(error.code);
-      const level = error.code === 'internal_error' || error.code.startsWith('credentials') ? 'error' : 'warn';
+      // The caller's mistakes are routine (info); Voximplant's refusals and outages need watching (warn);
+      // the service's own faults need fixing (error).
+      const level =
+        error.code === 'internal_error' || error.code === 'configuration_error' || error.code.startsWith('credentials')
+          ? 'error'
+          : error.code.startsWith('voximplant')
+            ? 'warn'
+            : 'info';
       log?.[level]('conference not started', {
         conference_name: request?.conference_name,
         rule_id: request?.rule_id,
