@@ -8,7 +8,7 @@
  * no open handles behind (jest workers exit cleanly).
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 export interface AwsJsonRequest {
@@ -73,6 +73,19 @@ export interface AwsJsonServer {
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Listens, failing with the server's error (e.g. EADDRINUSE) instead of hanging; returns the bound port. */
+export async function listen(server: Server, host: string, port: number): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: Error) => reject(error);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
+}
 
 export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host);
@@ -216,15 +229,7 @@ export async function startAwsJsonServer(options: AwsJsonServerOptions): Promise
   // Keep-alive sockets from the SDK's agent must not keep the server (or a test worker) alive after close().
   server.keepAliveTimeout = 5000;
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: Error) => reject(error);
-    server.once('error', onError);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, host, options.port ?? 0);
   const endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   let closed: Promise<void> | undefined;

@@ -12,9 +12,9 @@
  * maxReceiveCount-th receive (AWS moves it at the next receive attempt; seen from a consumer, the same).
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { createRequestHandler } from 'local-aws-sqs';
-import { isLoopbackHost } from './aws-json-server.js';
+import { isLoopbackHost, listen } from './aws-json-server.js';
 import { refuseBrowserRequest } from './loopback-guard.js';
 
 export interface StartSqsOptions {
@@ -109,15 +109,7 @@ export async function startSqs(options: StartSqsOptions = {}): Promise<LocalSqs>
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: Error) => reject(error);
-    server.once('error', onError);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, host, options.port ?? 0);
   // Queue URLs are built from the service's port: set it to the one actually bound.
   service.PORT = port;
   const endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
