@@ -225,6 +225,30 @@ function kib(bytes) {
   return `${(bytes / 1024).toFixed(1)} KiB`;
 }
 
+/** A lock folder shared by every packaging process of this checkout; a lock older than the timeout is stale. */
+async function lockPackaging(timeoutMs) {
+  const lock = path.join(ROOT, '.cache', 'package.lock');
+  mkdirSync(path.dirname(lock), { recursive: true });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      return () => rmSync(lock, { recursive: true, force: true });
+    } catch (error) {
+      if (error.code !== 'EEXIST') throw error;
+      let heldMs = 0;
+      try {
+        heldMs = Date.now() - statSync(lock).mtimeMs;
+      } catch {
+        continue; // released meanwhile
+      }
+      if (heldMs > timeoutMs) rmSync(lock, { recursive: true, force: true });
+      else if (Date.now() > deadline) throw new Error(`another packaging has held ${lock} for too long`);
+      else await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
 export async function packageStack(options) {
   const outDir = path.resolve(ROOT, options.out);
   const params = { ...PLACEHOLDER_PARAMS, ...options.params };
@@ -244,10 +268,14 @@ export async function packageStack(options) {
     ...(options.region ? ['--region', options.region] : []),
     ...Object.entries(params).map(([name, value]) => `--param=${name}=${value}`),
   ];
+  // osls keeps intermediate state in the service's .serverless folder whatever --package says: two packagings
+  // at once (the template tests and the bench, say) would overwrite each other's. One at a time.
+  const unlock = await lockPackaging(options.timeoutSeconds * 1000);
   try {
     await run(process.execPath, args, { env: offlineEnv(workFolder), timeoutSeconds: options.timeoutSeconds });
   } finally {
     rmSync(path.join(ROOT, workFolder), { recursive: true, force: true });
+    unlock();
   }
   const durationMs = Date.now() - started;
 
