@@ -2,7 +2,7 @@ import type { MiddlewareObj } from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import { toVoxconfError } from './errors.js';
+import { toVoxconfError, VoxconfError } from './errors.js';
 import { checkHttpBody, httpErrorResponse } from './http-api.js';
 import { logger, metrics } from './observability.js';
 
@@ -34,8 +34,10 @@ export function httpEdge(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProx
     before: (request) => checkHttpBody(request.event),
     onError: (request) => {
       const response = httpErrorResponse(request.error);
-      // The body says only "misconfigured": the operator needs the real reason (e.g. which variable).
-      if (response.statusCode === 500) {
+      // The body says only "misconfigured": the operator needs the real reason (e.g. which variable). The core
+      // logs its own failures; what did not pass through it (configuration, a raw error) is logged here.
+      const fromOutsideCore = !(request.error instanceof VoxconfError) || request.error.code === 'configuration_error';
+      if (response.statusCode === 500 && fromOutsideCore) {
         const error = toVoxconfError(request.error);
         logger.error('request failed', {
           error_code: error.code,
