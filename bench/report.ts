@@ -73,7 +73,7 @@ function coldRows(nodeLabel: string, cold: ColdResults): Row[] {
       voxconf: cell(summarize(pick(v))),
       baselineName: 'floor',
       baseline: cell(summarize(pick(f))),
-      ratio: { median: round(value), min: round(ratio.min), max: round(ratio.max), n: ratio.n },
+      ratio: cell(ratio),
       ...(target !== undefined ? { target: `<= ${target}x`, met: value <= target } : {}),
       ...(note ? { note } : {}),
     };
@@ -97,7 +97,7 @@ function coldRows(nodeLabel: string, cold: ColdResults): Row[] {
     voxconf: cell(summarize(v.peakRssBytes), MiB),
     baselineName: 'floor',
     baseline: cell(summarize(f.peakRssBytes), MiB),
-    ratio: { median: round(rssValue), min: round(rss.min), max: round(rss.max), n: rss.n },
+    ratio: cell(rss),
     target: `<= ${TARGETS.memoryRatio}x`,
     met: rssValue <= TARGETS.memoryRatio,
   });
@@ -115,7 +115,7 @@ function coldRows(nodeLabel: string, cold: ColdResults): Row[] {
       voxconf: cell(summarize(s.sinceProcessStartMs)),
       baselineName: 'floor',
       baseline: cell(summarize(f.sinceProcessStartMs)),
-      ratio: { median: round(value), min: round(paired.min), max: round(paired.max), n: paired.n },
+      ratio: cell(paired),
       target: `<= ${TARGETS.coldRatio}x`,
       met: value <= TARGETS.coldRatio,
       note: `import ${round(median(s.importMs), 1)} ms + first invocation ${round(median(s.invokeMs), 1)} ms`,
@@ -151,7 +151,7 @@ function warmPair(
     voxconf: cell(summarize(ra)),
     baselineName,
     baseline: cell(summarize(rb)),
-    ratio: { median: round(value), min: round(ratioRuns.min), max: round(ratioRuns.max), n: ratioRuns.n },
+    ratio: cell(ratioRuns),
   };
   if (target.addedMs !== undefined) {
     rows.push({
@@ -216,7 +216,7 @@ export function buildRows(run: NodeRun, sizes: FunctionSize[] | undefined): Row[
       voxconf: cell(summarize(b10)),
       baselineName: '1 record',
       baseline: cell(summarize(b1)),
-      ratio: { median: round(value), min: round(paired.min), max: round(paired.max), n: paired.n },
+      ratio: cell(paired),
       target: `<= ${TARGETS.batchRatio}x`,
       met: value <= TARGETS.batchRatio,
       note: '10 records one after another would be ~10x',
@@ -342,7 +342,7 @@ export function buildRows(run: NodeRun, sizes: FunctionSize[] | undefined): Row[
         voxconf: cell(summarize(pick(v))),
         baselineName: 'official SDK',
         baseline: cell(summarize(pick(peer))),
-        ratio: { median: round(value), min: round(paired.min), max: round(paired.max), n: paired.n },
+        ratio: cell(paired),
         target: '< 1x (faster)',
         met: value < 1,
         note: 'the SDK reads credentials.json from a file; voxconf also fetches it from Secrets Manager',

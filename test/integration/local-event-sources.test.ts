@@ -127,6 +127,22 @@ describe('scheduler (EventBridge Scheduler + asynchronous invocation)', () => {
     request: { conference_name: 'standup', rule_id: 7 },
   };
 
+  /** A scheduler firing one UTC entry on its own clock, recording what it sends and answering "started". */
+  function firingScheduler(schedule: string, inputs: ScheduleInvocation[]) {
+    return startScheduler({
+      entries: [{ ...entry, schedule, timezone: 'UTC' }],
+      invoke: async (event) => {
+        inputs.push(event);
+        return { statusCode: 200, functionError: undefined, payload: { outcome: 'started' } };
+      },
+      sendOnFailureRecord: async () => {},
+      functionArn: 'arn',
+      autoFire: true,
+      retryDelaysSeconds: [],
+      log: () => {},
+    });
+  }
+
   test('fire() sends the deployed input and reports the function\'s answer', async () => {
     const inputs: ScheduleInvocation[] = [];
     const scheduler = startScheduler({
@@ -153,18 +169,7 @@ describe('scheduler (EventBridge Scheduler + asynchronous invocation)', () => {
   test('fires on time, with the scheduled time, not the time it ran', async () => {
     const inputs: ScheduleInvocation[] = [];
     const soon = new Date(Math.ceil((Date.now() + 1200) / 1000) * 1000);
-    const scheduler = startScheduler({
-      entries: [{ ...entry, schedule: `at(${soon.toISOString().slice(0, 19)})`, timezone: 'UTC' }],
-      invoke: async (event) => {
-        inputs.push(event);
-        return { statusCode: 200, functionError: undefined, payload: { outcome: 'started' } };
-      },
-      sendOnFailureRecord: async () => {},
-      functionArn: 'arn',
-      autoFire: true,
-      retryDelaysSeconds: [],
-      log: () => {},
-    });
+    const scheduler = firingScheduler(`at(${soon.toISOString().slice(0, 19)})`, inputs);
     await until(() => (inputs.length > 0 ? true : undefined), 5000);
     expect(inputs[0].scheduled_time).toBe(soon.toISOString().replace('.000Z', 'Z'));
     await scheduler.stop();
@@ -173,18 +178,7 @@ describe('scheduler (EventBridge Scheduler + asynchronous invocation)', () => {
   test('a rate() schedule runs at once, then every period', async () => {
     const inputs: ScheduleInvocation[] = [];
     const before = Date.now();
-    const scheduler = startScheduler({
-      entries: [{ ...entry, schedule: 'rate(1 minute)', timezone: 'UTC' }],
-      invoke: async (event) => {
-        inputs.push(event);
-        return { statusCode: 200, functionError: undefined, payload: { outcome: 'started' } };
-      },
-      sendOnFailureRecord: async () => {},
-      functionArn: 'arn',
-      autoFire: true,
-      retryDelaysSeconds: [],
-      log: () => {},
-    });
+    const scheduler = firingScheduler('rate(1 minute)', inputs);
     await until(() => (inputs.length > 0 ? true : undefined), 3000);
     expect(Math.abs(Date.parse(inputs[0].scheduled_time) - before)).toBeLessThan(2000);
     expect(Date.parse(scheduler.list()[0].next_fire_time as string) - Date.parse(inputs[0].scheduled_time)).toBeGreaterThanOrEqual(59_000);
