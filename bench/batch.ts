@@ -4,7 +4,7 @@
  * more than one record (one after another would be ~10x). Also a few cold processes whose first invocation
  * is a batch of 10: they must still make one GetSecretValue and sign one token (shared in-flight work).
  */
-import { coldRun, type ColdSeries } from './cold.js';
+import { type ColdSeries, coldRun } from './cold.js';
 import { LATENCY, type Plan } from './config.js';
 import type { BenchContext } from './context.js';
 import { runWarmProcess, type WarmProcessResult } from './warm.js';
@@ -27,7 +27,17 @@ export async function runBatch(ctx: BenchContext, plan: Plan): Promise<BatchResu
   });
   let cold10: ColdSeries | undefined;
   if (plan.coldBatchRuns > 0) {
-    cold10 = { importMs: [], invokeMs: [], totalMs: [], sinceProcessStartMs: [], wallMs: [], peakRssBytes: [], getSecretValue: [], signings: [], stdoutLines: [] };
+    cold10 = {
+      importMs: [],
+      invokeMs: [],
+      totalMs: [],
+      sinceProcessStartMs: [],
+      wallMs: [],
+      peakRssBytes: [],
+      getSecretValue: [],
+      signings: [],
+      stdoutLines: [],
+    };
     ctx.stack.main.emulator.setLatency(LATENCY.batch);
     try {
       for (let i = 0; i < plan.coldBatchRuns; i++) await coldRun(ctx, 'queue10', i, cold10);

@@ -56,7 +56,8 @@ function sourceFiles(): string[] {
   walk(path.join(ROOT, 'lib'));
   // The esbuild plugins and the packaging script shape the bundles too.
   walk(path.join(ROOT, 'infra'));
-  for (const file of ['serverless.yml', 'package-lock.json', 'tsconfig.json', 'scripts/package.mjs']) files.push(path.join(ROOT, file));
+  for (const file of ['serverless.yml', 'package-lock.json', 'tsconfig.json', 'scripts/package.mjs'])
+    files.push(path.join(ROOT, file));
   return files.filter((file) => existsSync(file)).sort();
 }
 
@@ -135,7 +136,8 @@ export async function prepareBundles(options: {
     packageDir = path.join(ROOT, '.cache', 'bench', 'package');
     const stampFile = path.join(packageDir, 'bench-sources.sha256');
     const hash = sourcesHash(files);
-    const fresh = !options.repackage && zipsIn(packageDir) && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === hash;
+    const fresh =
+      !options.repackage && zipsIn(packageDir) && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === hash;
     if (fresh) {
       options.log(`bundles: using .cache/bench/package (sources unchanged since it was packaged)`);
     } else {
@@ -179,24 +181,31 @@ const PLUGIN_ONLY_OPTIONS = new Set([
 
 /** esbuild options as serverless-esbuild derives them from serverless.yml `custom.esbuild`. */
 export function esbuildOptionsFromServerless(): Record<string, unknown> {
-  const doc = parseYaml(readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8'), { logLevel: 'silent', customTags: [
-    { tag: '!GetAtt', resolve: (value: string) => value },
-    { tag: '!Ref', resolve: (value: string) => value },
-    { tag: '!Sub', resolve: (value: string) => value },
-  ] }) as { custom?: { esbuild?: Record<string, unknown> } };
+  const doc = parseYaml(readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8'), {
+    logLevel: 'silent',
+    customTags: [
+      { tag: '!GetAtt', resolve: (value: string) => value },
+      { tag: '!Ref', resolve: (value: string) => value },
+      { tag: '!Sub', resolve: (value: string) => value },
+    ],
+  }) as { custom?: { esbuild?: Record<string, unknown> } };
   const custom = doc.custom?.esbuild;
   if (!custom) throw new Error('serverless.yml has no custom.esbuild');
   const options: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(custom)) {
     if (PLUGIN_ONLY_OPTIONS.has(key)) continue;
-    if (JSON.stringify(value).includes('${')) throw new Error(`custom.esbuild.${key} uses a variable the bench cannot resolve`);
+    if (JSON.stringify(value).includes('${'))
+      throw new Error(`custom.esbuild.${key} uses a variable the bench cannot resolve`);
     options[key] = value;
   }
   // serverless-esbuild loads `plugins` from a file and resolves paths from the service directory.
   if (typeof options.plugins === 'string') options.plugins = requireCjs(path.resolve(ROOT, options.plugins));
   if (options.alias && typeof options.alias === 'object') {
     options.alias = Object.fromEntries(
-      Object.entries(options.alias as Record<string, string>).map(([from, to]) => [from, to.startsWith('.') ? path.resolve(ROOT, to) : to]),
+      Object.entries(options.alias as Record<string, string>).map(([from, to]) => [
+        from,
+        to.startsWith('.') ? path.resolve(ROOT, to) : to,
+      ]),
     );
   }
   const extension = custom.outputFileExtension;

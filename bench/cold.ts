@@ -4,21 +4,22 @@
  * node:crypto only) and the official SDK are interleaved (the order rotates every run), so drift on a busy
  * machine hits all three alike. The queue and schedule functions get a few cold runs of their own.
  */
+
+import type { FunctionName } from './bundles.js';
 import { runChild } from './child.js';
 import { CHILD_TIMEOUT_MS, type Plan } from './config.js';
 import {
+  type BenchContext,
   BenchError,
   FLOOR_MODULE,
-  PEER_UNBUNDLED_MODULE,
   floorParams,
   httpEventFor,
+  PEER_UNBUNDLED_MODULE,
   peerSpec,
   scheduleEventFor,
   sqsEventFor,
-  type BenchContext,
 } from './context.js';
-import type { FunctionName } from './bundles.js';
-import { mark, tally, type ClientName } from './stack.js';
+import { type ClientName, mark, tally } from './stack.js';
 
 export interface ColdChildResult {
   kind: string;
@@ -62,7 +63,12 @@ const emptySeries = (): ColdSeries => ({
 });
 
 /** One cold process of a variant; checks that it made exactly one successful StartConference. */
-export async function coldRun(ctx: BenchContext, variant: ColdVariant, index: number, series: ColdSeries): Promise<void> {
+export async function coldRun(
+  ctx: BenchContext,
+  variant: ColdVariant,
+  index: number,
+  series: ColdSeries,
+): Promise<void> {
   const endpoint = ctx.stack.main;
   const name = `bench cold ${variant}`;
   let client: ClientName;
@@ -91,7 +97,12 @@ export async function coldRun(ctx: BenchContext, variant: ColdVariant, index: nu
     env = ctx.stack.lambdaEnv(fn, endpoint);
   } else if (variant === 'floor') {
     client = 'floor';
-    spec = { kind: 'floor', module: FLOOR_MODULE, floor: ctx.stack.floorOptions(endpoint), params: floorParams(endpoint, name) };
+    spec = {
+      kind: 'floor',
+      module: FLOOR_MODULE,
+      floor: ctx.stack.floorOptions(endpoint),
+      params: floorParams(endpoint, name),
+    };
     env = ctx.stack.plainEnv();
   } else {
     client = 'peer';

@@ -41,7 +41,9 @@ export function httpEventFor(account: Account, name: string) {
 /** An SQS batch of `count` records, each starting its own conference. */
 export function sqsEventFor(account: Account, prefix: string, count: number) {
   return sqsEvent(
-    Array.from({ length: count }, (_, i) => sqsRecord(JSON.stringify(conferenceRequest(account, `${prefix} ${i + 1}`)))),
+    Array.from({ length: count }, (_, i) =>
+      sqsRecord(JSON.stringify(conferenceRequest(account, `${prefix} ${i + 1}`))),
+    ),
   );
 }
 
@@ -58,5 +60,9 @@ export function floorParams(endpoint: Endpoint, name: string): Record<string, st
 export function peerSpec(endpoint: Endpoint, name: string) {
   const account = endpoint.accounts.peer;
   const url = new URL(endpoint.emulator.origin);
-  return { credentialsPath: account.credentialsPath, host: url.host, request: { conferenceName: name, ruleId: account.ruleId } };
+  return {
+    credentialsPath: account.credentialsPath,
+    host: url.host,
+    request: { conferenceName: name, ruleId: account.ruleId },
+  };
 }

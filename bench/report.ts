@@ -2,12 +2,13 @@
  * The figures as rows (metric | voxconf | baseline | ratio | target | met?), printed as a table and saved
  * as JSON with the raw series, so any two runs can be compared.
  */
-import { LATENCY, TARGETS } from './config.js';
+
 import type { BatchResults } from './batch.js';
 import type { ColdResults, ColdSeries } from './cold.js';
+import { LATENCY, TARGETS } from './config.js';
 import type { NodeInfo } from './context.js';
 import type { FunctionSize } from './size.js';
-import { KiB, MiB, median, pairedDifference, pairedRatio, round, summarize, type Summary } from './stats.js';
+import { KiB, MiB, median, pairedDifference, pairedRatio, round, type Summary, summarize } from './stats.js';
 import { runsOf, type WarmProcessResult, type WarmResults } from './warm.js';
 
 export interface NodeRun {
@@ -79,12 +80,33 @@ function coldRows(nodeLabel: string, cold: ColdResults): Row[] {
     };
   };
   rows.push(
-    pair('cold.processToAnswer', 'cold start: process start -> first answer', (s) => s.sinceProcessStartMs, TARGETS.coldRatio,
-      'includes Node\'s own bootstrap (the same for both)'),
-    pair('cold.importPlusInvoke', 'cold start: import + first invocation (bootstrap excluded)', (s) => s.totalMs, TARGETS.coldRatio,
-      'the stricter reading of the cold target'),
-    pair('cold.import', 'cold: import of the bundle', (s) => s.importMs, undefined, 'floor: loading node:https/node:crypto + its module'),
-    pair('cold.firstInvocation', 'cold: first invocation (GetSecretValue, key import, sign, StartConference)', (s) => s.invokeMs, undefined),
+    pair(
+      'cold.processToAnswer',
+      'cold start: process start -> first answer',
+      (s) => s.sinceProcessStartMs,
+      TARGETS.coldRatio,
+      "includes Node's own bootstrap (the same for both)",
+    ),
+    pair(
+      'cold.importPlusInvoke',
+      'cold start: import + first invocation (bootstrap excluded)',
+      (s) => s.totalMs,
+      TARGETS.coldRatio,
+      'the stricter reading of the cold target',
+    ),
+    pair(
+      'cold.import',
+      'cold: import of the bundle',
+      (s) => s.importMs,
+      undefined,
+      'floor: loading node:https/node:crypto + its module',
+    ),
+    pair(
+      'cold.firstInvocation',
+      'cold: first invocation (GetSecretValue, key import, sign, StartConference)',
+      (s) => s.invokeMs,
+      undefined,
+    ),
   );
   const rss = pairedRatio(v.peakRssBytes, f.peakRssBytes);
   const rssValue = rss.median;
@@ -163,16 +185,38 @@ function warmPair(
       note: `added ${round(added, 3)} ms per invocation (median of ${diffRuns.n} paired rounds; ${round(diffRuns.min, 3)} to ${round(diffRuns.max, 3)})`,
     });
   } else if (target.ratio !== undefined) {
-    rows.push({ ...base, id, metric, target: `<= ${target.ratio}x`, met: value <= target.ratio, note: `added ${round(added, 3)} ms per invocation` });
+    rows.push({
+      ...base,
+      id,
+      metric,
+      target: `<= ${target.ratio}x`,
+      met: value <= target.ratio,
+      note: `added ${round(added, 3)} ms per invocation`,
+    });
   } else if (target.below) {
-    rows.push({ ...base, id, metric, target: '< 1x (faster)', met: value < 1, note: `${round(-added, 3)} ms faster per invocation` });
+    rows.push({
+      ...base,
+      id,
+      metric,
+      target: '< 1x (faster)',
+      met: value < 1,
+      note: `${round(-added, 3)} ms faster per invocation`,
+    });
   } else {
     rows.push({ ...base, id, metric, note: `added ${round(added, 3)} ms per invocation` });
   }
   return rows;
 }
 
-function countRow(nodeLabel: string, id: string, metric: string, value: number, expected: string, met: boolean | undefined, note?: string): Row {
+function countRow(
+  nodeLabel: string,
+  id: string,
+  metric: string,
+  value: number,
+  expected: string,
+  met: boolean | undefined,
+  note?: string,
+): Row {
   return {
     id,
     node: nodeLabel,
@@ -192,14 +236,40 @@ export function buildRows(run: NodeRun, sizes: FunctionSize[] | undefined): Row[
   rows.push(...coldRows(n, run.cold));
   const { warm20, warm0, warm0Http, memory, ttl } = run.warm;
   rows.push(
-    ...warmPair(n, 'warm.20ms', `warm, ${LATENCY.warm} ms latency (${warm20.transport}): per invocation`, warm20, 'voxconf', 'floor', 'floor',
-      { ratio: TARGETS.warm20Ratio }),
-    ...warmPair(n, 'warm.0ms', `warm, 0 ms latency (${warm0.transport}): per invocation`, warm0, 'voxconf', 'floor', 'floor',
-      { addedMs: TARGETS.warm0AddedMs }),
+    ...warmPair(
+      n,
+      'warm.20ms',
+      `warm, ${LATENCY.warm} ms latency (${warm20.transport}): per invocation`,
+      warm20,
+      'voxconf',
+      'floor',
+      'floor',
+      { ratio: TARGETS.warm20Ratio },
+    ),
+    ...warmPair(
+      n,
+      'warm.0ms',
+      `warm, 0 ms latency (${warm0.transport}): per invocation`,
+      warm0,
+      'voxconf',
+      'floor',
+      'floor',
+      { addedMs: TARGETS.warm0AddedMs },
+    ),
   );
   if (warm0Http) {
-    rows.push(...warmPair(n, 'warm.0ms.http', 'warm, 0 ms latency (http, no TLS): per invocation', warm0Http, 'voxconf', 'floor', 'floor',
-      { addedMs: TARGETS.warm0AddedMs }));
+    rows.push(
+      ...warmPair(
+        n,
+        'warm.0ms.http',
+        'warm, 0 ms latency (http, no TLS): per invocation',
+        warm0Http,
+        'voxconf',
+        'floor',
+        'floor',
+        { addedMs: TARGETS.warm0AddedMs },
+      ),
+    );
   }
   // Batch
   const b10 = runsOf(run.batch.warm, 'voxconf-batch10');
@@ -287,17 +357,45 @@ export function buildRows(run: NodeRun, sizes: FunctionSize[] | undefined): Row[
     const gsv = Math.max(...v.getSecretValue);
     const sig = Math.max(...v.signings);
     rows.push(
-      countRow(n, 'counts.cold.getSecretValue', `GetSecretValue per cold start (max over ${v.getSecretValue.length} processes)`, gsv, '1', gsv === 1 && Math.min(...v.getSecretValue) === 1),
-      countRow(n, 'counts.cold.signings', `JWT signings per cold start (max over ${v.signings.length} processes)`, sig, '1', sig === 1 && Math.min(...v.signings) === 1),
+      countRow(
+        n,
+        'counts.cold.getSecretValue',
+        `GetSecretValue per cold start (max over ${v.getSecretValue.length} processes)`,
+        gsv,
+        '1',
+        gsv === 1 && Math.min(...v.getSecretValue) === 1,
+      ),
+      countRow(
+        n,
+        'counts.cold.signings',
+        `JWT signings per cold start (max over ${v.signings.length} processes)`,
+        sig,
+        '1',
+        sig === 1 && Math.min(...v.signings) === 1,
+      ),
     );
   }
   const cold10 = run.batch.cold10;
-  if (cold10 && cold10.getSecretValue.length) {
+  if (cold10?.getSecretValue.length) {
     const gsv = Math.max(...cold10.getSecretValue);
     const sig = Math.max(...cold10.signings);
     rows.push(
-      countRow(n, 'counts.coldBatch.getSecretValue', 'GetSecretValue, cold start on a batch of 10 records', gsv, '1', gsv === 1),
-      countRow(n, 'counts.coldBatch.signings', 'JWT signings, cold start on a batch of 10 records', sig, '1', sig === 1),
+      countRow(
+        n,
+        'counts.coldBatch.getSecretValue',
+        'GetSecretValue, cold start on a batch of 10 records',
+        gsv,
+        '1',
+        gsv === 1,
+      ),
+      countRow(
+        n,
+        'counts.coldBatch.signings',
+        'JWT signings, cold start on a batch of 10 records',
+        sig,
+        '1',
+        sig === 1,
+      ),
     );
   }
   for (const [label, result] of [
@@ -308,8 +406,22 @@ export function buildRows(run: NodeRun, sizes: FunctionSize[] | undefined): Row[
     if (!result?.counts.voxconf) continue;
     const c = result.counts.voxconf;
     rows.push(
-      countRow(n, `counts.${result.label}.getSecretValue`, `GetSecretValue over a warm process (${label}, ${c.requests} invocations)`, c.getSecretValue, '1 (TTL 300 s not reached)', c.getSecretValue === 1),
-      countRow(n, `counts.${result.label}.signings`, `JWT signings over a warm process (${label}, ${c.requests} invocations)`, c.signings, '1 (token lifetime 600 s not reached)', c.signings === 1),
+      countRow(
+        n,
+        `counts.${result.label}.getSecretValue`,
+        `GetSecretValue over a warm process (${label}, ${c.requests} invocations)`,
+        c.getSecretValue,
+        '1 (TTL 300 s not reached)',
+        c.getSecretValue === 1,
+      ),
+      countRow(
+        n,
+        `counts.${result.label}.signings`,
+        `JWT signings over a warm process (${label}, ${c.requests} invocations)`,
+        c.signings,
+        '1 (token lifetime 600 s not reached)',
+        c.signings === 1,
+      ),
     );
   }
   if (ttl?.counts.voxconf) {
@@ -317,19 +429,39 @@ export function buildRows(run: NodeRun, sizes: FunctionSize[] | undefined): Row[
     const windows = Math.ceil(ttl.durationMs / (ttl.ttlSeconds * 1000));
     const gsvMet = c.getSecretValue >= windows && c.getSecretValue <= windows + 1;
     rows.push(
-      countRow(n, 'counts.ttl.getSecretValue', `GetSecretValue with a ${ttl.ttlSeconds} s TTL over ${ttl.durationMs} ms (${c.requests} invocations)`, c.getSecretValue,
-        `${windows}-${windows + 1} (one per TTL)`, gsvMet),
-      countRow(n, 'counts.ttl.signings', `JWT signings with a ${ttl.ttlSeconds} s credentials TTL over ${ttl.durationMs} ms`, c.signings,
-        '1 (one per token lifetime)', c.signings === 1,
-        c.signings > 1 ? 'a credentials refresh re-signs even when the key is unchanged' : undefined),
+      countRow(
+        n,
+        'counts.ttl.getSecretValue',
+        `GetSecretValue with a ${ttl.ttlSeconds} s TTL over ${ttl.durationMs} ms (${c.requests} invocations)`,
+        c.getSecretValue,
+        `${windows}-${windows + 1} (one per TTL)`,
+        gsvMet,
+      ),
+      countRow(
+        n,
+        'counts.ttl.signings',
+        `JWT signings with a ${ttl.ttlSeconds} s credentials TTL over ${ttl.durationMs} ms`,
+        c.signings,
+        '1 (one per token lifetime)',
+        c.signings === 1,
+        c.signings > 1 ? 'a credentials refresh re-signs even when the key is unchanged' : undefined,
+      ),
     );
   }
   // Peer: the official SDK
   const peer = run.cold.series.peer;
   if (v && peer) {
     for (const [id, metric, pick] of [
-      ['peer.cold.processToAnswer', 'cold start vs official SDK: process start -> first answer', (s: ColdSeries) => s.sinceProcessStartMs],
-      ['peer.cold.importPlusInvoke', 'cold start vs official SDK: import + first invocation', (s: ColdSeries) => s.totalMs],
+      [
+        'peer.cold.processToAnswer',
+        'cold start vs official SDK: process start -> first answer',
+        (s: ColdSeries) => s.sinceProcessStartMs,
+      ],
+      [
+        'peer.cold.importPlusInvoke',
+        'cold start vs official SDK: import + first invocation',
+        (s: ColdSeries) => s.totalMs,
+      ],
     ] as const) {
       const paired = pairedRatio(pick(v), pick(peer));
       const value = paired.median;
@@ -349,7 +481,7 @@ export function buildRows(run: NodeRun, sizes: FunctionSize[] | undefined): Row[
       });
     }
     const unbundled = run.cold.series['peer-unbundled'];
-    if (unbundled && unbundled.totalMs.length) {
+    if (unbundled?.totalMs.length) {
       rows.push({
         id: 'peer.cold.unbundled',
         node: n,
@@ -365,12 +497,32 @@ export function buildRows(run: NodeRun, sizes: FunctionSize[] | undefined): Row[
   }
   if (warm20.samples.peer) {
     rows.push(
-      ...warmPair(n, 'peer.warm.20ms', `warm vs official SDK, ${LATENCY.warm} ms latency: per invocation`, warm20, 'voxconf', 'peer', 'official SDK', { below: true }, 'peer'),
+      ...warmPair(
+        n,
+        'peer.warm.20ms',
+        `warm vs official SDK, ${LATENCY.warm} ms latency: per invocation`,
+        warm20,
+        'voxconf',
+        'peer',
+        'official SDK',
+        { below: true },
+        'peer',
+      ),
     );
   }
   if (warm0.samples.peer) {
     rows.push(
-      ...warmPair(n, 'peer.warm.0ms', 'warm vs official SDK, 0 ms latency: per invocation', warm0, 'voxconf', 'peer', 'official SDK', { below: true }, 'peer'),
+      ...warmPair(
+        n,
+        'peer.warm.0ms',
+        'warm vs official SDK, 0 ms latency: per invocation',
+        warm0,
+        'voxconf',
+        'peer',
+        'official SDK',
+        { below: true },
+        'peer',
+      ),
     );
   }
   return rows;
@@ -418,7 +570,11 @@ const HEADER = ['metric', 'voxconf: median (min-max)', 'baseline', 'ratio', 'tar
 export function renderTable(rows: Row[]): string {
   const cells = [HEADER, ...rows.map(rowCells)];
   const widths = HEADER.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join(' | ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join(' | ')
+      .trimEnd();
   const out: string[] = [];
   let section = '';
   out.push(line(HEADER), widths.map((w) => '-'.repeat(w)).join('-|-'));

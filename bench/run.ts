@@ -28,11 +28,11 @@ import path from 'node:path';
 import { runBatch } from './batch.js';
 import { prepareBundles, ROOT } from './bundles.js';
 import { runCold } from './cold.js';
-import { FULL, QUICK, SECONDARY, type Plan } from './config.js';
-import { BenchError, type BenchContext, type NodeInfo } from './context.js';
+import { FULL, type Plan, QUICK, SECONDARY } from './config.js';
+import { type BenchContext, BenchError, type NodeInfo } from './context.js';
 import { buildPeerBundle } from './peer.js';
-import { buildRows, renderMarkdown, renderTable, type NodeRun, type Row } from './report.js';
-import { measureSizes } from './size.js';
+import { buildRows, type NodeRun, type Row, renderMarkdown, renderTable } from './report.js';
+import { type FunctionSize, measureSizes } from './size.js';
 import { startStack } from './stack.js';
 import { round, roundSummary, summarize } from './stats.js';
 import type { WarmProcessResult } from './warm.js';
@@ -70,7 +70,9 @@ function parseArgs(argv: string[]): Options {
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [flag, inline] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg, undefined];
     const value = () => inline ?? argv[++i] ?? usage(`${flag} needs a value`);
     if (flag === '--quick') options.quick = true;
     else if (flag === '--node') options.node = value();
@@ -104,11 +106,15 @@ function node22(fetch: boolean): string | undefined {
   log(`fetching Node 22 (npm i --prefix .cache/node22 ${pkg}@22) ...`);
   const npmCli = process.env.npm_execpath;
   const [command, prefixArgs] = npmCli && /npm-cli\.(c?js)$/.test(npmCli) ? [process.execPath, [npmCli]] : ['npm', []];
-  spawnSync(command, [...prefixArgs, 'install', '--prefix', prefix, `${pkg}@22`, '--no-audit', '--no-fund', '--loglevel=error'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'inherit', 'inherit'],
-    timeout: 120_000,
-  });
+  spawnSync(
+    command,
+    [...prefixArgs, 'install', '--prefix', prefix, `${pkg}@22`, '--no-audit', '--no-fund', '--loglevel=error'],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      timeout: 120_000,
+    },
+  );
   if (existsSync(bin) && (statSync(bin).mode & 0o111) === 0) chmodSync(bin, 0o755);
   return usable() ? bin : undefined;
 }
@@ -149,15 +155,24 @@ function compactWarm(result: WarmProcessResult | undefined) {
     ...rest,
     elapsedMs: round(rest.elapsedMs, 1),
     wallMs: round(rest.wallMs, 1),
-    perCall: Object.fromEntries(Object.entries(samples).map(([client, values]) => [client, roundSummary(summarize(values), 4)])),
-    roundMedians: Object.fromEntries(Object.entries(roundMedians).map(([client, values]) => [client, values.map((v) => round(v, 4))])),
+    perCall: Object.fromEntries(
+      Object.entries(samples).map(([client, values]) => [client, roundSummary(summarize(values), 4)]),
+    ),
+    roundMedians: Object.fromEntries(
+      Object.entries(roundMedians).map(([client, values]) => [client, values.map((v) => round(v, 4))]),
+    ),
   };
 }
 
 function compactRun(run: NodeRun) {
   const roundAll = (series: object | undefined) =>
     series &&
-    Object.fromEntries(Object.entries(series).map(([key, values]) => [key, (values as number[]).map((v) => round(v, key === 'peakRssBytes' ? 0 : 2))]));
+    Object.fromEntries(
+      Object.entries(series).map(([key, values]) => [
+        key,
+        (values as number[]).map((v) => round(v, key === 'peakRssBytes' ? 0 : 2)),
+      ]),
+    );
   return {
     node: run.node,
     durationMs: run.durationMs,
@@ -166,8 +181,14 @@ function compactRun(run: NodeRun) {
       warm20: compactWarm(run.warm.warm20),
       warm0: compactWarm(run.warm.warm0),
       warm0Http: compactWarm(run.warm.warm0Http),
-      memory: Object.fromEntries(Object.entries(run.warm.memory).map(([client, result]) => [client, compactWarm(result)])),
-      ttl: run.warm.ttl && { ...compactWarm(run.warm.ttl), ttlSeconds: run.warm.ttl.ttlSeconds, durationMs: run.warm.ttl.durationMs },
+      memory: Object.fromEntries(
+        Object.entries(run.warm.memory).map(([client, result]) => [client, compactWarm(result)]),
+      ),
+      ttl: run.warm.ttl && {
+        ...compactWarm(run.warm.ttl),
+        ttlSeconds: run.warm.ttl.ttlSeconds,
+        durationMs: run.warm.ttl.durationMs,
+      },
     },
     batch: { warm: compactWarm(run.batch.warm), cold10: roundAll(run.batch.cold10) },
   };
@@ -191,10 +212,13 @@ function compareWithPrevious(file: string, rows: Row[]): string[] {
     // Only what moved by 5% or more, or whose verdict changed: the rest is noise.
     if (old.met === row.met && Math.abs(b - a) <= 0.05 * Math.abs(a)) continue;
     const what = row.ratio ? 'ratio' : row.unit;
-    const verdict = old.met !== row.met ? ` (target ${old.met ? 'met' : 'missed'} -> ${row.met ? 'met' : 'missed'})` : '';
+    const verdict =
+      old.met !== row.met ? ` (target ${old.met ? 'met' : 'missed'} -> ${row.met ? 'met' : 'missed'})` : '';
     lines.push(`  ${row.metric} (${row.node}): ${what} ${round(a, 3)} -> ${round(b, 3)}${verdict}`);
   }
-  return lines.length ? [`changes of 5% or more since the previous run (${previous.date ?? 'unknown date'}):`, ...lines] : [];
+  return lines.length
+    ? [`changes of 5% or more since the previous run (${previous.date ?? 'unknown date'}):`, ...lines]
+    : [];
 }
 
 function updateDocs(rows: Row[], meta: string): boolean {
@@ -210,7 +234,15 @@ function updateDocs(rows: Row[], meta: string): boolean {
   return true;
 }
 
-function metaLine(saved: { date: string; mode: string; durationMs: number; machine: { cores: number; cpu: string; loadavgBefore: number[] } }, versions: string[]): string {
+function metaLine(
+  saved: {
+    date: string;
+    mode: string;
+    durationMs: number;
+    machine: { cores: number; cpu: string; loadavgBefore: number[] };
+  },
+  versions: string[],
+): string {
   const { machine } = saved;
   return (
     `${saved.date} · ${saved.mode} run · ${versions.map((v) => `Node ${v}`).join(' + ')} · ` +
@@ -227,7 +259,10 @@ function showSaved(file: string, options: Options): number {
   console.log(renderTable(rows));
   console.log(meta);
   for (const note of saved.notes ?? []) console.log(`note: ${note}`);
-  if (options.updateDocs) console.log(updateDocs(rows, meta) ? 'bench: docs/performance.md updated' : 'bench: docs/performance.md has no table markers');
+  if (options.updateDocs)
+    console.log(
+      updateDocs(rows, meta) ? 'bench: docs/performance.md updated' : 'bench: docs/performance.md has no table markers',
+    );
   return 0;
 }
 
@@ -242,7 +277,7 @@ async function main(): Promise<number> {
   const bundles = await prepareBundles({ workDir, log, repackage: options.repackage });
   const stack = await startStack(workDir, log);
   const runs: NodeRun[] = [];
-  let sizes;
+  let sizes: FunctionSize[] | undefined;
   try {
     const peer = stack.https ? await buildPeerBundle(workDir) : undefined;
     sizes = await measureSizes(bundles);
@@ -268,7 +303,9 @@ async function main(): Promise<number> {
   };
   const busiest = Math.max(machine.loadavgBefore[0]!, machine.loadavgAfter[0]!);
   if (busiest > machine.cores * 0.5) {
-    notes.push(`the machine was busy (1-minute load ${busiest} on ${machine.cores} cores): cold figures especially are noisy; ratios are paired runs, so they hold better than absolute times`);
+    notes.push(
+      `the machine was busy (1-minute load ${busiest} on ${machine.cores} cores): cold figures especially are noisy; ratios are paired runs, so they hold better than absolute times`,
+    );
   }
   const primaryRows = rows.filter((row) => row.node === `node ${runs[0]!.node.version}`);
   const missed = primaryRows.filter((row) => row.met === false);
@@ -279,11 +316,19 @@ async function main(): Promise<number> {
   console.log('');
   const date = new Date().toISOString();
   const mode = options.quick ? 'quick' : 'full';
-  const meta = metaLine({ date, mode, durationMs, machine }, runs.map((r) => r.node.version));
+  const meta = metaLine(
+    { date, mode, durationMs, machine },
+    runs.map((r) => r.node.version),
+  );
   console.log(meta);
   for (const note of notes) console.log(`note: ${note}`);
   if (stack.tlsError) console.log(`note: ${stack.tlsError}`);
-  const outFile = path.resolve(options.out ?? (options.quick ? path.join(ROOT, '.cache', 'bench', 'quick.json') : path.join(ROOT, 'bench', 'results', 'latest.json')));
+  const outFile = path.resolve(
+    options.out ??
+      (options.quick
+        ? path.join(ROOT, '.cache', 'bench', 'quick.json')
+        : path.join(ROOT, 'bench', 'results', 'latest.json')),
+  );
   for (const line of compareWithPrevious(outFile, rows)) console.log(line);
   const result = {
     schema: 1,
@@ -305,15 +350,22 @@ async function main(): Promise<number> {
   };
   mkdirSync(path.dirname(outFile), { recursive: true });
   writeFileSync(outFile, `${JSON.stringify(result, null, 1)}\n`);
-  console.log(`bench: ${met.length} targets met, ${missed.length} missed (Node ${runs[0]!.node.version}); JSON: ${path.relative(ROOT, outFile)}`);
-  if (options.updateDocs) console.log(updateDocs(rows, meta) ? 'bench: docs/performance.md updated' : 'bench: docs/performance.md has no table markers');
+  console.log(
+    `bench: ${met.length} targets met, ${missed.length} missed (Node ${runs[0]!.node.version}); JSON: ${path.relative(ROOT, outFile)}`,
+  );
+  if (options.updateDocs)
+    console.log(
+      updateDocs(rows, meta) ? 'bench: docs/performance.md updated' : 'bench: docs/performance.md has no table markers',
+    );
   return options.strict && missed.length > 0 ? 1 : 0;
 }
 
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(`bench: FAILED: ${error instanceof BenchError ? error.message : (error as Error).stack ?? String(error)}`);
+    console.error(
+      `bench: FAILED: ${error instanceof BenchError ? error.message : ((error as Error).stack ?? String(error))}`,
+    );
     process.exit(1);
   },
 );

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { esbuildOptionsFromServerless, FUNCTIONS, ROOT, type Bundles, type FunctionName } from './bundles.js';
+import { type Bundles, esbuildOptionsFromServerless, FUNCTIONS, type FunctionName, ROOT } from './bundles.js';
 
 /**
  * Packages no voxconf function uses when it runs in Lambda. Credentials there come from the environment

@@ -7,16 +7,16 @@
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { startSecretsManager, type SecretsManagerStandIn } from '../local/secrets-manager.js';
-import { startSqs, type LocalSqs } from '../local/sqs.js';
+import { type SecretsManagerStandIn, startSecretsManager } from '../local/secrets-manager.js';
+import { type LocalSqs, startSqs } from '../local/sqs.js';
 import {
-  generateSelfSignedCert,
-  startEmulator,
   type Credentials,
+  generateSelfSignedCert,
   type RequestRecord,
+  startEmulator,
   type VoximplantEmulator,
 } from '../local/voximplant-emulator/index.js';
-import { ROOT, type FunctionName } from './bundles.js';
+import { type FunctionName, ROOT } from './bundles.js';
 
 export const CLIENTS = ['voxconf', 'floor', 'peer'] as const;
 export type ClientName = (typeof CLIENTS)[number];
@@ -65,7 +65,11 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export const AWS = { region: 'us-east-1', accessKeyId: 'ASIABENCHBENCHBENCH0', secretAccessKey: 'bench-secret-access-key' } as const;
+export const AWS = {
+  region: 'us-east-1',
+  accessKeyId: 'ASIABENCHBENCHBENCH0',
+  secretAccessKey: 'bench-secret-access-key',
+} as const;
 
 /** serverless.yml: each function's timeout, memory and literal environment, plus the provider's. */
 function readSettings(): Record<FunctionName, FunctionSettings> {

@@ -7,16 +7,16 @@
 import { runChild } from './child.js';
 import { CHILD_TIMEOUT_MS, LATENCY, type Plan } from './config.js';
 import {
+  type BenchContext,
   BenchError,
   FLOOR_MODULE,
   floorParams,
   httpEventFor,
   peerSpec,
   sqsEventFor,
-  type BenchContext,
 } from './context.js';
+import { type ClientName, type Endpoint, mark, tally } from './stack.js';
 import { median } from './stats.js';
-import { mark, tally, type ClientName, type Endpoint } from './stack.js';
 
 /** A client of a warm process; `voxconf-batch10` and `voxconf-batch1` are the queue handler. */
 export type WarmClient = 'voxconf' | 'floor' | 'peer' | 'voxconf-batch10' | 'voxconf-batch1';
@@ -97,10 +97,19 @@ export async function runWarmProcess(
           timeoutMs: ctx.stack.settings.queue.timeoutSeconds * 1000,
         };
       case 'floor':
-        return { name: client, kind: 'floor', module: FLOOR_MODULE, floor: ctx.stack.floorOptions(endpoint), params: floorParams(endpoint, name) };
+        return {
+          name: client,
+          kind: 'floor',
+          module: FLOOR_MODULE,
+          floor: ctx.stack.floorOptions(endpoint),
+          params: floorParams(endpoint, name),
+        };
       case 'peer':
-        if (!ctx.peerBundle || endpoint.transport !== 'https') throw new BenchError('the official SDK needs the HTTPS emulator');
+        if (!ctx.peerBundle || endpoint.transport !== 'https')
+          throw new BenchError('the official SDK needs the HTTPS emulator');
         return { name: client, kind: 'peer', module: ctx.peerBundle, peer: peerSpec(endpoint, name) };
+      default:
+        throw new BenchError(`unknown client ${client}`);
     }
   });
   const accounts = [...new Set(options.clients.map(clientAccount))];
@@ -109,12 +118,18 @@ export async function runWarmProcess(
     accounts.map((a) => [a, ctx.stack.secrets.getSecretValueCount(endpoint.accounts[a].secretName)]),
   );
   endpoint.emulator.setLatency(options.latencyMs);
-  let run;
+  let run: Awaited<ReturnType<typeof runChild<WarmChildResult>>>;
   try {
     run = await runChild<WarmChildResult>({
       node: ctx.node.bin,
       script: 'warm.mjs',
-      spec: { clients: specs, warmup: options.warmup, rounds: options.rounds, block: options.block, paced: options.paced },
+      spec: {
+        clients: specs,
+        warmup: options.warmup,
+        rounds: options.rounds,
+        block: options.block,
+        paced: options.paced,
+      },
       env: ctx.stack.lambdaEnv(fn, endpoint, options.extraEnv),
       workDir: ctx.workDir,
       timeoutMs: CHILD_TIMEOUT_MS,
@@ -135,11 +150,14 @@ export async function runWarmProcess(
       expected += perCall * ((r.samples[client]?.length ?? 0) + options.warmup) + (client === 'floor' ? 1 : 0);
     }
     if (seen.requests !== expected || seen.successes !== expected) {
-      throw new BenchError(`warm ${options.label}: ${account} should have made ${expected} successful requests, emulator saw ${JSON.stringify(seen)}`);
+      throw new BenchError(
+        `warm ${options.label}: ${account} should have made ${expected} successful requests, emulator saw ${JSON.stringify(seen)}`,
+      );
     }
     counts[account] = {
       requests: seen.requests,
-      getSecretValue: ctx.stack.secrets.getSecretValueCount(endpoint.accounts[account].secretName) - secretsBefore[account]!,
+      getSecretValue:
+        ctx.stack.secrets.getSecretValueCount(endpoint.accounts[account].secretName) - secretsBefore[account]!,
       signings: seen.signings,
     };
   }
@@ -172,12 +190,30 @@ export async function runWarm(ctx: BenchContext, plan: Plan): Promise<WarmResult
   const main = ctx.stack.main;
   const withPeer: WarmClient[] = ctx.peerBundle ? ['voxconf', 'floor', 'peer'] : ['voxconf', 'floor'];
   ctx.log(`  warm: ${LATENCY.warm} ms latency, ${plan.warm20.rounds} rounds x ${plan.warm20.block} calls per client`);
-  const warm20 = await runWarmProcess(ctx, { label: `${LATENCY.warm}ms-${main.transport}`, endpoint: main, latencyMs: LATENCY.warm, clients: withPeer, ...plan.warm20 });
+  const warm20 = await runWarmProcess(ctx, {
+    label: `${LATENCY.warm}ms-${main.transport}`,
+    endpoint: main,
+    latencyMs: LATENCY.warm,
+    clients: withPeer,
+    ...plan.warm20,
+  });
   ctx.log(`  warm: 0 ms latency, ${plan.warm0.rounds} rounds x ${plan.warm0.block} calls per client`);
-  const warm0 = await runWarmProcess(ctx, { label: `0ms-${main.transport}`, endpoint: main, latencyMs: 0, clients: withPeer, ...plan.warm0 });
+  const warm0 = await runWarmProcess(ctx, {
+    label: `0ms-${main.transport}`,
+    endpoint: main,
+    latencyMs: 0,
+    clients: withPeer,
+    ...plan.warm0,
+  });
   const warm0Http =
     main.transport === 'https'
-      ? await runWarmProcess(ctx, { label: '0ms-http', endpoint: ctx.stack.http, latencyMs: 0, clients: ['voxconf', 'floor'], ...plan.warm0 })
+      ? await runWarmProcess(ctx, {
+          label: '0ms-http',
+          endpoint: ctx.stack.http,
+          latencyMs: 0,
+          clients: ['voxconf', 'floor'],
+          ...plan.warm0,
+        })
       : undefined;
   ctx.log(`  memory: ${plan.memoryInvocations} invocations per process`);
   const memory: WarmResults['memory'] = {};

@@ -11,20 +11,26 @@
  * bench). Every run must succeed with one GetSecretValue and one signing. Prints bundle size, cold figures
  * and their ratios to the floor.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { readFileSync } from 'node:fs';
-import { esbuildOptionsFromServerless, FUNCTIONS, prepareBundles, ROOT, type Bundles, type FunctionName } from './bundles.js';
-import { coldRun, type ColdSeries } from './cold.js';
+import {
+  type Bundles,
+  esbuildOptionsFromServerless,
+  FUNCTIONS,
+  type FunctionName,
+  prepareBundles,
+  ROOT,
+} from './bundles.js';
+import { type ColdSeries, coldRun } from './cold.js';
 import type { BenchContext, NodeInfo } from './context.js';
 import { buildPeerBundle } from './peer.js';
 import { startStack } from './stack.js';
-import { KiB, median, MiB } from './stats.js';
+import { KiB, MiB, median } from './stats.js';
 
-const require = createRequire(import.meta.url);
+const _require = createRequire(import.meta.url);
 const here = path.join(ROOT, 'bench', 'what-if');
 
 /** Alternatives to what deploys (which already has A, builtins via require(), and B, credentials from the environment). */
@@ -71,14 +77,30 @@ async function build(fn: FunctionName, extra: Record<string, unknown>, outdir: s
 }
 
 const empty = (): ColdSeries => ({
-  importMs: [], invokeMs: [], totalMs: [], sinceProcessStartMs: [], wallMs: [], peakRssBytes: [], getSecretValue: [], signings: [], stdoutLines: [],
+  importMs: [],
+  invokeMs: [],
+  totalMs: [],
+  sinceProcessStartMs: [],
+  wallMs: [],
+  peakRssBytes: [],
+  getSecretValue: [],
+  signings: [],
+  stdoutLines: [],
 });
 
 async function main() {
   const args = process.argv.slice(2);
   const runs = Number(args[args.indexOf('--runs') + 1] ?? 0) || 12;
   const nodeArg = args.includes('--node') ? args[args.indexOf('--node') + 1] : undefined;
-  const node22 = path.join(ROOT, '.cache', 'node22', 'node_modules', `node-${process.platform}-${process.arch}`, 'bin', 'node');
+  const node22 = path.join(
+    ROOT,
+    '.cache',
+    'node22',
+    'node_modules',
+    `node-${process.platform}-${process.arch}`,
+    'bin',
+    'node',
+  );
   const bin = nodeArg ? path.resolve(nodeArg) : statSync(node22, { throwIfNoEntry: false }) ? node22 : process.execPath;
   const version = (await import('node:child_process')).execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim();
   const node: NodeInfo = { bin, version, role: 'primary' };
@@ -89,7 +111,10 @@ async function main() {
   const peer = stack.https ? await buildPeerBundle(workDir) : undefined;
   try {
     const files: Record<string, Record<FunctionName, string>> = {
-      deployed: Object.fromEntries(FUNCTIONS.map((fn) => [fn, bundles.functions[fn].file])) as Record<FunctionName, string>,
+      deployed: Object.fromEntries(FUNCTIONS.map((fn) => [fn, bundles.functions[fn].file])) as Record<
+        FunctionName,
+        string
+      >,
     };
     for (const v of VARIANTS) {
       const out = path.join(workDir, `variant-${v.id}`);
@@ -99,11 +124,20 @@ async function main() {
     const ids = ['deployed', ...HTTP_VARIANTS];
     const queueIds = ['deployed', ...QUEUE_VARIANTS].map((id) => `queue:${id}`);
     const extras = peer ? ['floor', 'peer'] : ['floor'];
-    const series: Record<string, ColdSeries> = Object.fromEntries([...ids, ...queueIds, ...extras].map((id) => [id, empty()]));
+    const series: Record<string, ColdSeries> = Object.fromEntries(
+      [...ids, ...queueIds, ...extras].map((id) => [id, empty()]),
+    );
     const ctxFor = (id: string): BenchContext => {
       const [fn, variant] = id.startsWith('queue:') ? (['queue', id.slice(6)] as const) : (['http', id] as const);
       const functions = { ...bundles.functions, [fn]: { ...bundles.functions[fn], file: files[variant]![fn] } };
-      return { node, stack, bundles: { ...bundles, functions } as Bundles, peerBundle: peer?.file, workDir, log: () => {} };
+      return {
+        node,
+        stack,
+        bundles: { ...bundles, functions } as Bundles,
+        peerBundle: peer?.file,
+        workDir,
+        log: () => {},
+      };
     };
     const runOne = (id: string, i: number) =>
       id === 'floor' || id === 'peer'
@@ -119,16 +153,52 @@ async function main() {
     const f = series.floor!;
     const fp = median(f.sinceProcessStartMs);
     const fw = median(f.totalMs);
-    const rows = [['variant', 'http KiB (gzip)', 'queue KiB', 'schedule KiB', 'import ms', '1st inv. ms', 'import+inv. ms', 'x floor', 'start->answer ms', 'x floor', 'peak RSS MiB', 'x floor']];
-    rows.push(['floor', '', '', '', median(f.importMs).toFixed(1), median(f.invokeMs).toFixed(1), fw.toFixed(1), '1.00', fp.toFixed(1), '1.00', (median(f.peakRssBytes) / MiB).toFixed(1), '1.00']);
+    const rows = [
+      [
+        'variant',
+        'http KiB (gzip)',
+        'queue KiB',
+        'schedule KiB',
+        'import ms',
+        '1st inv. ms',
+        'import+inv. ms',
+        'x floor',
+        'start->answer ms',
+        'x floor',
+        'peak RSS MiB',
+        'x floor',
+      ],
+    ];
+    rows.push([
+      'floor',
+      '',
+      '',
+      '',
+      median(f.importMs).toFixed(1),
+      median(f.invokeMs).toFixed(1),
+      fw.toFixed(1),
+      '1.00',
+      fp.toFixed(1),
+      '1.00',
+      (median(f.peakRssBytes) / MiB).toFixed(1),
+      '1.00',
+    ]);
     for (const id of [...(peer ? ['peer'] : []), ...ids, ...queueIds]) {
       const s = series[id]!;
       if (id === 'peer') {
         rows.push([
-          `official SDK (bundled, ${(peer!.bytes / KiB).toFixed(1)} KiB)`, '', '', '',
-          median(s.importMs).toFixed(1), median(s.invokeMs).toFixed(1), median(s.totalMs).toFixed(1), (median(s.totalMs) / fw).toFixed(2),
-          median(s.sinceProcessStartMs).toFixed(1), (median(s.sinceProcessStartMs) / fp).toFixed(2),
-          (median(s.peakRssBytes) / MiB).toFixed(1), (median(s.peakRssBytes) / median(f.peakRssBytes)).toFixed(2),
+          `official SDK (bundled, ${(peer!.bytes / KiB).toFixed(1)} KiB)`,
+          '',
+          '',
+          '',
+          median(s.importMs).toFixed(1),
+          median(s.invokeMs).toFixed(1),
+          median(s.totalMs).toFixed(1),
+          (median(s.totalMs) / fw).toFixed(2),
+          median(s.sinceProcessStartMs).toFixed(1),
+          (median(s.sinceProcessStartMs) / fp).toFixed(2),
+          (median(s.peakRssBytes) / MiB).toFixed(1),
+          (median(s.peakRssBytes) / median(f.peakRssBytes)).toFixed(2),
         ]);
         continue;
       }
@@ -152,7 +222,8 @@ async function main() {
       ]);
     }
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | '));
+    for (const r of rows)
+      console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | '));
   } finally {
     await stack.close();
     rmSync(workDir, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { deadlineFrom, RESERVE_MS } from '../lib/deadline.js';
 import { getDeadLetterSink } from '../lib/dead-letter.js';
+import { deadlineFrom, RESERVE_MS } from '../lib/deadline.js';
 import { getConferenceService } from '../lib/index.js';
 import { MIDDY_OPTIONS, observability } from '../lib/middleware.js';
 import { logger } from '../lib/observability.js';

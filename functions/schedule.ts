@@ -1,6 +1,6 @@
 import middy from '@middy/core';
-import { deadlineFrom, RESERVE_MS } from '../lib/deadline.js';
 import { getDeadLetterSink } from '../lib/dead-letter.js';
+import { deadlineFrom, RESERVE_MS } from '../lib/deadline.js';
 import { getConferenceService, getConfig } from '../lib/index.js';
 import { correlationId, MIDDY_OPTIONS, observability } from '../lib/middleware.js';
 import { logger } from '../lib/observability.js';

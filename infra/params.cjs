@@ -14,7 +14,9 @@
 const LOCAL_STAGE = 'local';
 const AUTH_MODES = ['iam', 'jwt', 'none'];
 /** CloudWatch Logs accepts only these retention periods. */
-const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+const RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
 const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
@@ -159,7 +161,10 @@ module.exports = {
       try {
         url = new URL(origin);
       } catch {
-        throw new ParameterError('corsAllowedOrigins', `contains "${origin}", which is not an origin (https://host[:port])`);
+        throw new ParameterError(
+          'corsAllowedOrigins',
+          `contains "${origin}", which is not an origin (https://host[:port])`,
+        );
       }
       if (url.origin !== origin) {
         throw new ParameterError('corsAllowedOrigins', `contains "${origin}"; write just the origin: "${url.origin}"`);
@@ -168,13 +173,7 @@ module.exports = {
     return {
       allowedOrigins: origins,
       // SigV4 (authMode=iam) and bearer tokens (authMode=jwt) both travel in headers.
-      allowedHeaders: [
-        'content-type',
-        'authorization',
-        'x-amz-date',
-        'x-amz-security-token',
-        'x-amz-content-sha256',
-      ],
+      allowedHeaders: ['content-type', 'authorization', 'x-amz-date', 'x-amz-security-token', 'x-amz-content-sha256'],
       allowedMethods: ['POST'],
       // 503 answers carry Retry-After; let browser callers read it.
       exposedResponseHeaders: ['retry-after'],
@@ -259,7 +258,8 @@ module.exports = {
   async logLevel({ resolveVariable }) {
     const level = ((await param(resolveVariable, 'logLevel')) ?? 'INFO').toUpperCase();
     const levels = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'];
-    if (!levels.includes(level)) throw new ParameterError('logLevel', `must be one of ${levels.join(', ')}; got "${level}"`);
+    if (!levels.includes(level))
+      throw new ParameterError('logLevel', `must be one of ${levels.join(', ')}; got "${level}"`);
     return level;
   },
 

@@ -155,6 +155,7 @@ function checkText(field, value, max) {
   if (typeof value !== 'string') return `${field} must be a string, got ${describe(value)}`;
   if (value.trim() === '') return `${field} must not be empty`;
   if (codePoints(value) > max) return `${field} must be at most ${max} characters`;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this looks for
   if (/[\u0000-\u001f\u007f]/.test(value)) return `${field} must not contain control characters`;
   if (hasVariableSyntax(value)) return `${field} must not contain "\${"`;
   return undefined;
@@ -188,8 +189,14 @@ function checkRequest(request, options, enabled) {
         'request.rule_id is missing and the stage has no defaultRuleId parameter: add rule_id, ' +
           'deploy with --param="defaultRuleId=<rule id>", or set enabled: false',
       );
-    } else if (options.allowedRuleIds && options.allowedRuleIds.length > 0 && !options.allowedRuleIds.includes(ruleId)) {
-      problems.push(`request.rule_id ${ruleId} is not in the stage's allowedRuleIds (${options.allowedRuleIds.join(', ')})`);
+    } else if (
+      options.allowedRuleIds &&
+      options.allowedRuleIds.length > 0 &&
+      !options.allowedRuleIds.includes(ruleId)
+    ) {
+      problems.push(
+        `request.rule_id ${ruleId} is not in the stage's allowedRuleIds (${options.allowedRuleIds.join(', ')})`,
+      );
     }
   }
   for (const field of ['user_id', 'application_id']) {
@@ -203,7 +210,10 @@ function checkRequest(request, options, enabled) {
       if (problem) problems.push(problem);
     }
   }
-  if (request.reference_ip !== undefined && (typeof request.reference_ip !== 'string' || isIP(request.reference_ip) === 0)) {
+  if (
+    request.reference_ip !== undefined &&
+    (typeof request.reference_ip !== 'string' || isIP(request.reference_ip) === 0)
+  ) {
     problems.push(`request.reference_ip must be an IPv4 or IPv6 address, got ${describe(request.reference_ip)}`);
   }
   const data = request.script_custom_data;
@@ -213,7 +223,9 @@ function checkRequest(request, options, enabled) {
     } else {
       const encoded = typeof data === 'string' ? data : JSON.stringify(data);
       if (Buffer.byteLength(encoded, 'utf8') > CUSTOM_DATA_MAX_BYTES) {
-        problems.push(`request.script_custom_data must be at most ${CUSTOM_DATA_MAX_BYTES} bytes (UTF-8, JSON-encoded)`);
+        problems.push(
+          `request.script_custom_data must be at most ${CUSTOM_DATA_MAX_BYTES} bytes (UTF-8, JSON-encoded)`,
+        );
       }
       if (hasVariableSyntax(encoded)) problems.push('request.script_custom_data must not contain "${"');
     }
@@ -258,9 +270,7 @@ function validateSchedules(doc, options = {}) {
     if (name === undefined) {
       add('name is required');
     } else if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(name)) {
-      add(
-        `name must be 1-64 letters, digits, "-" or "_", starting with a letter or digit, got ${describe(name)}`,
-      );
+      add(`name must be 1-64 letters, digits, "-" or "_", starting with a letter or digit, got ${describe(name)}`);
     } else if (names.has(name)) {
       add(`name is already used by schedule #${names.get(name) + 1}`);
     } else {
@@ -273,7 +283,8 @@ function validateSchedules(doc, options = {}) {
       }
     }
     if (entry.description !== undefined) {
-      if (typeof entry.description !== 'string') add(`description must be a string, got ${describe(entry.description)}`);
+      if (typeof entry.description !== 'string')
+        add(`description must be a string, got ${describe(entry.description)}`);
       else if (entry.description.length > 512) add('description must be at most 512 characters');
       else if (hasVariableSyntax(entry.description)) add('description must not contain "${"');
     }

@@ -1,11 +1,11 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { VoxconfConfig } from './config.js';
 import type { CredentialsProvider, GetCredentialsOptions, VoximplantCredentials } from './credentials.js';
-import { CredentialsError, RuleNotAllowedError, UpstreamError, VoxconfError, toVoxconfError } from './errors.js';
+import { CredentialsError, RuleNotAllowedError, toVoxconfError, UpstreamError, type VoxconfError } from './errors.js';
 import type { ConferenceMetrics } from './observability.js';
 import { nextDelayMs, sleep as realSleep } from './retry.js';
 import type { TokenSigner } from './token.js';
-import { validateConferenceRequest, type ConferenceRequest } from './validation.js';
+import { type ConferenceRequest, validateConferenceRequest } from './validation.js';
 import type { StartConferenceResponse, VoximplantClient } from './voximplant-client.js';
 import { AUTHORIZATION_FAILED } from './voximplant-codes.js';
 

@@ -43,7 +43,8 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   if (raw === undefined) return fallback;
   if (!/^\d+$/.test(raw)) throw new ConfigurationError(name, `must be a whole number, got "${raw}".`);
   const value = Number(raw);
-  if (value < min || value > max) throw new ConfigurationError(name, `must be between ${min} and ${max}, got ${value}.`);
+  if (value < min || value > max)
+    throw new ConfigurationError(name, `must be between ${min} and ${max}, got ${value}.`);
   return value;
 }
 
@@ -90,7 +91,10 @@ export function loadConfig(env: Env = process.env): VoxconfConfig {
         );
   const defaultRuleId = defaultRaw === undefined ? undefined : ruleId('VOXIMPLANT_DEFAULT_RULE_ID', defaultRaw);
   if (defaultRuleId !== undefined && allowedRuleIds !== undefined && !allowedRuleIds.has(defaultRuleId)) {
-    throw new ConfigurationError('VOXIMPLANT_DEFAULT_RULE_ID', `${defaultRuleId} is not in VOXIMPLANT_ALLOWED_RULE_IDS.`);
+    throw new ConfigurationError(
+      'VOXIMPLANT_DEFAULT_RULE_ID',
+      `${defaultRuleId} is not in VOXIMPLANT_ALLOWED_RULE_IDS.`,
+    );
   }
   const tokenLifetimeSeconds = integer(env, 'VOXIMPLANT_TOKEN_LIFETIME_SECONDS', 600, 30, 3600);
   const tokenBackdateSeconds = integer(env, 'VOXIMPLANT_TOKEN_BACKDATE_SECONDS', 10, 0, 300);

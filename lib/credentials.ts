@@ -1,5 +1,9 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { importPKCS8, type CryptoKey } from 'jose';
+import {
+  GetSecretValueCommand,
+  type GetSecretValueCommandOutput,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { type CryptoKey, importPKCS8 } from 'jose';
 import { CredentialsError } from './errors.js';
 
 /** The service-account key (credentials.json), checked and with its private key imported once. */
@@ -73,7 +77,8 @@ export async function parseCredentials(
   if (typeof account_id !== 'number' || !Number.isSafeInteger(account_id) || account_id < 1) {
     throw invalid('account_id must be a positive integer.');
   }
-  if (typeof account_email !== 'string' || account_email === '') throw invalid('account_email must be a non-empty string.');
+  if (typeof account_email !== 'string' || account_email === '')
+    throw invalid('account_email must be a non-empty string.');
   if (typeof key_id !== 'string' || key_id === '') throw invalid('key_id must be a non-empty string.');
   if (typeof private_key !== 'string' || !PKCS8_PEM.test(private_key)) {
     throw invalid('private_key must be a PKCS#8 PEM ("-----BEGIN PRIVATE KEY-----").');
@@ -159,7 +164,7 @@ export class SecretsManagerCredentials implements CredentialsProvider {
 
   private async fetch(): Promise<VoximplantCredentials> {
     const { secretId } = this.options;
-    let output;
+    let output: GetSecretValueCommandOutput;
     try {
       output = await this.client.send(new GetSecretValueCommand({ SecretId: secretId }));
     } catch (error) {

@@ -1,4 +1,4 @@
-import { SendMessageCommand, SQSClient, type MessageAttributeValue } from '@aws-sdk/client-sqs';
+import { type MessageAttributeValue, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { getConfig } from './config.js';
 import { ConfigurationError, DeadLetterError, type VoxconfError } from './errors.js';
 
@@ -48,18 +48,16 @@ export class SqsDeadLetterSink implements DeadLetterSink {
       });
   }
 
-  async send(
-    body: string,
-    error: VoxconfError,
-    context: DeadLetterContext,
-  ): Promise<void> {
+  async send(body: string, error: VoxconfError, context: DeadLetterContext): Promise<void> {
     const candidates: Record<string, MessageAttributeValue | undefined> = {
       error_code: text(error.code),
       error_message: text(error.message),
       source: text(context.source),
       error_field: error.field === undefined ? undefined : text(error.field),
       voximplant_code:
-        error.voximplantCode === undefined ? undefined : { DataType: 'Number', StringValue: String(error.voximplantCode) },
+        error.voximplantCode === undefined
+          ? undefined
+          : { DataType: 'Number', StringValue: String(error.voximplantCode) },
       source_id: context.sourceId === undefined ? undefined : text(context.sourceId),
     };
     const attributes = Object.fromEntries(

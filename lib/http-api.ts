@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { ERROR_CATALOG, PayloadError, ValidationError, toVoxconfError, type VoxconfError } from './errors.js';
 import type { ConferenceResult } from './conference.js';
+import { ERROR_CATALOG, PayloadError, toVoxconfError, ValidationError, type VoxconfError } from './errors.js';
 
 /** Largest accepted POST /conferences body, in bytes (script_custom_data itself is capped lower). */
 export const MAX_BODY_BYTES = 32 * 1024;

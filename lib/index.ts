@@ -8,10 +8,10 @@
  * pass their own dependencies to createConferenceService.
  */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { type ConferenceResult, ConferenceService, type StartOptions } from './conference.js';
 import { getConfig, loadConfig, type VoxconfConfig } from './config.js';
-import { ConferenceService, type ConferenceResult, type StartOptions } from './conference.js';
-import { SecretsManagerCredentials, type CredentialsProvider } from './credentials.js';
-import { logger as defaultLogger, powertoolsMetrics, type ConferenceMetrics } from './observability.js';
+import { type CredentialsProvider, SecretsManagerCredentials } from './credentials.js';
+import { type ConferenceMetrics, logger as defaultLogger, powertoolsMetrics } from './observability.js';
 import { TokenSigner } from './token.js';
 import { VoximplantClient } from './voximplant-client.js';
 
@@ -77,10 +77,15 @@ export function startConference(request: unknown, options?: StartOptions): Promi
   return getConferenceService().start(request, options);
 }
 
-export { getConfig, loadConfig, DEFAULT_API_URL, type VoxconfConfig } from './config.js';
-export { ConferenceService, type ConferenceResult, type StartOptions } from './conference.js';
-export { SecretsManagerCredentials, parseCredentials, type CredentialsProvider, type VoximplantCredentials } from './credentials.js';
+export { type ConferenceResult, ConferenceService, type StartOptions } from './conference.js';
+export { DEFAULT_API_URL, getConfig, loadConfig, type VoxconfConfig } from './config.js';
+export {
+  type CredentialsProvider,
+  parseCredentials,
+  SecretsManagerCredentials,
+  type VoximplantCredentials,
+} from './credentials.js';
 export * from './errors.js';
 export { TokenSigner } from './token.js';
-export { validateConferenceRequest, LIMITS, REQUEST_FIELDS, type ConferenceRequest } from './validation.js';
-export { VoximplantClient, type StartConferenceResponse } from './voximplant-client.js';
+export { type ConferenceRequest, LIMITS, REQUEST_FIELDS, validateConferenceRequest } from './validation.js';
+export { type StartConferenceResponse, VoximplantClient } from './voximplant-client.js';

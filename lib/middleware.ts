@@ -1,6 +1,6 @@
-import type { MiddlewareObj } from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { toVoxconfError, VoxconfError } from './errors.js';
 import { checkHttpBody, httpErrorResponse } from './http-api.js';

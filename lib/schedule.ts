@@ -1,6 +1,6 @@
 import type { ConferenceService, StartOptions } from './conference.js';
 import type { DeadLetterSink } from './dead-letter.js';
-import { TooLateError, ValidationError, toVoxconfError } from './errors.js';
+import { TooLateError, toVoxconfError, ValidationError } from './errors.js';
 
 /**
  * What EventBridge delivers to the schedule function: a bare request (Scheduler input or a rule's
@@ -45,7 +45,11 @@ export function parseScheduledEvent(event: unknown): ScheduledInvocation {
         ? new Date(event.scheduled_time)
         : undefined;
     if (parsed === undefined || Number.isNaN(parsed.getTime())) {
-      problems.push({ field: 'scheduled_time', rule: 'date_time', message: 'scheduled_time must be an ISO 8601 time.' });
+      problems.push({
+        field: 'scheduled_time',
+        rule: 'date_time',
+        message: 'scheduled_time must be an ISO 8601 time.',
+      });
     } else {
       scheduledTime = parsed;
     }

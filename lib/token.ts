@@ -1,4 +1,4 @@
-import { SignJWT, type JWTPayload } from 'jose';
+import { type JWTPayload, SignJWT } from 'jose';
 import type { VoximplantCredentials } from './credentials.js';
 
 export interface TokenSignerOptions {
@@ -20,7 +20,10 @@ export const MAX_TOKEN_LIFETIME_SECONDS = 3600;
  * unchanged secret after its cache TTL must not cost a new signing.
  */
 function sameKey(a: VoximplantCredentials, b: VoximplantCredentials): boolean {
-  return a === b || (a.accountId === b.accountId && a.keyId === b.keyId && a.versionId !== undefined && a.versionId === b.versionId);
+  return (
+    a === b ||
+    (a.accountId === b.accountId && a.keyId === b.keyId && a.versionId !== undefined && a.versionId === b.versionId)
+  );
 }
 
 /**
@@ -35,7 +38,9 @@ export class TokenSigner {
 
   constructor(options: TokenSignerOptions) {
     if (options.lifetimeSeconds > MAX_TOKEN_LIFETIME_SECONDS) {
-      throw new RangeError(`Token lifetime ${options.lifetimeSeconds}s exceeds Voximplant's ${MAX_TOKEN_LIFETIME_SECONDS}s.`);
+      throw new RangeError(
+        `Token lifetime ${options.lifetimeSeconds}s exceeds Voximplant's ${MAX_TOKEN_LIFETIME_SECONDS}s.`,
+      );
     }
     this.options = options;
     this.now = options.now ?? Date.now;

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { ValidationError, type FieldProblem } from './errors.js';
+import { type FieldProblem, ValidationError } from './errors.js';
 
 /** A StartConference request, checked, in the API's own field names. */
 export interface ConferenceRequest {
@@ -81,7 +81,8 @@ class Checker {
   }
 
   string(field: string, value: unknown, maxCodePoints: number): string | undefined {
-    if (typeof value !== 'string') return this.fail(field, 'type', `${field} must be a string, got ${describe(value)}.`);
+    if (typeof value !== 'string')
+      return this.fail(field, 'type', `${field} must be a string, got ${describe(value)}.`);
     if (!value.isWellFormed()) {
       return this.fail(field, 'unicode', `${field} must be well-formed Unicode (no lone surrogates).`);
     }
@@ -92,6 +93,7 @@ class Checker {
     if (codePoints > maxCodePoints) {
       return this.fail(field, 'max_length', `${field} must be at most ${maxCodePoints} characters.`);
     }
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this looks for
     if (/[\u0000-\u001f\u007f]/.test(value)) {
       return this.fail(field, 'control_characters', `${field} must not contain control characters.`);
     }
@@ -117,14 +119,19 @@ class Checker {
       return this.fail(field, 'unicode', `${field} must be well-formed Unicode (no lone surrogates).`);
     }
     if (Buffer.byteLength(encoded, 'utf8') > LIMITS.scriptCustomDataMaxBytes) {
-      return this.fail(field, 'max_bytes', `${field} must be at most ${LIMITS.scriptCustomDataMaxBytes} bytes of UTF-8.`);
+      return this.fail(
+        field,
+        'max_bytes',
+        `${field} must be at most ${LIMITS.scriptCustomDataMaxBytes} bytes of UTF-8.`,
+      );
     }
     return encoded;
   }
 
   ip(value: unknown): string | undefined {
     const field = 'reference_ip';
-    if (typeof value !== 'string') return this.fail(field, 'type', `${field} must be a string, got ${describe(value)}.`);
+    if (typeof value !== 'string')
+      return this.fail(field, 'type', `${field} must be a string, got ${describe(value)}.`);
     if (isIP(value) === 0) return this.fail(field, 'ip_address', `${field} must be an IPv4 or IPv6 address.`);
     return value;
   }

@@ -1,8 +1,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import { UpstreamError, VoximplantApiError } from './errors.js';
-import { classifyHttpStatus, classifyVoximplantCode } from './voximplant-codes.js';
 import type { ConferenceRequest } from './validation.js';
+import { classifyHttpStatus, classifyVoximplantCode } from './voximplant-codes.js';
 
 /** What StartConference returns on success (`result: 1`). */
 export interface StartConferenceResponse {
@@ -108,7 +108,12 @@ export class VoximplantClient {
           res.on('data', (chunk: Buffer) => {
             size += chunk.length;
             if (size > MAX_RESPONSE_BYTES) {
-              reject(new UpstreamError('voximplant_invalid_response', `Voximplant's answer exceeded ${MAX_RESPONSE_BYTES} bytes.`));
+              reject(
+                new UpstreamError(
+                  'voximplant_invalid_response',
+                  `Voximplant's answer exceeded ${MAX_RESPONSE_BYTES} bytes.`,
+                ),
+              );
               res.destroy();
               return;
             }
@@ -121,7 +126,11 @@ export class VoximplantClient {
               reject(Object.assign(new Error('connection closed mid-response'), { code: 'ECONNRESET' }));
               return;
             }
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: Buffer.concat(chunks).toString('utf8'),
+            });
           });
         },
       );
@@ -132,19 +141,27 @@ export class VoximplantClient {
 
   private interpret({ status, headers, body }: RawResponse): StartConferenceResponse {
     if (status < 200 || status > 299) {
-      throw new UpstreamError(classifyHttpStatus(status) as 'voximplant_http_error', `Voximplant answered HTTP ${status}.`, {
-        httpStatus: status,
-        retryAfterSeconds: retryAfterSeconds(headers['retry-after']),
-      });
+      throw new UpstreamError(
+        classifyHttpStatus(status) as 'voximplant_http_error',
+        `Voximplant answered HTTP ${status}.`,
+        {
+          httpStatus: status,
+          retryAfterSeconds: retryAfterSeconds(headers['retry-after']),
+        },
+      );
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(body);
     } catch (cause) {
-      throw new UpstreamError('voximplant_invalid_response', `Voximplant answered HTTP ${status} with a body that is not JSON.`, {
-        cause,
-        httpStatus: status,
-      });
+      throw new UpstreamError(
+        'voximplant_invalid_response',
+        `Voximplant answered HTTP ${status} with a body that is not JSON.`,
+        {
+          cause,
+          httpStatus: status,
+        },
+      );
     }
     const data = (parsed ?? {}) as Record<string, unknown>;
     const apiError = firstApiError(data);
@@ -158,9 +175,13 @@ export class VoximplantClient {
       typeof media_session_access_secure_url !== 'string' ||
       typeof call_session_history_id !== 'number'
     ) {
-      throw new UpstreamError('voximplant_invalid_response', 'Voximplant answered without result 1 and the session fields.', {
-        httpStatus: status,
-      });
+      throw new UpstreamError(
+        'voximplant_invalid_response',
+        'Voximplant answered without result 1 and the session fields.',
+        {
+          httpStatus: status,
+        },
+      );
     }
     return { media_session_access_url, media_session_access_secure_url, call_session_history_id };
   }

@@ -11,12 +11,15 @@ import type { StackInfo } from './stack.js';
 export function deployedQueueSettings(root: string): { visibilityTimeout: string; maxReceiveCount: string } {
   try {
     const doc = YAML.parse(readFileSync(join(root, 'infra', 'resources.yml'), 'utf8'), { logLevel: 'silent' }) as {
-      Resources?: { RequestQueue?: { Properties?: { VisibilityTimeout?: unknown; RedrivePolicy?: { maxReceiveCount?: unknown } } } };
+      Resources?: {
+        RequestQueue?: { Properties?: { VisibilityTimeout?: unknown; RedrivePolicy?: { maxReceiveCount?: unknown } } };
+      };
     };
     const props = doc.Resources?.RequestQueue?.Properties;
     return {
       visibilityTimeout: props?.VisibilityTimeout === undefined ? '?' : `${String(props.VisibilityTimeout)} s`,
-      maxReceiveCount: props?.RedrivePolicy?.maxReceiveCount === undefined ? '?' : String(props.RedrivePolicy.maxReceiveCount),
+      maxReceiveCount:
+        props?.RedrivePolicy?.maxReceiveCount === undefined ? '?' : String(props.RedrivePolicy.maxReceiveCount),
     };
   } catch {
     return { visibilityTimeout: '?', maxReceiveCount: '?' };
@@ -50,7 +53,9 @@ export function triggerCommands(info: StackInfo): TriggerCommands {
       `curl -sS ${info.sqsEndpoint}/ -d Action=SendMessage --data-urlencode QueueUrl=${info.queueUrl} ` +
       `--data-urlencode ${shellQuote(`MessageBody=${queueBody}`)}`,
     fireSchedule:
-      enabled === undefined ? undefined : `curl -sS -X POST ${info.controlUrl}/schedules/${encodeURIComponent(enabled.name)}/fire`,
+      enabled === undefined
+        ? undefined
+        : `curl -sS -X POST ${info.controlUrl}/schedules/${encodeURIComponent(enabled.name)}/fire`,
     emulatorConferences: info.emulator ? `curl -sS ${info.emulator.controlUrl}/conferences` : undefined,
     deadLetters: `curl -sS ${info.controlUrl}/dead-letters`,
     schedules: `curl -sS ${info.controlUrl}/schedules`,
@@ -74,7 +79,9 @@ export function renderBanner(info: StackInfo, root: string): string {
   if (info.real) {
     lines.push('  !!! REAL VOXIMPLANT: conferences started here are real, on your account !!!');
     lines.push(`  !!! API ${info.voximplantApiUrl}, account ${info.real.accountId}, key ${info.real.keyId}`);
-    lines.push(`  !!! (credentials from VOXIMPLANT_CREDENTIALS_FILE=${info.real.credentialsFile}); only the AWS side is local.`);
+    lines.push(
+      `  !!! (credentials from VOXIMPLANT_CREDENTIALS_FILE=${info.real.credentialsFile}); only the AWS side is local.`,
+    );
     lines.push('');
   }
   row('HTTP API', `${info.conferencesUrl}  (POST; serverless offline, stage "local", from serverless.yml)`);
@@ -90,7 +97,9 @@ export function renderBanner(info: StackInfo, root: string): string {
     row('Voximplant', `${info.voximplantApiUrl}  (REAL API, not emulated)`);
   }
   row('Secrets Manager', `${info.secretsManagerEndpoint}  secret ${info.secretArn}`);
-  more(`holds credentials.json of ${info.emulator ? 'the emulator account' : 'VOXIMPLANT_CREDENTIALS_FILE'}; handlers reach it via AWS_ENDPOINT_URL_SECRETS_MANAGER`);
+  more(
+    `holds credentials.json of ${info.emulator ? 'the emulator account' : 'VOXIMPLANT_CREDENTIALS_FILE'}; handlers reach it via AWS_ENDPOINT_URL_SECRETS_MANAGER`,
+  );
   row('SQS', `${info.sqsEndpoint}  queue ${info.queueUrl}`);
   more(`dead-letter queue ${info.deadLetterQueueUrl}`);
   more(
@@ -102,9 +111,18 @@ export function renderBanner(info: StackInfo, root: string): string {
   if (info.schedules.length === 0) {
     row('Scheduler', `${file}: no schedules declared`);
   } else {
-    row('Scheduler', `${file}${info.schedulesAutoFire ? '' : '  (automatic runs OFF: VOXCONF_SCHEDULES=on to enable)'}`);
+    row(
+      'Scheduler',
+      `${file}${info.schedulesAutoFire ? '' : '  (automatic runs OFF: VOXCONF_SCHEDULES=on to enable)'}`,
+    );
     for (const s of info.schedules) {
-      const when = !s.enabled ? 'disabled' : !info.schedulesAutoFire ? 'not fired automatically' : s.next ? `next ${s.next}` : 'no future run';
+      const when = !s.enabled
+        ? 'disabled'
+        : !info.schedulesAutoFire
+          ? 'not fired automatically'
+          : s.next
+            ? `next ${s.next}`
+            : 'no future run';
       more(`${s.name}: ${s.schedule} ${s.timezone}, ${when}`);
     }
   }
@@ -129,10 +147,12 @@ export function renderBanner(info: StackInfo, root: string): string {
     lines.push("  # the emulator's record of the conferences it started (and who joined)");
     lines.push(`  ${commands.emulatorConferences}`);
   }
-  lines.push('  # the dead-letter queue, with each message\'s error_code and error_message (left in the queue)');
+  lines.push("  # the dead-letter queue, with each message's error_code and error_message (left in the queue)");
   lines.push(`  ${commands.deadLetters}`);
   lines.push('');
-  lines.push('Each invocation is logged below, one line each (VOXCONF_VERBOSE=1 for all of serverless offline\'s output).');
+  lines.push(
+    "Each invocation is logged below, one line each (VOXCONF_VERBOSE=1 for all of serverless offline's output).",
+  );
   lines.push('');
   return lines.join('\n');
 }

@@ -9,8 +9,8 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Scheduler } from './scheduler.js';
 import { refuseBrowserRequest } from './loopback-guard.js';
+import type { Scheduler } from './scheduler.js';
 
 export interface DeadLetter {
   readonly message_id: string;

@@ -5,9 +5,9 @@
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
+  type Message,
   ReceiveMessageCommand,
   SendMessageCommand,
-  type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { DeadLetter } from './control-server.js';
@@ -31,13 +31,19 @@ function toDeadLetter(message: Message): DeadLetter {
 }
 
 /** Who put it there (docs/deploy.md, section 8, lists the three kinds). */
-function originOf(body: string, attributes: Record<string, string>, system: Record<string, string>): DeadLetter['origin'] {
-  if (system.DeadLetterQueueSourceArn !== undefined) return 'redrive policy (received maxReceiveCount times without success)';
+function originOf(
+  body: string,
+  attributes: Record<string, string>,
+  system: Record<string, string>,
+): DeadLetter['origin'] {
+  if (system.DeadLetterQueueSourceArn !== undefined)
+    return 'redrive policy (received maxReceiveCount times without success)';
   if (attributes.source === 'queue') return 'queue function (permanent failure)';
   if (attributes.source === 'schedule') return 'schedule function (permanent failure)';
   try {
     const parsed = JSON.parse(body) as { requestContext?: { condition?: unknown } } | null;
-    if (typeof parsed?.requestContext?.condition === 'string') return 'lambda on-failure destination (schedule retries exhausted)';
+    if (typeof parsed?.requestContext?.condition === 'string')
+      return 'lambda on-failure destination (schedule retries exhausted)';
   } catch {
     // not JSON: a queue message moved by the redrive policy
   }
@@ -77,16 +83,19 @@ export function deadLetterQueue(sqs: Pick<SQSClient, 'send'>, queueUrl: string) 
           }),
         );
       }
-      return all
-        .map(toDeadLetter)
-        .sort((a, b) => (a.sent_at ?? '').localeCompare(b.sent_at ?? ''));
+      return all.map(toDeadLetter).sort((a, b) => (a.sent_at ?? '').localeCompare(b.sent_at ?? ''));
     },
     /** Deletes every message now (PurgeQueue takes 60 s on AWS, and so in local-aws-sqs); returns how many. */
     async drain(): Promise<number> {
       let deleted = 0;
       for (;;) {
         const { Messages = [] } = await sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 30 }),
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 0,
+            VisibilityTimeout: 30,
+          }),
         );
         const unique = [...new Map(Messages.map((m) => [m.MessageId, m])).values()];
         if (unique.length === 0) return deleted;

@@ -64,7 +64,9 @@ export function invokeFunction(functionName: string, event: unknown, options: In
         });
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`Invoke ${functionName} got no answer in ${options.timeoutMs ?? 120_000} ms`)));
+    req.on('timeout', () =>
+      req.destroy(new Error(`Invoke ${functionName} got no answer in ${options.timeoutMs ?? 120_000} ms`)),
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -76,7 +78,8 @@ export function describeFunctionError(result: InvokeResult): string {
   if (payload && typeof payload === 'object') {
     const message = payload.errorMessage ?? payload.Message;
     if (typeof message === 'string') {
-      const type = typeof payload.errorType === 'string' && payload.errorType !== 'Error' ? `${payload.errorType}: ` : '';
+      const type =
+        typeof payload.errorType === 'string' && payload.errorType !== 'Error' ? `${payload.errorType}: ` : '';
       return `${type}${message}`;
     }
   }

@@ -11,7 +11,11 @@ export function refuseBrowserRequest(req: IncomingMessage, res: ServerResponse):
   const loopbackHost = host === '127.0.0.1' || host === 'localhost' || host === '[::1]' || host === '';
   if (req.headers.origin === undefined && loopbackHost) return false;
   res.writeHead(403, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ error: 'local stack: requests from web pages (Origin) or to non-loopback host names are refused' }));
+  res.end(
+    JSON.stringify({
+      error: 'local stack: requests from web pages (Origin) or to non-loopback host names are refused',
+    }),
+  );
   req.resume();
   return true;
 }

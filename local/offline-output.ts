@@ -25,7 +25,11 @@ const NOISE = [
 type LogRecord = Record<string, unknown>;
 
 const str = (value: unknown): string | undefined =>
-  typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
+  typeof value === 'string'
+    ? value
+    : typeof value === 'number' || typeof value === 'boolean'
+      ? String(value)
+      : undefined;
 
 function source(record: LogRecord): string {
   const name = str(record.function_name) ?? '';
@@ -49,7 +53,9 @@ function describe(record: LogRecord): string | undefined {
       const retryable = record.retryable === true ? ', retryable' : '';
       const vox = str(record.voximplant_code);
       const field = str(record.field);
-      const detail = [vox ? `voximplant_code ${vox}` : undefined, field ? `field ${field}` : undefined].filter(Boolean).join(', ');
+      const detail = [vox ? `voximplant_code ${vox}` : undefined, field ? `field ${field}` : undefined]
+        .filter(Boolean)
+        .join(', ');
       return `${conference} not started: ${code ?? 'error'}${retryable}${detail ? ` (${detail})` : ''}`;
     }
     case 'retrying StartConference':
@@ -74,6 +80,7 @@ function describe(record: LogRecord): string | undefined {
  * JSON; CloudWatch EMF metric lines are dropped; other lines are offline's or Node's own.
  */
 export function formatOfflineLine(line: string, verbose: boolean): OutputLine | undefined {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this looks for
   const text = line.replace(/\x1b\[[0-9;]*m/g, '').trimEnd();
   if (text.trim() === '') return undefined;
   if (verbose) return { source: 'offline', message: text };

@@ -9,7 +9,7 @@
  * stop() sends SIGTERM to the whole group, SIGKILL after a grace period, and removes the bundle folder.
  * If the stack itself dies, local/offline-guard.mjs (preloaded into the child) ends the group.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -174,7 +174,10 @@ export async function startOffline(options: OfflineOptions): Promise<OfflineProc
         killGroup(pid, 'SIGTERM');
         const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), STOP_GRACE_MS).unref());
         if ((await Promise.race([exited, timer])) === 'timeout') {
-          options.log('offline', `serverless offline did not stop within ${STOP_GRACE_MS / 1000} s: killing its process group`);
+          options.log(
+            'offline',
+            `serverless offline did not stop within ${STOP_GRACE_MS / 1000} s: killing its process group`,
+          );
         }
       }
       // Whatever is left in the group (esbuild's service, a stuck worker) goes too.
@@ -196,7 +199,9 @@ export async function startOffline(options: OfflineOptions): Promise<OfflineProc
         );
       }
       if (Date.now() > deadline) {
-        throw new OfflineStartError(`serverless offline did not listen within ${options.startTimeoutMs / 1000} s`, [...recent]);
+        throw new OfflineStartError(`serverless offline did not listen within ${options.startTimeoutMs / 1000} s`, [
+          ...recent,
+        ]);
       }
       const [http, lambda] = await Promise.all([
         portAnswers(options.host, options.httpPort),

@@ -11,12 +11,7 @@
  * moves one to the dead-letter queue after maxReceiveCount receives: nothing here counts receives.
  * (serverless-offline-sqs deletes the whole batch whatever the function answers; this does not.)
  */
-import {
-  DeleteMessageBatchCommand,
-  ReceiveMessageCommand,
-  type Message,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { describeFunctionError, type InvokeResult } from './lambda-invoke.js';
 import type { LogSink } from './log.js';
 import { readBatchResponse, toSqsRecord } from './sqs-event.js';
@@ -82,7 +77,9 @@ export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
   let batches = 0;
 
   const handleBatch = async (messages: Message[]): Promise<BatchOutcome> => {
-    const records = messages.map((message) => toSqsRecord(message, { queueArn: options.queueArn, region: options.region }));
+    const records = messages.map((message) =>
+      toSqsRecord(message, { queueArn: options.queueArn, region: options.region }),
+    );
     const ids = records.map((record) => record.messageId);
     const keepAll = (reason: string): BatchOutcome => ({ messageIds: ids, deleted: [], kept: ids, reason });
 
@@ -120,7 +117,9 @@ export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
     const head = `${n} record${n === 1 ? '' : 's'} (${receiveCounts(messages)}) →`;
     const kept = outcome.kept.length;
     const exhausted = messages.filter(
-      (m) => outcome.kept.includes(m.MessageId as string) && Number(m.Attributes?.ApproximateReceiveCount) >= options.maxReceiveCount,
+      (m) =>
+        outcome.kept.includes(m.MessageId as string) &&
+        Number(m.Attributes?.ApproximateReceiveCount) >= options.maxReceiveCount,
     ).length;
     const fate =
       exhausted === kept && kept > 0
@@ -166,7 +165,9 @@ export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
         outcome = await handleBatch(messages);
       } catch (error) {
         if (signal.aborted) break;
-        log(`batch not settled (${error instanceof Error ? error.message : String(error)}); its records will be redelivered`);
+        log(
+          `batch not settled (${error instanceof Error ? error.message : String(error)}); its records will be redelivered`,
+        );
         continue;
       }
       if (signal.aborted && outcome.reason !== undefined) break;

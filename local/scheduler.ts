@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 import { relative } from 'node:path';
 import { describeFunctionError, type InvokeResult } from './lambda-invoke.js';
 import type { LogSink } from './log.js';
-import { compileSchedule, formatInZone, schedulerTime, type CompiledSchedule } from './schedule-expression.js';
+import { type CompiledSchedule, compileSchedule, formatInZone, schedulerTime } from './schedule-expression.js';
 
 export interface ScheduleEntry {
   readonly name: string;
@@ -96,17 +96,21 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   const log = (message: string) => options.log('schedule', message);
   const started = now();
   const compiled = new Map<string, CompiledSchedule>();
-  for (const entry of options.entries) compiled.set(entry.name, compileSchedule(entry.schedule, entry.timezone, started));
+  for (const entry of options.entries)
+    compiled.set(entry.name, compileSchedule(entry.schedule, entry.timezone, started));
   const nextRun = new Map<string, Date | undefined>();
   const timers = new Set<NodeJS.Timeout>();
   const inFlight = new Set<Promise<unknown>>();
   let stopped = false;
 
   const later = (ms: number, fn: () => void) => {
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      if (!stopped) fn();
-    }, Math.min(Math.max(ms, 0), MAX_TIMER_MS));
+    const timer = setTimeout(
+      () => {
+        timers.delete(timer);
+        if (!stopped) fn();
+      },
+      Math.min(Math.max(ms, 0), MAX_TIMER_MS),
+    );
     timers.add(timer);
   };
   const track = <T>(promise: Promise<T>): Promise<T> => {
@@ -116,9 +120,17 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   };
 
   const describeResult = (payload: unknown): { outcome: 'started' | 'dead_lettered'; text: string } => {
-    const answer = (payload ?? {}) as { outcome?: unknown; conference_name?: unknown; call_session_history_id?: unknown; error_code?: unknown };
+    const answer = (payload ?? {}) as {
+      outcome?: unknown;
+      conference_name?: unknown;
+      call_session_history_id?: unknown;
+      error_code?: unknown;
+    };
     if (answer.outcome === 'dead_lettered') {
-      return { outcome: 'dead_lettered', text: `not started, sent to the dead-letter queue (${String(answer.error_code)})` };
+      return {
+        outcome: 'dead_lettered',
+        text: `not started, sent to the dead-letter queue (${String(answer.error_code)})`,
+      };
     }
     return {
       outcome: 'started',
@@ -155,15 +167,24 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       later(delay * 1000, () => void track(attempt(entry, event, number + 1, how)));
       return { ...base, outcome: 'failed', error: failure, retry: `in ${delay} s` };
     }
-    log(`${label} → the function failed: ${failure}; retries exhausted, on-failure record sent to the dead-letter queue`);
+    log(
+      `${label} → the function failed: ${failure}; retries exhausted, on-failure record sent to the dead-letter queue`,
+    );
     await sendOnFailure(event, number, failure, result).catch((error: unknown) =>
-      log(`could not send the on-failure record of ${entry.name}: ${error instanceof Error ? error.message : String(error)}`),
+      log(
+        `could not send the on-failure record of ${entry.name}: ${error instanceof Error ? error.message : String(error)}`,
+      ),
     );
     return { ...base, outcome: 'failed', error: failure };
   };
 
   /** What Lambda's on-failure destination sends for an asynchronous invocation whose retries ran out. */
-  const sendOnFailure = (event: ScheduleInvocation, invokeCount: number, failure: string, result: InvokeResult | undefined) =>
+  const sendOnFailure = (
+    event: ScheduleInvocation,
+    invokeCount: number,
+    failure: string,
+    result: InvokeResult | undefined,
+  ) =>
     options.sendOnFailureRecord(
       JSON.stringify({
         version: '1.0',

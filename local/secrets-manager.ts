@@ -14,7 +14,7 @@
  *   await sm.close();
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { AwsServiceError, startAwsJsonServer, type AwsJsonRequest, type AwsJsonResult } from './aws-json-server.js';
+import { type AwsJsonRequest, type AwsJsonResult, AwsServiceError, startAwsJsonServer } from './aws-json-server.js';
 
 export type SecretsManagerAction =
   | 'CreateSecret'
@@ -177,7 +177,11 @@ function faultError(kind: Exclude<SecretsManagerFaultKind, 'drop' | 'latency'>, 
           `secretsmanager:${action} action`,
       };
     case 'not_found':
-      return { status: 400, type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret." };
+      return {
+        status: 400,
+        type: 'ResourceNotFoundException',
+        message: "Secrets Manager can't find the specified secret.",
+      };
     case 'decryption_failure':
       return {
         status: 400,
@@ -221,7 +225,8 @@ export async function startSecretsManager(options: StartSecretsManagerOptions = 
   };
   const mustFind = (id: string): Secret => {
     const secret = find(id);
-    if (!secret) throw new AwsServiceError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+    if (!secret)
+      throw new AwsServiceError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
     return secret;
   };
 
@@ -252,7 +257,12 @@ export async function startSecretsManager(options: StartSecretsManagerOptions = 
         version.stages = [...version.stages.filter((stage) => stage !== 'AWSCURRENT'), 'AWSPREVIOUS'];
       }
     }
-    const version: Version = { versionId: versionId ?? randomUUID(), ...value, createdDate: now, stages: ['AWSCURRENT'] };
+    const version: Version = {
+      versionId: versionId ?? randomUUID(),
+      ...value,
+      createdDate: now,
+      stages: ['AWSCURRENT'],
+    };
     secret.versions.push(version);
     secret.lastChangedDate = now;
     return version;
@@ -266,7 +276,10 @@ export async function startSecretsManager(options: StartSecretsManagerOptions = 
       );
     }
     if (secrets.has(name)) {
-      throw new AwsServiceError('ResourceExistsException', `The operation failed because the secret ${name} already exists.`);
+      throw new AwsServiceError(
+        'ResourceExistsException',
+        `The operation failed because the secret ${name} already exists.`,
+      );
     }
     const now = Date.now();
     const secret: Secret = {
@@ -290,7 +303,9 @@ export async function startSecretsManager(options: StartSecretsManagerOptions = 
   };
 
   /** SecretString / SecretBinary (base64) from an API request; at most one. */
-  const valueFromBody = (body: Record<string, unknown>): { secretString?: string; secretBinary?: Buffer } | undefined => {
+  const valueFromBody = (
+    body: Record<string, unknown>,
+  ): { secretString?: string; secretBinary?: Buffer } | undefined => {
     const secretString = optionalString(body, 'SecretString');
     const binary = optionalString(body, 'SecretBinary');
     if (secretString !== undefined && binary !== undefined) {
@@ -311,7 +326,12 @@ export async function startSecretsManager(options: StartSecretsManagerOptions = 
       const token = optionalString(body, 'ClientRequestToken');
       const existing = secrets.get(name);
       // The SDK fills ClientRequestToken; a retried CreateSecret with the same token and value succeeds again.
-      if (existing && token !== undefined && value && existing.versions.some((v) => v.versionId === token && sameValue(v, value))) {
+      if (
+        existing &&
+        token !== undefined &&
+        value &&
+        existing.versions.some((v) => v.versionId === token && sameValue(v, value))
+      ) {
         return { ARN: existing.arn, Name: existing.name, VersionId: token };
       }
       const secret = createSecret(name, optionalString(body, 'Description'));
@@ -333,7 +353,8 @@ export async function startSecretsManager(options: StartSecretsManagerOptions = 
       const versionId = optionalString(body, 'VersionId');
       const stage = optionalString(body, 'VersionStage') ?? (versionId === undefined ? 'AWSCURRENT' : undefined);
       const version = secret.versions.find(
-        (v) => (versionId === undefined || v.versionId === versionId) && (stage === undefined || v.stages.includes(stage)),
+        (v) =>
+          (versionId === undefined || v.versionId === versionId) && (stage === undefined || v.stages.includes(stage)),
       );
       if (!version) {
         throw new AwsServiceError(
@@ -407,7 +428,8 @@ export async function startSecretsManager(options: StartSecretsManagerOptions = 
 
   const handle = (request: AwsJsonRequest): AwsJsonResult => {
     const { action, body } = request;
-    const rawId = typeof body.SecretId === 'string' ? body.SecretId : typeof body.Name === 'string' ? body.Name : undefined;
+    const rawId =
+      typeof body.SecretId === 'string' ? body.SecretId : typeof body.Name === 'string' ? body.Name : undefined;
     const secret = find(rawId);
     const time = Date.now();
     const { delayMs, failure, latency } = pickFaults(action, secret, rawId);
@@ -456,7 +478,13 @@ export async function startSecretsManager(options: StartSecretsManagerOptions = 
         return { kind: 'error', status: error.status, type: error.type, message: error.message, delayMs };
       }
       log(500, 'InternalServiceError');
-      return { kind: 'error', status: 500, type: 'InternalServiceError', message: 'The local stand-in failed.', delayMs };
+      return {
+        kind: 'error',
+        status: 500,
+        type: 'InternalServiceError',
+        message: 'The local stand-in failed.',
+        delayMs,
+      };
     }
   };
 
@@ -468,7 +496,14 @@ export async function startSecretsManager(options: StartSecretsManagerOptions = 
     requireSignature: options.requireSignature ?? true,
     handle,
     onRejected: ({ action, status, type }) =>
-      record.push({ action: action ?? '', secretId: undefined, secretName: undefined, time: Date.now(), status, errorType: type }),
+      record.push({
+        action: action ?? '',
+        secretId: undefined,
+        secretName: undefined,
+        time: Date.now(),
+        status,
+        errorType: type,
+      }),
   });
 
   const standIn: SecretsManagerStandIn = {

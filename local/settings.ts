@@ -120,7 +120,10 @@ function readCredentials(path: string): RealVoximplant {
   try {
     raw = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new SettingsError('VOXIMPLANT_CREDENTIALS_FILE', `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}): ${file}`);
+    throw new SettingsError(
+      'VOXIMPLANT_CREDENTIALS_FILE',
+      `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}): ${file}`,
+    );
   }
   let value: unknown;
   try {
@@ -135,7 +138,8 @@ function readCredentials(path: string): RealVoximplant {
   else {
     if (!Number.isSafeInteger(Number(creds.account_id)) || Number(creds.account_id) <= 0) problems.push('account_id');
     if (typeof creds.key_id !== 'string' || creds.key_id === '') problems.push('key_id');
-    if (typeof creds.private_key !== 'string' || !creds.private_key.includes('PRIVATE KEY')) problems.push('private_key');
+    if (typeof creds.private_key !== 'string' || !creds.private_key.includes('PRIVATE KEY'))
+      problems.push('private_key');
   }
   if (problems.length > 0) {
     throw new SettingsError(
@@ -198,12 +202,18 @@ export function loadSettings(env: Env = process.env, root: string = process.cwd(
     .filter((part) => part !== '')
     .map((part) => {
       if (!/^\d+$/.test(part) || Number(part) > 3600) {
-        throw new SettingsError('VOXCONF_SCHEDULE_RETRY_DELAYS_SECONDS', `must be a comma-separated list of seconds (0-3600), got "${delaysRaw}"`);
+        throw new SettingsError(
+          'VOXCONF_SCHEDULE_RETRY_DELAYS_SECONDS',
+          `must be a comma-separated list of seconds (0-3600), got "${delaysRaw}"`,
+        );
       }
       return Number(part);
     });
   if (scheduleRetryDelaysSeconds.length > 2) {
-    throw new SettingsError('VOXCONF_SCHEDULE_RETRY_DELAYS_SECONDS', 'may list at most 2 delays (Lambda retries an asynchronous invocation at most twice)');
+    throw new SettingsError(
+      'VOXCONF_SCHEDULE_RETRY_DELAYS_SECONDS',
+      'may list at most 2 delays (Lambda retries an asynchronous invocation at most twice)',
+    );
   }
 
   const logLevel = (text(env, 'VOXCONF_LOG_LEVEL') ?? 'INFO').toUpperCase();

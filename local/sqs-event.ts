@@ -11,7 +11,8 @@ export interface RecordContext {
   readonly region: string;
 }
 
-const base64 = (bytes: Uint8Array | undefined) => (bytes === undefined ? undefined : Buffer.from(bytes).toString('base64'));
+const base64 = (bytes: Uint8Array | undefined) =>
+  bytes === undefined ? undefined : Buffer.from(bytes).toString('base64');
 
 function toLambdaAttribute(value: MessageAttributeValue): SQSMessageAttribute {
   const attribute: Record<string, unknown> = {
@@ -73,7 +74,10 @@ export function readBatchResponse(payload: unknown, messageIds: readonly string[
   for (const failure of failures as unknown[]) {
     const id = (failure as { itemIdentifier?: unknown } | null)?.itemIdentifier;
     if (typeof id !== 'string' || id === '' || !known.has(id)) {
-      return { kind: 'batch_failure', reason: `batchItemFailures names ${JSON.stringify(id)}, which is not a message of the batch` };
+      return {
+        kind: 'batch_failure',
+        reason: `batchItemFailures names ${JSON.stringify(id)}, which is not a message of the batch`,
+      };
     }
     failed.add(id);
   }

@@ -56,7 +56,8 @@ export interface LocalSqs {
 
 export async function startSqs(options: StartSqsOptions = {}): Promise<LocalSqs> {
   const host = options.host ?? '127.0.0.1';
-  if (!isLoopbackHost(host)) throw new Error(`Local SQS listens on loopback only; "${host}" is not a loopback address.`);
+  if (!isLoopbackHost(host))
+    throw new Error(`Local SQS listens on loopback only; "${host}" is not a loopback address.`);
   const accountId = options.accountId ?? '000000000000';
   const region = options.region ?? 'us-east-1';
   const queueName = options.queueName ?? 'voxconf-requests';

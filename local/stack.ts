@@ -11,31 +11,32 @@
  *
  * Used by local/start.ts (`npm start`); see docs/local-stack.md.
  */
-import { SQSClient } from '@aws-sdk/client-sqs';
+
 import { createServer } from 'node:net';
-import { startControlServer, type ControlServer } from './control-server.js';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { type ControlServer, startControlServer } from './control-server.js';
 import { deadLetterQueue } from './dead-letters.js';
 import { invokeFunction } from './lambda-invoke.js';
 import type { LogSink } from './log.js';
-import { startOffline, type OfflineProcess } from './offline.js';
-import { startQueuePoller, type QueuePoller } from './queue-poller.js';
-import { loadSchedules, startScheduler, type ScheduleEntry, type Scheduler } from './scheduler.js';
-import { startSecretsManager, type SecretsManagerStandIn } from './secrets-manager.js';
+import { type OfflineProcess, startOffline } from './offline.js';
+import { type QueuePoller, startQueuePoller } from './queue-poller.js';
+import { loadSchedules, type ScheduleEntry, type Scheduler, startScheduler } from './scheduler.js';
+import { type SecretsManagerStandIn, startSecretsManager } from './secrets-manager.js';
 import {
   ACCOUNT_ID,
   DEAD_LETTER_QUEUE_NAME,
   functionName,
   PORT_LABELS,
   PORT_NAMES,
+  type PortName,
   portVariable,
   QUEUE_NAME,
   REGION,
   SECRET_NAME,
   STAGE,
-  type PortName,
   type StackSettings,
 } from './settings.js';
-import { startSqs, type LocalSqs } from './sqs.js';
+import { type LocalSqs, startSqs } from './sqs.js';
 import { startEmulator, type VoximplantEmulator } from './voximplant-emulator/index.js';
 
 /** Dummy keys for the local stand-ins (they check that requests are signed, not by whom). */
@@ -53,7 +54,13 @@ export interface StackInfo {
   readonly lambdaEndpoint: string;
   readonly functions: Readonly<Record<'http' | 'queue' | 'schedule', string>>;
   readonly voximplantApiUrl: string;
-  readonly emulator: { readonly origin: string; readonly controlUrl: string; readonly accountId: number; readonly ruleId: number; readonly latencyMs: number } | null;
+  readonly emulator: {
+    readonly origin: string;
+    readonly controlUrl: string;
+    readonly accountId: number;
+    readonly ruleId: number;
+    readonly latencyMs: number;
+  } | null;
   readonly real: { readonly accountId: number; readonly keyId: string; readonly credentialsFile: string } | null;
   readonly defaultRuleId: number | null;
   readonly secretsManagerEndpoint: string;
@@ -65,7 +72,13 @@ export interface StackInfo {
   readonly visibilityTimeoutSeconds: number;
   readonly maxReceiveCount: number;
   readonly controlUrl: string;
-  readonly schedules: readonly { name: string; schedule: string; timezone: string; enabled: boolean; next: string | null }[];
+  readonly schedules: readonly {
+    name: string;
+    schedule: string;
+    timezone: string;
+    enabled: boolean;
+    next: string | null;
+  }[];
   readonly schedulesFile: string;
   readonly schedulesAutoFire: boolean;
   readonly offlinePid: number;
@@ -84,9 +97,12 @@ export interface Stack {
 export class PortInUseError extends Error {
   constructor(readonly ports: readonly { name: PortName; port: number }[]) {
     super(
-      ports
-        .map(({ name, port }) => `port ${port} for the ${PORT_LABELS[name]} is in use; choose another with ${portVariable(name)}=<port>`)
-        .join('\n') + '\n(or move the whole block with VOXCONF_PORT_BASE=<first port>)',
+      `${ports
+        .map(
+          ({ name, port }) =>
+            `port ${port} for the ${PORT_LABELS[name]} is in use; choose another with ${portVariable(name)}=<port>`,
+        )
+        .join('\n')}\n(or move the whole block with VOXCONF_PORT_BASE=<first port>)`,
     );
     this.name = 'PortInUseError';
   }
@@ -118,7 +134,12 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
   };
   try {
     const results = await Promise.allSettled([
-      startSecretsManager({ host: settings.host, port: settings.ports.secretsManager, region: REGION, accountId: ACCOUNT_ID }),
+      startSecretsManager({
+        host: settings.host,
+        port: settings.ports.secretsManager,
+        region: REGION,
+        accountId: ACCOUNT_ID,
+      }),
       startSqs({
         host: settings.host,
         port: settings.ports.sqs,
@@ -153,7 +174,10 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
       // Rules the settings name (default, allow-list) exist in the emulator account, so they can be started.
       const namedRules = [
         ...(settings.defaultRuleId === undefined ? [] : [settings.defaultRuleId]),
-        ...(settings.allowedRuleIds ?? '').split(/[\s,;]+/).filter((part) => /^\d+$/.test(part)).map(Number),
+        ...(settings.allowedRuleIds ?? '')
+          .split(/[\s,;]+/)
+          .filter((part) => /^\d+$/.test(part))
+          .map(Number),
       ];
       const account = emulator.createAccount(namedRules.length > 0 ? { ruleIds: [...new Set(namedRules)] } : {});
       credentialsJson = JSON.stringify(account.credentials);
@@ -242,7 +266,11 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
     const scheduler = startScheduler({
       entries: schedules,
       invoke: (event) =>
-        invokeFunction(functionName('schedule'), event, { port: settings.ports.lambda, timeoutMs: 60_000, signal: invocations.signal }),
+        invokeFunction(functionName('schedule'), event, {
+          port: settings.ports.lambda,
+          timeoutMs: 60_000,
+          signal: invocations.signal,
+        }),
       sendOnFailureRecord: (body) => dlq.send(body),
       functionArn: `arn:aws:lambda:${REGION}:${ACCOUNT_ID}:function:${functionName('schedule')}`,
       autoFire: settings.schedulesAutoFire,
@@ -281,7 +309,11 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
       voximplantApiUrl: apiUrl,
       emulator: emulatorInfo,
       real: settings.real
-        ? { accountId: settings.real.accountId, keyId: settings.real.keyId, credentialsFile: settings.real.credentialsFile }
+        ? {
+            accountId: settings.real.accountId,
+            keyId: settings.real.keyId,
+            credentialsFile: settings.real.credentialsFile,
+          }
         : null,
       defaultRuleId: defaultRuleId ?? null,
       secretsManagerEndpoint: sm.endpoint,
@@ -327,4 +359,3 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
     throw error;
   }
 }
-

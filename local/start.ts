@@ -9,6 +9,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { StackSettings } from './settings.js';
 
 // Before any AWS SDK module loads: this process runs on Node 20 in development, on purpose.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -27,7 +28,7 @@ const fail = (message: string, code: number): never => {
   process.exit(code);
 };
 
-let settings;
+let settings: StackSettings;
 try {
   settings = loadSettings(process.env, root);
 } catch (error) {

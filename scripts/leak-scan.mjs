@@ -66,7 +66,8 @@ export function scanDirectory(dir, secretLines = []) {
     logLines += (text.match(/^\{"level":"/gm) ?? []).length;
     findings.push(...scanForLeaks(text, name));
     for (const line of secretLines) {
-      if (text.includes(line)) findings.push({ source: name, line: 0, kind: 'generated private key material', excerpt: '(redacted)' });
+      if (text.includes(line))
+        findings.push({ source: name, line: 0, kind: 'generated private key material', excerpt: '(redacted)' });
     }
   }
   return { findings, bytes, logLines };

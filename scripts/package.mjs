@@ -14,10 +14,11 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 
 const require = createRequire(import.meta.url);
+
 import { fileURLToPath } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
 
@@ -48,9 +49,10 @@ function parseArgs(argv) {
   const options = { stage: 'dev', region: undefined, params: {}, out: '.serverless', timeoutSeconds: 90 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') && !arg.startsWith('--param=')
-      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
-      : [arg, undefined];
+    const [flag, inline] =
+      arg.startsWith('--') && arg.includes('=') && !arg.startsWith('--param=')
+        ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+        : [arg, undefined];
     const value = () => {
       if (inline !== undefined) return inline;
       if (i + 1 >= argv.length) usage(`${flag} needs a value`);
@@ -105,24 +107,26 @@ async function preflightBuild() {
     throw new Error(`missing handler file(s): ${missing.map((name) => `functions/${name}.ts`).join(', ')}`);
   }
   const esbuild = await import('esbuild');
-  const result = await esbuild.build({
-    entryPoints: FUNCTIONS.map((name) => path.join(ROOT, 'functions', `${name}.ts`)),
-    bundle: true,
-    write: false,
-    format: 'esm',
-    platform: 'node',
-    target: 'node22',
-    mainFields: ['module', 'main'],
-    plugins: require(path.join(ROOT, 'infra', 'esbuild-plugins.cjs')),
-    alias: { '@aws-sdk/credential-provider-node': path.join(ROOT, 'lib', 'aws-credentials.ts') },
-    outdir: path.join(ROOT, '.cache', 'preflight'),
-    logLevel: 'silent',
-  }).catch((error) => {
-    const messages = (error.errors ?? []).map(
-      (e) => `  ${e.location ? `${e.location.file}:${e.location.line}:${e.location.column}: ` : ''}${e.text}`,
-    );
-    throw new Error(`esbuild failed, not packaging:\n${messages.join('\n') || error.message}`);
-  });
+  const result = await esbuild
+    .build({
+      entryPoints: FUNCTIONS.map((name) => path.join(ROOT, 'functions', `${name}.ts`)),
+      bundle: true,
+      write: false,
+      format: 'esm',
+      platform: 'node',
+      target: 'node22',
+      mainFields: ['module', 'main'],
+      plugins: require(path.join(ROOT, 'infra', 'esbuild-plugins.cjs')),
+      alias: { '@aws-sdk/credential-provider-node': path.join(ROOT, 'lib', 'aws-credentials.ts') },
+      outdir: path.join(ROOT, '.cache', 'preflight'),
+      logLevel: 'silent',
+    })
+    .catch((error) => {
+      const messages = (error.errors ?? []).map(
+        (e) => `  ${e.location ? `${e.location.file}:${e.location.line}:${e.location.column}: ` : ''}${e.text}`,
+      );
+      throw new Error(`esbuild failed, not packaging:\n${messages.join('\n') || error.message}`);
+    });
   return result;
 }
 
@@ -210,7 +214,8 @@ export function readZipEntries(zip) {
  */
 export function readZipEntry(zip, which) {
   const buffer = typeof zip === 'string' ? readFileSync(zip) : zip;
-  const entry = typeof which === 'string' ? readZipEntries(buffer).find((candidate) => candidate.name === which) : which;
+  const entry =
+    typeof which === 'string' ? readZipEntries(buffer).find((candidate) => candidate.name === which) : which;
   if (!entry) throw new Error(`${typeof zip === 'string' ? zip : 'zip'}: no entry ${String(which)}`);
   const local = entry.localOffset;
   if (buffer.readUInt32LE(local) !== 0x04034b50) throw new Error(`bad local header for ${entry.name}`);
@@ -306,7 +311,9 @@ export async function packageStack(options) {
 async function main() {
   const options = parseArgs(process.argv.slice(2));
   const manifest = await packageStack(options);
-  console.log(`Packaged stage "${manifest.stage}" in ${(manifest.durationMs / 1000).toFixed(1)} s -> ${manifest.template}`);
+  console.log(
+    `Packaged stage "${manifest.stage}" in ${(manifest.durationMs / 1000).toFixed(1)} s -> ${manifest.template}`,
+  );
   let tooBig = false;
   for (const artifact of manifest.artifacts) {
     const unpacked = artifact.files.reduce((sum, file) => sum + file.bytes, 0);

@@ -20,7 +20,7 @@
  * VOXCONF_LEAK_SCAN=0 turns it off.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, chmodSync, statSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,12 +71,16 @@ function ensureNode(major) {
   console.log(`\ntest: fetching Node ${major} (npm i --prefix .cache/node${major} ${pkg}@${major}) ...`);
   const started = Date.now();
   const npmCli = process.env.npm_execpath;
-  const [command, prefixArgs] =
-    npmCli && /npm-cli\.(c?js)$/.test(npmCli) ? [process.execPath, [npmCli]] : ['npm', []];
+  const [command, prefixArgs] = npmCli && /npm-cli\.(c?js)$/.test(npmCli) ? [process.execPath, [npmCli]] : ['npm', []];
   const result = spawnSync(
     command,
     [...prefixArgs, 'install', '--prefix', prefix, `${pkg}@${major}`, '--no-audit', '--no-fund', '--loglevel=error'],
-    { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], timeout: FETCH_TIMEOUT_MS, shell: process.platform === 'win32' },
+    {
+      cwd: root,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      timeout: FETCH_TIMEOUT_MS,
+      shell: process.platform === 'win32',
+    },
   );
   const fetchedMs = Date.now() - started;
   if (existsSync(bin) && (statSync(bin).mode & 0o111) === 0) chmodSync(bin, 0o755);
@@ -138,7 +142,10 @@ function runJest(nodeBin, version, captureDir) {
     });
     if (captureDir) {
       // jest's own output is shown as usual and kept for the scan too.
-      for (const [from, to] of [[child.stdout, process.stdout], [child.stderr, process.stderr]]) {
+      for (const [from, to] of [
+        [child.stdout, process.stdout],
+        [child.stderr, process.stderr],
+      ]) {
         from.on('data', (chunk) => {
           to.write(chunk);
           appendFileSync(join(captureDir, 'jest.log'), chunk);
@@ -243,7 +250,8 @@ for (const [index, major] of majors.entries()) {
     bin = fetched.bin;
     version = nodeVersion(bin) ?? `v${major}`;
   }
-  const captureDir = leakScan && index === majors.length - 1 ? mkdtempSync(join(tmpdir(), 'voxconf-capture-')) : undefined;
+  const captureDir =
+    leakScan && index === majors.length - 1 ? mkdtempSync(join(tmpdir(), 'voxconf-capture-')) : undefined;
   const run = await runJest(bin, version, captureDir);
   console.log('');
   printSummary(run);
@@ -259,10 +267,17 @@ for (const [index, major] of majors.entries()) {
 function leakScanResult(captureDir, version) {
   const secretLines = knownSecretLines(`${captureDir}.secrets`);
   const { findings, bytes, logLines } = scanDirectory(captureDir, secretLines);
-  if (secretLines.length === 0) findings.push({ source: 'secrets', line: 0, kind: 'no generated key was registered: the scan could not look for key material', excerpt: '' });
+  if (secretLines.length === 0)
+    findings.push({
+      source: 'secrets',
+      line: 0,
+      kind: 'no generated key was registered: the scan could not look for key material',
+      excerpt: '',
+    });
   const problems = findings.slice(0, 20).map((f) => `leak: ${f.kind} in ${f.source} line ${f.line} (${f.excerpt})`);
   // A scan of nothing proves nothing: the run must have logged at debug level.
-  if (logLines < 20) problems.push(`leak scan read only ${logLines} log lines (${bytes} bytes): logging was not captured`);
+  if (logLines < 20)
+    problems.push(`leak scan read only ${logLines} log lines (${bytes} bytes): logging was not captured`);
   const failed = problems.length > 0 ? 1 : 0;
   console.log(
     `test: leak scan of the Node ${version} run (${logLines} JSON log lines, ${(bytes / 1024).toFixed(0)} KiB, ` +

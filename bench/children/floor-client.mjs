@@ -43,7 +43,10 @@ export function createFloorClient(options) {
   /** GetSecretValue with a real SigV4 signature (service secretsmanager). */
   async function getSecretValue() {
     const body = JSON.stringify({ SecretId: options.secretId });
-    const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+    const amzDate = new Date()
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d{3}/, '');
     const day = amzDate.slice(0, 8);
     const headers = {
       'content-type': 'application/x-amz-json-1.1',
@@ -52,7 +55,15 @@ export function createFloorClient(options) {
       'x-amz-target': 'secretsmanager.GetSecretValue',
     };
     const names = Object.keys(headers).sort();
-    const canonical = ['POST', '/', '', ...names.map((n) => `${n}:${headers[n]}`), '', names.join(';'), sha256(body)].join('\n');
+    const canonical = [
+      'POST',
+      '/',
+      '',
+      ...names.map((n) => `${n}:${headers[n]}`),
+      '',
+      names.join(';'),
+      sha256(body),
+    ].join('\n');
     const scope = `${day}/${options.region}/secretsmanager/aws4_request`;
     const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n');
     let key = hmac(`AWS4${options.secretAccessKey}`, day);
@@ -62,7 +73,11 @@ export function createFloorClient(options) {
     const res = await request(
       smTransport,
       smUrl,
-      { method: 'POST', agent: smAgent, headers: { ...headers, authorization, 'content-length': Buffer.byteLength(body) } },
+      {
+        method: 'POST',
+        agent: smAgent,
+        headers: { ...headers, authorization, 'content-length': Buffer.byteLength(body) },
+      },
       body,
     );
     if (res.status !== 200) throw new Error(`GetSecretValue answered ${res.status}: ${res.body.slice(0, 200)}`);
@@ -103,7 +118,8 @@ export function createFloorClient(options) {
       body,
     );
     const parsed = JSON.parse(res.body);
-    if (res.status !== 200 || parsed.result !== 1) throw new Error(`StartConference failed: ${res.status} ${res.body.slice(0, 200)}`);
+    if (res.status !== 200 || parsed.result !== 1)
+      throw new Error(`StartConference failed: ${res.status} ${res.body.slice(0, 200)}`);
     return parsed;
   }
 

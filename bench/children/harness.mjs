@@ -11,7 +11,10 @@ const { readFileSync, writeFileSync } = process.getBuiltinModule('node:fs');
 
 /** A request id; random enough for logs, without node:crypto. */
 export function requestId() {
-  const hex = () => Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, '0');
+  const hex = () =>
+    Math.floor(Math.random() * 0x100000000)
+      .toString(16)
+      .padStart(8, '0');
   return `${hex()}-${hex().slice(0, 4)}-4${hex().slice(0, 3)}-a${hex().slice(0, 3)}-${hex()}${hex().slice(0, 4)}`;
 }
 

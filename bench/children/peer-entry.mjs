@@ -20,6 +20,7 @@ export function createPeerClient({ credentialsPath, host }) {
 /** One StartConference; throws unless Voximplant answered result 1. */
 export async function startConference(client, request) {
   const answer = await client.Scenarios.startConference(request);
-  if (answer?.result !== 1) throw new Error(`official SDK: StartConference failed: ${JSON.stringify(answer).slice(0, 300)}`);
+  if (answer?.result !== 1)
+    throw new Error(`official SDK: StartConference failed: ${JSON.stringify(answer).slice(0, 300)}`);
   return answer;
 }

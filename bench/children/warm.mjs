@@ -23,7 +23,10 @@ async function makeClient(c) {
   if (c.kind === 'voxconf') {
     return {
       name: c.name,
-      prepare: () => ({ event: cloneEvent(c.event, c.handlerKind), context: lambdaContext(c.functionName, c.timeoutMs) }),
+      prepare: () => ({
+        event: cloneEvent(c.event, c.handlerKind),
+        context: lambdaContext(c.functionName, c.timeoutMs),
+      }),
       call: async ({ event, context }) => checkHandlerAnswer(c.handlerKind, await mod.handler(event, context)),
     };
   }

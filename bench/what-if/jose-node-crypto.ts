@@ -7,7 +7,7 @@
  * (base64url header and claims) and signs with `sign('sha256', Buffer.from(input), key)`; the
  * VoximplantCredentials.privateKey type becomes KeyObject. Saves the WebCrypto load and jose (15.7 KiB).
  */
-import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
+import { createPrivateKey, type KeyObject, sign } from 'node:crypto';
 
 export type CryptoKey = KeyObject;
 export type JWTPayload = Record<string, unknown>;

@@ -29,7 +29,9 @@ export class SecretsManagerClient {
   private readonly region: string;
   constructor(private readonly options: Options = {}) {
     this.region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
-    this.url = new URL(process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER ?? `https://secretsmanager.${this.region}.amazonaws.com`);
+    this.url = new URL(
+      process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER ?? `https://secretsmanager.${this.region}.amazonaws.com`,
+    );
     this.transport = this.url.protocol === 'http:' ? http : https;
     this.agent = new this.transport.Agent({ keepAlive: true });
   }
@@ -51,7 +53,10 @@ export class SecretsManagerClient {
 
   private once(command: GetSecretValueCommand): Promise<{ SecretString?: string; VersionId?: string }> {
     const body = JSON.stringify(command.input);
-    const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+    const amzDate = new Date()
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d{3}/, '');
     const day = amzDate.slice(0, 8);
     const token = process.env.AWS_SESSION_TOKEN;
     const headers: Record<string, string> = {
@@ -62,16 +67,31 @@ export class SecretsManagerClient {
       ...(token ? { 'x-amz-security-token': token } : {}),
     };
     const names = Object.keys(headers).sort();
-    const canonical = ['POST', '/', '', ...names.map((n) => `${n}:${headers[n]}`), '', names.join(';'), sha256(body)].join('\n');
+    const canonical = [
+      'POST',
+      '/',
+      '',
+      ...names.map((n) => `${n}:${headers[n]}`),
+      '',
+      names.join(';'),
+      sha256(body),
+    ].join('\n');
     const scope = `${day}/${this.region}/secretsmanager/aws4_request`;
     let key = hmac(`AWS4${process.env.AWS_SECRET_ACCESS_KEY ?? ''}`, day);
     for (const part of [this.region, 'secretsmanager', 'aws4_request']) key = hmac(key, part);
-    const signature = createHmac('sha256', key).update(['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n')).digest('hex');
+    const signature = createHmac('sha256', key)
+      .update(['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n'))
+      .digest('hex');
     headers.authorization = `AWS4-HMAC-SHA256 Credential=${process.env.AWS_ACCESS_KEY_ID}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}`;
     return new Promise((resolve, reject) => {
       const req = this.transport.request(
         this.url,
-        { method: 'POST', agent: this.agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) }, timeout: this.options.requestHandler?.requestTimeout ?? 2000 },
+        {
+          method: 'POST',
+          agent: this.agent,
+          headers: { ...headers, 'content-length': Buffer.byteLength(body) },
+          timeout: this.options.requestHandler?.requestTimeout ?? 2000,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -86,8 +106,16 @@ export class SecretsManagerClient {
               // not JSON: an error below
             }
             if (status === 200) return resolve(parsed as { SecretString?: string; VersionId?: string });
-            const type = String(parsed.__type ?? res.headers['x-amzn-errortype'] ?? 'UnknownError').split('#').pop()!.split(':')[0]!;
-            reject(Object.assign(new Error(String(parsed.message ?? `HTTP ${status}`)), { name: type, $metadata: { httpStatusCode: status } }));
+            const type = String(parsed.__type ?? res.headers['x-amzn-errortype'] ?? 'UnknownError')
+              .split('#')
+              .pop()!
+              .split(':')[0]!;
+            reject(
+              Object.assign(new Error(String(parsed.message ?? `HTTP ${status}`)), {
+                name: type,
+                $metadata: { httpStatusCode: status },
+              }),
+            );
           });
         },
       );

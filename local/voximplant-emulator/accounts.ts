@@ -2,14 +2,14 @@
  * Accounts, their service-account keys (public halves only) and their rules. A private key is handed
  * out once, in the credentials of the call that generated it, and never kept.
  */
-import { createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, type KeyObject, randomUUID } from 'node:crypto';
 import { registerGeneratedSecret } from '../secret-register.js';
 import type { VerificationKey } from './auth.js';
 import type {
   AccountInfo,
+  AddedKey,
   AddKeyOptions,
   AddRuleOptions,
-  AddedKey,
   CreateAccountOptions,
   CreatedAccount,
   Credentials,
@@ -47,7 +47,8 @@ export class AccountRegistry {
 
   createAccount(options: CreateAccountOptions = {}): CreatedAccount {
     const accountId = options.accountId ?? this.freeAccountId();
-    if (!Number.isSafeInteger(accountId) || accountId <= 0) throw new RangeError('accountId must be a positive integer');
+    if (!Number.isSafeInteger(accountId) || accountId <= 0)
+      throw new RangeError('accountId must be a positive integer');
     if (this.accountsById.has(accountId)) throw new Error(`account ${accountId} already exists`);
     const ruleCount = options.ruleCount ?? 1;
     if (options.ruleIds === undefined && (!Number.isInteger(ruleCount) || ruleCount < 1)) {
@@ -56,7 +57,11 @@ export class AccountRegistry {
     // Checked up front so that a bad list cannot leave a half-created account behind.
     if (options.ruleIds !== undefined) {
       const ids = options.ruleIds;
-      if (ids.length === 0 || ids.some((id) => !Number.isSafeInteger(id) || id <= 0) || new Set(ids).size !== ids.length) {
+      if (
+        ids.length === 0 ||
+        ids.some((id) => !Number.isSafeInteger(id) || id <= 0) ||
+        new Set(ids).size !== ids.length
+      ) {
         throw new RangeError('ruleIds must be distinct positive integers');
       }
     }

@@ -8,11 +8,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AccountRegistry } from './accounts.js';
-import { verifyAuthorization, redactAuthorization } from './auth.js';
+import { redactAuthorization, verifyAuthorization } from './auth.js';
 import { BodyTooLargeError, readBody } from './body.js';
 import type { ConferenceRegistry } from './conferences.js';
 import type { FaultBook } from './faults.js';
-import { MalformedBodyError, parseParams, parseQuery, type Params } from './params.js';
+import { MalformedBodyError, type Params, parseParams, parseQuery } from './params.js';
 import type { OpenRecord, RecordEnd, RequestLog } from './records.js';
 import { apiErrorBody, dropConnection, sendBody, sendFaultAnswer, sendJson, sendTruncated } from './respond.js';
 import { isApiPath, resolveRoute } from './routing.js';
@@ -177,11 +177,19 @@ function startConference(auth: AuthRecord, params: Params, ctx: ApiContext): Ans
       end: { outcome: 'auth_failed', status: 200, errorCode: AUTHORIZATION_FAILED },
     };
   }
-  const check = checkStartConference(params, auth.accountId, (accountId, ruleId) => ctx.accounts.findRule(accountId, ruleId));
+  const check = checkStartConference(params, auth.accountId, (accountId, ruleId) =>
+    ctx.accounts.findRule(accountId, ruleId),
+  );
   if (!check.ok) {
     return { body: apiErrorBody(check.code), end: { outcome: 'api_error', status: 200, errorCode: check.code } };
   }
-  const { session, joined } = ctx.conferences.startOrJoin(auth.accountId, check.conferenceName, check.ruleId, params, ctx.now());
+  const { session, joined } = ctx.conferences.startOrJoin(
+    auth.accountId,
+    check.conferenceName,
+    check.ruleId,
+    params,
+    ctx.now(),
+  );
   return {
     body: successBody(session),
     end: { outcome: 'success', status: 200, conference: { sessionId: session.sessionId, joined } },

@@ -4,7 +4,7 @@
  * string), iat and exp with exp - iat <= 3600 s. Voximplant answers every failure with the same error
  * 100, so the precise reason is only kept for the emulator's records.
  */
-import { verify, type KeyObject } from 'node:crypto';
+import { type KeyObject, verify } from 'node:crypto';
 import type { AuthFailureReason, AuthRecord } from './types.js';
 
 /** Voximplant's documented maximum token lifetime. */

@@ -48,7 +48,8 @@ async function main(): Promise<void> {
     return;
   }
 
-  const tempDir = values['credentials-out'] === undefined ? mkdtempSync(join(tmpdir(), 'voximplant-emulator-')) : undefined;
+  const tempDir =
+    values['credentials-out'] === undefined ? mkdtempSync(join(tmpdir(), 'voximplant-emulator-')) : undefined;
   const credentialsPath = resolve(values['credentials-out'] ?? join(tempDir as string, 'credentials.json'));
   const tls = values.tls ? await generateSelfSignedCert() : undefined;
 
@@ -117,7 +118,8 @@ function writePrivate(path: string, content: string): void {
 function number<K extends string>(raw: string | undefined, flag: string, key: K): Partial<Record<K, number>> {
   if (raw === undefined) return {};
   const value = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(value)) throw new Error(`--${flag} must be a number, not ${JSON.stringify(raw)}`);
+  if (raw.trim() === '' || !Number.isFinite(value))
+    throw new Error(`--${flag} must be a number, not ${JSON.stringify(raw)}`);
   return { [key]: value } as Record<K, number>;
 }
 

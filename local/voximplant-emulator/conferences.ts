@@ -38,7 +38,13 @@ export class ConferenceRegistry {
   /** @param mediaOrigins the http/https origins used in media_session_access_(secure_)url */
   constructor(private readonly mediaOrigins: { readonly http: string; readonly https: string }) {}
 
-  startOrJoin(accountId: number, name: string, ruleId: number, params: Record<string, string>, nowMs: number): StartResult {
+  startOrJoin(
+    accountId: number,
+    name: string,
+    ruleId: number,
+    params: Record<string, string>,
+    nowMs: number,
+  ): StartResult {
     const existing = this.running.get(runningKey(accountId, name));
     if (existing) {
       existing.joinCount++;

@@ -79,7 +79,13 @@ function route(
       if (is('GET', 1)) return [200, emulator.accounts()];
       if (is('POST', 1)) return [201, emulator.createAccount(createAccountOptions(body))];
       if (is('POST', 3) && sub === 'keys') {
-        return [201, emulator.addKey(accountIdParam(id), { ...optionalString(body, 'keyId'), ...optionalString(body, 'publicKey') })];
+        return [
+          201,
+          emulator.addKey(accountIdParam(id), {
+            ...optionalString(body, 'keyId'),
+            ...optionalString(body, 'publicKey'),
+          }),
+        ];
       }
       if (is('POST', 3) && sub === 'rules') {
         const ruleId = emulator.addRule(accountIdParam(id), {
@@ -226,6 +232,7 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   } catch {
     throw new ControlError(400, 'body is not valid JSON');
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ControlError(400, 'body must be a JSON object');
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new ControlError(400, 'body must be a JSON object');
   return value as Record<string, unknown>;
 }

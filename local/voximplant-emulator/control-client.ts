@@ -5,9 +5,9 @@
 import type { FaultInfo, FaultSpec } from './faults.js';
 import type {
   AccountInfo,
+  AddedKey,
   AddKeyOptions,
   AddRuleOptions,
-  AddedKey,
   ConferenceInfo,
   CreateAccountOptions,
   CreatedAccount,
@@ -65,7 +65,8 @@ export function connectEmulator(origin: string): EmulatorControlClient {
       ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
     });
     const value = (await response.json()) as T & { error?: string };
-    if (!response.ok) throw new ControlApiError(response.status, value.error ?? `control API answered ${response.status}`);
+    if (!response.ok)
+      throw new ControlApiError(response.status, value.error ?? `control API answered ${response.status}`);
     return value;
   };
   const query = (values: Record<string, string | number | boolean | undefined>) => {
@@ -82,11 +83,13 @@ export function connectEmulator(origin: string): EmulatorControlClient {
     removeKey: async (keyId) => {
       await call('DELETE', `/keys/${encodeURIComponent(keyId)}`);
     },
-    addRule: async (accountId, options = {}) => (await call<{ ruleId: number }>('POST', `/accounts/${accountId}/rules`, options)).ruleId,
+    addRule: async (accountId, options = {}) =>
+      (await call<{ ruleId: number }>('POST', `/accounts/${accountId}/rules`, options)).ruleId,
     fault: (spec) => call('POST', '/faults', spec),
     faults: () => call('GET', '/faults'),
     clearFaults: async (id) =>
-      (await call<{ cleared: number }>('DELETE', id === undefined ? '/faults' : `/faults/${encodeURIComponent(id)}`)).cleared,
+      (await call<{ cleared: number }>('DELETE', id === undefined ? '/faults' : `/faults/${encodeURIComponent(id)}`))
+        .cleared,
     setLatency: async (ms) => {
       await call('PUT', '/latency', { ms });
     },
@@ -96,7 +99,8 @@ export function connectEmulator(origin: string): EmulatorControlClient {
     },
     conferences: (options = {}) => call('GET', `/conferences${query({ active: options.active })}`),
     endConference: async (name, accountId) =>
-      (await call<{ ended: number }>('DELETE', `/conferences/${encodeURIComponent(name)}${query({ accountId })}`)).ended,
+      (await call<{ ended: number }>('DELETE', `/conferences/${encodeURIComponent(name)}${query({ accountId })}`))
+        .ended,
     stats: () => call('GET', '/stats'),
     reset: async (options = {}) => {
       await call('POST', '/reset', options);

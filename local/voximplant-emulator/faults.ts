@@ -130,7 +130,8 @@ export class FaultBook {
 
   private prune(nowMs: number): void {
     this.faults = this.faults.filter(
-      (fault) => (fault.remaining === null || fault.remaining > 0) && (fault.expiresAt === null || nowMs < fault.expiresAt),
+      (fault) =>
+        (fault.remaining === null || fault.remaining > 0) && (fault.expiresAt === null || nowMs < fault.expiresAt),
     );
   }
 }
@@ -151,7 +152,8 @@ function info(fault: ActiveFault): FaultInfo {
  * typo fails when the fault is set rather than silently never firing.
  */
 export function normalizeFaultSpec(input: unknown): FaultSpec {
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new FaultSpecError('a fault must be an object');
+  if (input === null || typeof input !== 'object' || Array.isArray(input))
+    throw new FaultSpecError('a fault must be an object');
   const raw = input as Record<string, unknown>;
   const scope = normalizeScope(raw);
   switch (raw.type) {
@@ -163,7 +165,11 @@ export function normalizeFaultSpec(input: unknown): FaultSpec {
       const status = integer(raw.status, 'status', 200, 599);
       const headers = optionalStringRecord(raw.headers, 'headers');
       const retryAfter = raw.retryAfter;
-      if (retryAfter !== undefined && typeof retryAfter !== 'string' && !(typeof retryAfter === 'number' && retryAfter >= 0)) {
+      if (
+        retryAfter !== undefined &&
+        typeof retryAfter !== 'string' &&
+        !(typeof retryAfter === 'number' && retryAfter >= 0)
+      ) {
         throw new FaultSpecError('retryAfter must be a non-negative number of seconds or an HTTP date string');
       }
       return {
@@ -179,13 +185,17 @@ export function normalizeFaultSpec(input: unknown): FaultSpec {
     case 'raw':
       return {
         type: 'raw',
-        body: raw.body === undefined ? '<html><body>Service Temporarily Unavailable</body></html>' : string(raw.body, 'body'),
+        body:
+          raw.body === undefined
+            ? '<html><body>Service Temporarily Unavailable</body></html>'
+            : string(raw.body, 'body'),
         status: raw.status === undefined ? 200 : integer(raw.status, 'status', 200, 599),
         contentType: raw.contentType === undefined ? 'text/html' : string(raw.contentType, 'contentType'),
         ...scope,
       };
     case 'errors': {
-      if (!Array.isArray(raw.errors) || raw.errors.length === 0) throw new FaultSpecError('errors must be a non-empty array');
+      if (!Array.isArray(raw.errors) || raw.errors.length === 0)
+        throw new FaultSpecError('errors must be a non-empty array');
       const errors = raw.errors.map((entry: unknown, i) => {
         if (entry === null || typeof entry !== 'object') throw new FaultSpecError(`errors[${i}] must be an object`);
         const { code: rawCode, msg } = entry as Record<string, unknown>;
@@ -239,7 +249,8 @@ function optionalString<K extends string>(value: unknown, field: K): Partial<Rec
 
 function optionalStringRecord(value: unknown, field: string): Record<string, string> | undefined {
   if (value === undefined) return undefined;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new FaultSpecError(`${field} must be an object`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new FaultSpecError(`${field} must be an object`);
   for (const [name, headerValue] of Object.entries(value)) string(headerValue, `${field}.${name}`);
   return { ...(value as Record<string, string>) };
 }

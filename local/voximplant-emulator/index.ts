@@ -1,18 +1,34 @@
 /** Voximplant Management API emulator (StartConference only). See README.md beside this file. */
-export { startEmulator, isLoopbackHost } from './server.js';
-export { generateSelfSignedCert, opensslAvailable, type SelfSignedCert } from './tls.js';
-export { connectEmulator, ControlApiError, type EmulatorControlClient, type EmulatorHealth } from './control-client.js';
-export { signToken, callEmulator, buildMultipart, type TokenOptions, type CallOptions, type Encoding, type RawResponse } from './test-client.js';
+
 export { generateRsaKeyPair } from './accounts.js';
-export { errorMessage, voximplantError, type VoximplantErrorInfo } from './error-codes.js';
-export { normalizeFaultSpec, FaultSpecError, type FaultAction, type FaultScope, type FaultSpec, type FaultInfo } from './faults.js';
 export { MAX_TOKEN_LIFETIME_SECONDS } from './auth.js';
+export { ControlApiError, connectEmulator, type EmulatorControlClient, type EmulatorHealth } from './control-client.js';
+export { errorMessage, type VoximplantErrorInfo, voximplantError } from './error-codes.js';
+export {
+  type FaultAction,
+  type FaultInfo,
+  type FaultScope,
+  type FaultSpec,
+  FaultSpecError,
+  normalizeFaultSpec,
+} from './faults.js';
+export { isLoopbackHost, startEmulator } from './server.js';
 export { MAX_CONFERENCE_NAME_LENGTH } from './start-conference.js';
+export {
+  buildMultipart,
+  type CallOptions,
+  callEmulator,
+  type Encoding,
+  type RawResponse,
+  signToken,
+  type TokenOptions,
+} from './test-client.js';
+export { generateSelfSignedCert, opensslAvailable, type SelfSignedCert } from './tls.js';
 export type {
   AccountInfo,
+  AddedKey,
   AddKeyOptions,
   AddRuleOptions,
-  AddedKey,
   AuthFailureReason,
   AuthRecord,
   ConferenceInfo,

@@ -11,7 +11,13 @@ export type RecordEnd = Partial<Pick<RequestRecord, 'errorCode' | 'dropped' | 'c
   Pick<RequestRecord, 'outcome' | 'status'>;
 
 /** Parameters that carry secrets in Voximplant's legacy auth modes. */
-const SECRET_PARAMS = new Set(['api_key', 'account_password', 'admin_user_api_key', 'admin_user_password', 'session_id']);
+const SECRET_PARAMS = new Set([
+  'api_key',
+  'account_password',
+  'admin_user_api_key',
+  'admin_user_password',
+  'session_id',
+]);
 
 export class RequestLog {
   private records: OpenRecord[] = [];

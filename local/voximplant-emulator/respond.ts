@@ -1,5 +1,5 @@
 /** Writing answers, including the deliberately broken ones. */
-import { STATUS_CODES, type ServerResponse } from 'node:http';
+import { type ServerResponse, STATUS_CODES } from 'node:http';
 import { errorMessage } from './error-codes.js';
 import type { FaultAction } from './faults.js';
 

@@ -25,7 +25,9 @@ export function resolveRoute(pathname: string, params: Readonly<Record<string, s
   if (rest === '') {
     const cmd = params.cmd;
     if (cmd === undefined || cmd === '') return { ok: false, code: MISSING_CMD };
-    return IMPLEMENTED_METHODS.has(cmd) ? { ok: true, method: cmd, via: 'cmd' } : { ok: false, code: UNKNOWN_COMMAND, method: cmd };
+    return IMPLEMENTED_METHODS.has(cmd)
+      ? { ok: true, method: cmd, via: 'cmd' }
+      : { ok: false, code: UNKNOWN_COMMAND, method: cmd };
   }
   let method: string;
   try {
@@ -33,5 +35,7 @@ export function resolveRoute(pathname: string, params: Readonly<Record<string, s
   } catch {
     return { ok: false, code: UNKNOWN_COMMAND };
   }
-  return IMPLEMENTED_METHODS.has(method) ? { ok: true, method, via: 'path' } : { ok: false, code: UNKNOWN_COMMAND, method };
+  return IMPLEMENTED_METHODS.has(method)
+    ? { ok: true, method, via: 'path' }
+    : { ok: false, code: UNKNOWN_COMMAND, method };
 }

@@ -5,19 +5,19 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { refuseBrowserRequest } from '../loopback-guard.js';
 import { AccountRegistry } from './accounts.js';
-import { handleApiRequest, splitTarget, type ApiContext, type ConcurrencyGate } from './api-handler.js';
+import { type ApiContext, type ConcurrencyGate, handleApiRequest, splitTarget } from './api-handler.js';
 import { ConferenceRegistry } from './conferences.js';
 import { handleControlRequest, isControlPath } from './control-api.js';
-import { refuseBrowserRequest } from '../loopback-guard.js';
 import { FaultBook, type FaultInfo, type FaultSpec } from './faults.js';
 import { RequestLog } from './records.js';
 import { sendBody, sendJson } from './respond.js';
 import type {
   AccountInfo,
+  AddedKey,
   AddKeyOptions,
   AddRuleOptions,
-  AddedKey,
   ConferenceInfo,
   CreateAccountOptions,
   CreatedAccount,
@@ -139,7 +139,8 @@ class Emulator implements VoximplantEmulator {
         : handleApiRequest(req, res, this.api);
     handled.catch((error: unknown) => {
       // An emulator bug should be loud in the test that hit it, not look like a Voximplant answer.
-      if (!res.headersSent) sendBody(res, 500, `emulator internal error: ${String(error)}`, 'text/plain; charset=utf-8');
+      if (!res.headersSent)
+        sendBody(res, 500, `emulator internal error: ${String(error)}`, 'text/plain; charset=utf-8');
       else res.destroy();
     });
   }
@@ -251,7 +252,8 @@ class Emulator implements VoximplantEmulator {
 }
 
 function nonNegative(value: number, name: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a non-negative number`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+    throw new RangeError(`${name} must be a non-negative number`);
   return value;
 }
 

@@ -3,10 +3,11 @@
  * send StartConference in each encoding the official SDKs use, byte for byte under the test's control.
  * Not a Voximplant client: it never retries and it hides nothing.
  */
+
+import { randomInt } from 'node:crypto';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { randomInt } from 'node:crypto';
-import { SignJWT, importPKCS8, type JWTPayload } from 'jose';
+import { importPKCS8, type JWTPayload, SignJWT } from 'jose';
 import type { Credentials } from './types.js';
 
 export interface TokenOptions {
@@ -30,7 +31,8 @@ export interface TokenOptions {
 export async function signToken(credentials: Credentials, options: TokenOptions = {}): Promise<string> {
   const alg = options.alg ?? 'RS256';
   const iat = options.iat === undefined ? Math.floor(Date.now() / 1000) : options.iat;
-  const exp = options.exp === undefined ? (iat ?? Math.floor(Date.now() / 1000)) + (options.lifetimeSeconds ?? 60) : options.exp;
+  const exp =
+    options.exp === undefined ? (iat ?? Math.floor(Date.now() / 1000)) + (options.lifetimeSeconds ?? 60) : options.exp;
   const claims: Record<string, unknown> = { ...options.extraClaims };
   const iss = options.iss === undefined ? credentials.account_id : options.iss;
   if (iss !== null) claims.iss = iss;
@@ -115,7 +117,11 @@ export function buildMultipart(
 ): { contentType: string; body: Buffer } {
   const chunks: Buffer[] = [];
   for (const [name, value] of fields) {
-    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n`), Buffer.from(value, 'utf8'), Buffer.from('\r\n'));
+    chunks.push(
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n`),
+      Buffer.from(value, 'utf8'),
+      Buffer.from('\r\n'),
+    );
   }
   chunks.push(Buffer.from(`--${boundary}--\r\n`));
   return { contentType: `multipart/form-data; boundary=${boundary}`, body: Buffer.concat(chunks) };
@@ -135,7 +141,9 @@ export function send(
     const req = requestFn(url, { method, headers, agent: false, ...(ca !== undefined ? { ca } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }),
+      );
       res.on('error', reject);
     });
     req.on('error', reject);

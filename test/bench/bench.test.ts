@@ -3,14 +3,15 @@
  * derived from serverless.yml, target evaluation and rendering. (`npm run bench -- --quick` exercises the
  * whole bench end to end.)
  */
-import { describe, expect, it } from '@jest/globals';
+
 import { crc32, deflateRawSync } from 'node:zlib';
+import { describe, expect, it } from '@jest/globals';
 import { esbuildOptionsFromServerless } from '../../bench/bundles.js';
-import { readZipEntries, readZipEntry } from '../../scripts/package.mjs';
 import type { ColdSeries } from '../../bench/cold.js';
-import { buildRows, renderMarkdown, renderTable, type NodeRun } from '../../bench/report.js';
+import { buildRows, type NodeRun, renderMarkdown, renderTable } from '../../bench/report.js';
 import { median, pairedDifference, pairedRatio, quantile, summarize } from '../../bench/stats.js';
 import type { WarmProcessResult } from '../../bench/warm.js';
+import { readZipEntries, readZipEntry } from '../../scripts/package.mjs';
 
 /** A zip with one stored and one deflated entry, laid out as zip writers do. */
 function makeZip(entries: { name: string; data: Buffer; deflate: boolean }[]): Buffer {
@@ -96,11 +97,25 @@ describe('esbuild options from serverless.yml', () => {
 });
 
 function series(values: Partial<Record<keyof ColdSeries, number[]>>): ColdSeries {
-  const empty = { importMs: [], invokeMs: [], totalMs: [], sinceProcessStartMs: [], wallMs: [], peakRssBytes: [], getSecretValue: [], signings: [], stdoutLines: [] };
+  const empty = {
+    importMs: [],
+    invokeMs: [],
+    totalMs: [],
+    sinceProcessStartMs: [],
+    wallMs: [],
+    peakRssBytes: [],
+    getSecretValue: [],
+    signings: [],
+    stdoutLines: [],
+  };
   return { ...empty, ...values } as ColdSeries;
 }
 
-function warm(label: string, rounds: Record<string, number[]>, counts: WarmProcessResult['counts'] = {}): WarmProcessResult {
+function warm(
+  label: string,
+  rounds: Record<string, number[]>,
+  counts: WarmProcessResult['counts'] = {},
+): WarmProcessResult {
   return {
     label,
     transport: 'https',
@@ -122,8 +137,22 @@ describe('report', () => {
     durationMs: 1,
     cold: {
       series: {
-        voxconf: series({ sinceProcessStartMs: [100, 110], totalMs: [80, 90], importMs: [40, 45], invokeMs: [40, 45], peakRssBytes: [60, 60], getSecretValue: [1, 1], signings: [1, 1] }),
-        floor: series({ sinceProcessStartMs: [60, 60], totalMs: [30, 30], importMs: [5, 5], invokeMs: [25, 25], peakRssBytes: [50, 50] }),
+        voxconf: series({
+          sinceProcessStartMs: [100, 110],
+          totalMs: [80, 90],
+          importMs: [40, 45],
+          invokeMs: [40, 45],
+          peakRssBytes: [60, 60],
+          getSecretValue: [1, 1],
+          signings: [1, 1],
+        }),
+        floor: series({
+          sinceProcessStartMs: [60, 60],
+          totalMs: [30, 30],
+          importMs: [5, 5],
+          invokeMs: [25, 25],
+          peakRssBytes: [50, 50],
+        }),
       },
     },
     warm: {
@@ -156,6 +185,8 @@ describe('report', () => {
     expect(lines[0]).toBe('#### Node v22.0.0');
     expect(lines).toContain('| metric | voxconf: median (min-max) | baseline | ratio | target | met? |');
     expect(lines).toContain('| **warm** | | | | | |');
-    expect(lines.filter((line) => line.startsWith('| ') && !line.startsWith('| **') && !line.startsWith('| metric'))).toHaveLength(rows.length);
+    expect(
+      lines.filter((line) => line.startsWith('| ') && !line.startsWith('| **') && !line.startsWith('| metric')),
+    ).toHaveLength(rows.length);
   });
 });

@@ -19,8 +19,8 @@ import {
   openPorts,
   processAlive,
   ROOT,
-  startLocalStack,
   type RunningStack,
+  startLocalStack,
 } from '../helpers/local-stack.js';
 
 /** Runs start.ts to its exit (for start-up refusals); resolves with the exit code and the output. */
@@ -28,7 +28,8 @@ function runToExit(env: Record<string, string>): Promise<{ code: number | null; 
   return new Promise((resolvePromise) => {
     const clean: NodeJS.ProcessEnv = {};
     for (const [name, value] of Object.entries(process.env)) {
-      if (name !== 'NODE_OPTIONS' && !name.startsWith('VOXCONF_') && !name.startsWith('VOXIMPLANT_')) clean[name] = value;
+      if (name !== 'NODE_OPTIONS' && !name.startsWith('VOXCONF_') && !name.startsWith('VOXIMPLANT_'))
+        clean[name] = value;
     }
     const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
       cwd: ROOT,
@@ -135,7 +136,9 @@ describe('refusals before anything starts', () => {
     await new Promise<void>((resolvePromise) => (blocker as Server).listen(base + 4, '127.0.0.1', resolvePromise));
     const { code, output } = await runToExit({ VOXCONF_PORT_BASE: String(base) });
     expect(code).toBe(2);
-    expect(output).toContain(`port ${base + 4} for the local SQS is in use; choose another with VOXCONF_SQS_PORT=<port>`);
+    expect(output).toContain(
+      `port ${base + 4} for the local SQS is in use; choose another with VOXCONF_SQS_PORT=<port>`,
+    );
     expect(await openPorts([base, base + 1, base + 2, base + 3, base + 5])).toEqual([]);
   }, 30_000);
 
@@ -153,7 +156,10 @@ describe('refusals before anything starts', () => {
     const file = join(dir, 'credentials.json');
     writeFileSync(file, '{"private_key": "-----BEGIN PRIVATE KEY-----\\nsecret"');
     try {
-      const { code, output } = await runToExit({ VOXCONF_PORT_BASE: String(await freePortBase()), VOXIMPLANT_CREDENTIALS_FILE: file });
+      const { code, output } = await runToExit({
+        VOXCONF_PORT_BASE: String(await freePortBase()),
+        VOXIMPLANT_CREDENTIALS_FILE: file,
+      });
       expect(code).toBe(2);
       expect(output).toMatch(/VOXIMPLANT_CREDENTIALS_FILE is not valid JSON/);
       expect(output).not.toContain('secret');

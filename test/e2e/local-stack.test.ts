@@ -10,21 +10,22 @@
  *
  * Local settings keep it short: visibility timeout 3 s, maxReceiveCount 3, emulated latency 10 ms.
  */
-import { readFileSync } from 'node:fs';
+
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { type Message, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { ReceiveMessageCommand, SendMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { triggerCommands } from '../../local/banner.js';
-import { scanForLeaks } from '../../scripts/leak-scan.mjs';
 import { connectEmulator, type EmulatorControlClient } from '../../local/voximplant-emulator/index.js';
+import { scanForLeaks } from '../../scripts/leak-scan.mjs';
 import {
   eventually,
   freePortBase,
   leftoverProcesses,
   openPorts,
   processAlive,
-  startLocalStack,
   type RunningStack,
+  startLocalStack,
 } from '../helpers/local-stack.js';
 
 const VISIBILITY_TIMEOUT_SECONDS = 3;
@@ -72,7 +73,11 @@ async function deadLetters(): Promise<Message[]> {
 }
 
 const deadLetterWithBody = (body: string, timeoutMs: number) =>
-  eventually(async () => (await deadLetters()).find((m) => m.Body === body), timeoutMs, `a dead letter with body ${body}`);
+  eventually(
+    async () => (await deadLetters()).find((m) => m.Body === body),
+    timeoutMs,
+    `a dead letter with body ${body}`,
+  );
 
 beforeAll(async () => {
   stack = await startLocalStack({
@@ -107,7 +112,9 @@ describe('start-up', () => {
     const listening = listeningAddresses(Object.values(ports));
     for (const port of Object.values(ports)) expect(listening.get(port)).toEqual(['127.0.0.1']);
     expect(info().mode).toBe('emulator');
-    expect(info().secretArn).toMatch(/^arn:aws:secretsmanager:us-east-1:\d{12}:secret:voxconf\/local-credentials-\w{6}$/);
+    expect(info().secretArn).toMatch(
+      /^arn:aws:secretsmanager:us-east-1:\d{12}:secret:voxconf\/local-credentials-\w{6}$/,
+    );
   });
 
   test('the banner says what listens where, that the API is open on loopback, and gives a command per trigger', () => {
@@ -116,7 +123,13 @@ describe('start-up', () => {
     expect(out).toMatch(/open on loopback: no IAM/);
     expect(out).toMatch(/local only: visibility timeout 3 s, maxReceiveCount 3 \(deployed: 180 s, 5\)/);
     const commands = triggerCommands(info());
-    for (const command of [commands.http, commands.enqueue, commands.fireSchedule, commands.emulatorConferences, commands.deadLetters]) {
+    for (const command of [
+      commands.http,
+      commands.enqueue,
+      commands.fireSchedule,
+      commands.emulatorConferences,
+      commands.deadLetters,
+    ]) {
       expect(out).toContain(command as string);
     }
   });
@@ -127,7 +140,12 @@ describe('HTTP trigger (POST /conferences through serverless offline)', () => {
     const { status, json } = await postConference({ conference_name: 'e2e-http', rule_id: ruleId });
     expect(status).toBe(200);
     expect(Object.keys(json).sort()).toEqual(
-      ['call_session_history_id', 'conference_name', 'media_session_access_secure_url', 'media_session_access_url'].sort(),
+      [
+        'call_session_history_id',
+        'conference_name',
+        'media_session_access_secure_url',
+        'media_session_access_url',
+      ].sort(),
     );
     expect(json.conference_name).toBe('e2e-http');
     expect(await conferenceNamed('e2e-http')).toMatchObject({ active: true, ruleId });
@@ -174,12 +192,15 @@ describe('queue trigger (SQS -> poller -> queue function)', () => {
     expect(bad.MessageAttributes?.error_message?.StringValue).toBeTruthy();
 
     // The stack's own peek at the dead-letter queue shows them too, and leaves them there.
-    const peek = (await (await fetch(`${info().controlUrl}/dead-letters`)).json()) as { body: string; attributes: Record<string, string> }[];
+    const peek = (await (await fetch(`${info().controlUrl}/dead-letters`)).json()) as {
+      body: string;
+      attributes: Record<string, string>;
+    }[];
     expect(peek.find((m) => m.body === unknownRule)?.attributes.error_code).toBe('voximplant_rejected_request');
     expect((await deadLetters()).some((m) => m.Body === unknownRule)).toBe(true);
   }, 40_000);
 
-  test('a retryable failure that outlasts the invocation\'s retries is reported, redelivered, then succeeds', async () => {
+  test("a retryable failure that outlasts the invocation's retries is reported, redelivered, then succeeds", async () => {
     const name = 'e2e-retry';
     // 503 for every attempt of the first invocation, so the record is reported; the redelivery after the
     // visibility timeout then succeeds.
@@ -204,7 +225,10 @@ describe('queue trigger (SQS -> poller -> queue function)', () => {
     const id = await enqueue(body);
     const moved = await deadLetterWithBody(body, (MAX_RECEIVE_COUNT + 2) * VISIBILITY_TIMEOUT_SECONDS * 1000);
     expect(moved.MessageId).toBe(id);
-    const peek = (await (await fetch(`${info().controlUrl}/dead-letters`)).json()) as { message_id: string; origin: string }[];
+    const peek = (await (await fetch(`${info().controlUrl}/dead-letters`)).json()) as {
+      message_id: string;
+      origin: string;
+    }[];
     expect(peek.find((m) => m.message_id === id)?.origin).toMatch(/^redrive policy/);
     // Moved by the queue's redrive policy, not by the function: no reason attributes.
     expect(moved.MessageAttributes?.error_code).toBeUndefined();
@@ -216,7 +240,11 @@ describe('queue trigger (SQS -> poller -> queue function)', () => {
 
 describe('schedule trigger (infra/schedules.yml -> local scheduler -> schedule function)', () => {
   test('lists the declared schedules with their next run', async () => {
-    const list = (await (await fetch(`${info().controlUrl}/schedules`)).json()) as { name: string; enabled: boolean; next_fire_time: string | null }[];
+    const list = (await (await fetch(`${info().controlUrl}/schedules`)).json()) as {
+      name: string;
+      enabled: boolean;
+      next_fire_time: string | null;
+    }[];
     const standup = list.find((s) => s.name === 'weekday-standup');
     expect(standup?.enabled).toBe(true);
     expect(standup?.next_fire_time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:00Z$/);
@@ -242,28 +270,32 @@ describe('schedule trigger (infra/schedules.yml -> local scheduler -> schedule f
 
 const hasCurl = spawnSync('sh', ['-c', 'command -v curl'], { encoding: 'utf8' }).status === 0;
 
-describe('the banner\'s copy-paste commands', () => {
-  (hasCurl ? test : test.skip)('each one works as printed (sh + curl)', async () => {
-    const commands = triggerCommands(info());
-    const run = (command: string) => {
-      const result = spawnSync('sh', ['-c', command], { encoding: 'utf8', timeout: 20_000 });
-      expect(result.status).toBe(0);
-      return result.stdout;
-    };
-    // The HTTP command's conference "demo" is new; the second run joins it.
-    const first = JSON.parse(run(commands.http)) as Record<string, unknown>;
-    expect(first.conference_name).toBe('demo');
-    expect(JSON.parse(run(commands.http))).toEqual(first);
+describe("the banner's copy-paste commands", () => {
+  (hasCurl ? test : test.skip)(
+    'each one works as printed (sh + curl)',
+    async () => {
+      const commands = triggerCommands(info());
+      const run = (command: string) => {
+        const result = spawnSync('sh', ['-c', command], { encoding: 'utf8', timeout: 20_000 });
+        expect(result.status).toBe(0);
+        return result.stdout;
+      };
+      // The HTTP command's conference "demo" is new; the second run joins it.
+      const first = JSON.parse(run(commands.http)) as Record<string, unknown>;
+      expect(first.conference_name).toBe('demo');
+      expect(JSON.parse(run(commands.http))).toEqual(first);
 
-    expect(run(commands.enqueue)).toMatch(/<MessageId>[0-9a-f-]{36}<\/MessageId>/);
-    await eventually(() => conferenceNamed('from-queue'), 15_000, 'the conference of the banner\'s queue command');
+      expect(run(commands.enqueue)).toMatch(/<MessageId>[0-9a-f-]{36}<\/MessageId>/);
+      await eventually(() => conferenceNamed('from-queue'), 15_000, "the conference of the banner's queue command");
 
-    expect(JSON.parse(run(commands.fireSchedule as string))).toMatchObject({ outcome: 'started' });
-    const conferences = JSON.parse(run(commands.emulatorConferences as string)) as { name: string }[];
-    expect(conferences.map((c) => c.name)).toEqual(expect.arrayContaining(['demo', 'from-queue', 'weekday-standup']));
-    const letters = JSON.parse(run(commands.deadLetters)) as { attributes: Record<string, string> }[];
-    expect(letters.some((m) => m.attributes.error_code === 'voximplant_rejected_request')).toBe(true);
-  }, 40_000);
+      expect(JSON.parse(run(commands.fireSchedule as string))).toMatchObject({ outcome: 'started' });
+      const conferences = JSON.parse(run(commands.emulatorConferences as string)) as { name: string }[];
+      expect(conferences.map((c) => c.name)).toEqual(expect.arrayContaining(['demo', 'from-queue', 'weekday-standup']));
+      const letters = JSON.parse(run(commands.deadLetters)) as { attributes: Record<string, string> }[];
+      expect(letters.some((m) => m.attributes.error_code === 'voximplant_rejected_request')).toBe(true);
+    },
+    40_000,
+  );
 });
 
 describe('the dead-letter queue from the control endpoint', () => {
@@ -312,7 +344,11 @@ function listeningAddresses(ports: number[]): Map<number, string[]> {
       if (!found.has(port)) continue;
       const address =
         hexAddress!.length === 8
-          ? hexAddress!.match(/../g)!.reverse().map((byte) => parseInt(byte, 16)).join('.')
+          ? hexAddress!
+              .match(/../g)!
+              .reverse()
+              .map((byte) => parseInt(byte, 16))
+              .join('.')
           : hexAddress === '00000000000000000000000001000000'
             ? '::1'
             : `ipv6:${hexAddress}`;

@@ -1,8 +1,12 @@
-import { ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import { type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 
 /** Reads everything currently in a queue (each message once), with its attributes. */
 export async function drainQueue(queueUrl: string, endpoint: string): Promise<Message[]> {
-  const client = new SQSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const client = new SQSClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
   const all: Message[] = [];
   try {
     for (;;) {

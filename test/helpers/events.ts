@@ -25,12 +25,22 @@ type Authorizer = 'iam' | 'jwt' | 'none';
 /** An HTTP API (payload 2.0) request to POST /conferences. */
 export function httpEvent(
   body: string | undefined,
-  options: { contentType?: string | null; authorizer?: Authorizer; isBase64Encoded?: boolean; headers?: Record<string, string> } = {},
+  options: {
+    contentType?: string | null;
+    authorizer?: Authorizer;
+    isBase64Encoded?: boolean;
+    headers?: Record<string, string>;
+  } = {},
 ): APIGatewayProxyEventV2 {
   const contentType = options.contentType === undefined ? 'application/json' : options.contentType;
   const authorizer =
     options.authorizer === 'jwt'
-      ? { jwt: { claims: { sub: 'client-1', iss: 'https://issuer.example', aud: 'voxconf' }, scopes: ['conferences/start'] } }
+      ? {
+          jwt: {
+            claims: { sub: 'client-1', iss: 'https://issuer.example', aud: 'voxconf' },
+            scopes: ['conferences/start'],
+          },
+        }
       : options.authorizer === 'none'
         ? undefined
         : {
@@ -75,7 +85,10 @@ export function httpEvent(
   } as APIGatewayProxyEventV2;
 }
 
-export function sqsRecord(body: string, options: { messageId?: string; receiveCount?: number; queueArn?: string } = {}): SQSRecord {
+export function sqsRecord(
+  body: string,
+  options: { messageId?: string; receiveCount?: number; queueArn?: string } = {},
+): SQSRecord {
   const messageId = options.messageId ?? randomUUID();
   return {
     messageId,

@@ -3,11 +3,12 @@
  * stand-in holding a freshly generated credentials.json, and (optionally) local SQS, with the AWS
  * SDK pointed at them through its own AWS_ENDPOINT_URL_* variables.
  */
-import { startEmulator } from '../../local/voximplant-emulator/index.js';
+
+import { type CreateServiceOptions, createConferenceService, VoximplantClient } from '../../lib/index.js';
+import { type SecretsManagerStandIn, startSecretsManager } from '../../local/secrets-manager.js';
+import { type LocalSqs, startSqs } from '../../local/sqs.js';
 import type { CreatedAccount, EmulatorOptions, VoximplantEmulator } from '../../local/voximplant-emulator/index.js';
-import { startSecretsManager, type SecretsManagerStandIn } from '../../local/secrets-manager.js';
-import { startSqs, type LocalSqs } from '../../local/sqs.js';
-import { createConferenceService, VoximplantClient, type CreateServiceOptions } from '../../lib/index.js';
+import { startEmulator } from '../../local/voximplant-emulator/index.js';
 import { setAwsTestEnv } from './aws-env.js';
 
 export const SECRET_NAME = 'voxconf/test/credentials';
@@ -18,11 +19,15 @@ export interface CoreFixture {
   readonly account: CreatedAccount;
   /** Environment a voxconf function would get (secret id, API URL). */
   readonly env: Record<string, string>;
-  service(options?: CreateServiceOptions & { env?: Record<string, string> }): ReturnType<typeof createConferenceService>;
+  service(
+    options?: CreateServiceOptions & { env?: Record<string, string> },
+  ): ReturnType<typeof createConferenceService>;
   close(): Promise<void>;
 }
 
-export async function startCoreFixture(options: { emulator?: EmulatorOptions; env?: Record<string, string> } = {}): Promise<CoreFixture> {
+export async function startCoreFixture(
+  options: { emulator?: EmulatorOptions; env?: Record<string, string> } = {},
+): Promise<CoreFixture> {
   const emulator = await startEmulator(options.emulator);
   const secrets = await startSecretsManager();
   const account = emulator.createAccount({ ruleCount: 2 });
@@ -43,7 +48,9 @@ export async function startCoreFixture(options: { emulator?: EmulatorOptions; en
     env,
     service(serviceOptions = {}) {
       // Each service gets its own keep-alive client, closed with the fixture.
-      const client = serviceOptions.client ?? new VoximplantClient({ apiUrl: serviceOptions.env?.VOXIMPLANT_API_URL ?? env.VOXIMPLANT_API_URL });
+      const client =
+        serviceOptions.client ??
+        new VoximplantClient({ apiUrl: serviceOptions.env?.VOXIMPLANT_API_URL ?? env.VOXIMPLANT_API_URL });
       clients.push(client);
       return createConferenceService({ ...serviceOptions, client, env: { ...env, ...serviceOptions.env } });
     },

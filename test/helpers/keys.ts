@@ -67,7 +67,7 @@ export type Merged<O> = Omit<CredentialsJson, keyof O> & O;
  * A credentials.json object with a real RSA key. `overrides` replace fields (any value, for invalid-input tests);
  * an override set to `undefined` removes that field.
  */
-export function generateCredentials<O extends Record<string, unknown> = {}>(
+export function generateCredentials<O extends Record<string, unknown> = Record<string, never>>(
   overrides?: O,
   options: KeyOptions = {},
 ): GeneratedCredentials<Merged<O>> {

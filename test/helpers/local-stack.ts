@@ -3,7 +3,7 @@
  * process on a free block of ports, waits for its `VOXCONF_READY {json}` line, and checks after stop() that no
  * process and no port is left behind.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { connect, createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,7 +50,13 @@ export async function freePortBase(): Promise<number> {
 function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const clean: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
-    if (name === 'NODE_OPTIONS' || name.startsWith('VOXCONF_') || name.startsWith('VOXIMPLANT_') || name.startsWith('JEST_')) continue;
+    if (
+      name === 'NODE_OPTIONS' ||
+      name.startsWith('VOXCONF_') ||
+      name.startsWith('VOXIMPLANT_') ||
+      name.startsWith('JEST_')
+    )
+      continue;
     clean[name] = value;
   }
   return { ...clean, ...env };

@@ -1,7 +1,7 @@
 /** The core end to end on loopback: real SecretsManagerClient, real HTTP to the emulator. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { startCoreFixture, SECRET_NAME, type CoreFixture } from '../helpers/fixture.js';
 import { VoxconfError } from '../../lib/index.js';
+import { type CoreFixture, SECRET_NAME, startCoreFixture } from '../helpers/fixture.js';
 
 let fx: CoreFixture;
 
@@ -38,9 +38,19 @@ describe('start or join a conference', () => {
     expect(result.media_session_access_secure_url).toMatch(/^https:\/\//);
     expect(typeof result.call_session_history_id).toBe('number');
     const request = lastRequest();
-    expect(request).toMatchObject({ method: 'POST', path: '/platform_api/StartConference', bodyKind: 'urlencoded', status: 200 });
+    expect(request).toMatchObject({
+      method: 'POST',
+      path: '/platform_api/StartConference',
+      bodyKind: 'urlencoded',
+      status: 200,
+    });
     expect(request.contentType).toBe('application/x-www-form-urlencoded; charset=utf-8');
-    expect(request.auth).toMatchObject({ outcome: 'ok', kid: fx.account.keyId, iss: fx.account.accountId, alg: 'RS256' });
+    expect(request.auth).toMatchObject({
+      outcome: 'ok',
+      kid: fx.account.keyId,
+      iss: fx.account.accountId,
+      alg: 'RS256',
+    });
     const { iat, exp } = request.auth as { iat: number; exp: number };
     expect(exp - iat).toBeLessThanOrEqual(3600);
     expect(iat).toBeLessThan(Date.now() / 1000);
@@ -58,7 +68,9 @@ describe('start or join a conference', () => {
   it('delivers ü / & = spaces and emoji intact in the name and the custom data', async () => {
     const name = 'demo room/ü&=+%20🎉';
     const custom = { topic: 'Grüße & more = 100%', emoji: '🎥' };
-    await fx.service().start({ conference_name: name, rule_id: fx.account.ruleId, script_custom_data: custom, user_name: 'host ü' });
+    await fx
+      .service()
+      .start({ conference_name: name, rule_id: fx.account.ruleId, script_custom_data: custom, user_name: 'host ü' });
     expect(lastRequest().params).toMatchObject({
       conference_name: name,
       script_custom_data: JSON.stringify(custom),
@@ -70,7 +82,9 @@ describe('start or join a conference', () => {
   it('accepts a 49-code-point name and refuses 50 before any call', async () => {
     const service = fx.service();
     const ok = '🎉'.repeat(49);
-    await expect(service.start({ conference_name: ok, rule_id: fx.account.ruleId })).resolves.toMatchObject({ conference_name: ok });
+    await expect(service.start({ conference_name: ok, rule_id: fx.account.ruleId })).resolves.toMatchObject({
+      conference_name: ok,
+    });
     expect(lastRequest().params.conference_name).toBe(ok);
     const before = fx.emulator.stats().requests;
     const error = await failure(service.start({ conference_name: '🎉'.repeat(50), rule_id: fx.account.ruleId }));
@@ -82,10 +96,17 @@ describe('start or join a conference', () => {
     fx.secrets.clearCalls();
     let signings = 0;
     const { TokenSigner } = await import('../../lib/index.js');
-    const signer = new TokenSigner({ lifetimeSeconds: 600, backdateSeconds: 10, refreshMarginSeconds: 60, onSign: () => signings++ });
+    const signer = new TokenSigner({
+      lifetimeSeconds: 600,
+      backdateSeconds: 10,
+      refreshMarginSeconds: 60,
+      onSign: () => signings++,
+    });
     const service = fx.service({ signer });
     const results = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => service.start({ conference_name: `core-cold-${i}`, rule_id: fx.account.ruleId })),
+      Array.from({ length: 10 }, (_, i) =>
+        service.start({ conference_name: `core-cold-${i}`, rule_id: fx.account.ruleId }),
+      ),
     );
     expect(results).toHaveLength(10);
     expect(fx.secrets.getSecretValueCount(SECRET_NAME)).toBe(1);
@@ -128,8 +149,17 @@ describe('Voximplant failures', () => {
   });
 
   it('refuses an answer too large to be a StartConference result, as a retryable invalid response', async () => {
-    fx.emulator.fault({ type: 'raw', status: 200, contentType: 'application/json', body: `{"x":"${'a'.repeat(1_100_000)}"}` } as never);
-    const error = await failure(fx.service({ env: { VOXIMPLANT_MAX_ATTEMPTS: '1' } }).start({ conference_name: 'core-big', rule_id: fx.account.ruleId }));
+    fx.emulator.fault({
+      type: 'raw',
+      status: 200,
+      contentType: 'application/json',
+      body: `{"x":"${'a'.repeat(1_100_000)}"}`,
+    } as never);
+    const error = await failure(
+      fx
+        .service({ env: { VOXIMPLANT_MAX_ATTEMPTS: '1' } })
+        .start({ conference_name: 'core-big', rule_id: fx.account.ruleId }),
+    );
     expect(error).toMatchObject({ code: 'voximplant_invalid_response', retryable: true });
   });
 
@@ -142,7 +172,11 @@ describe('Voximplant failures', () => {
   it('gives up on a retryable failure after the configured attempts', async () => {
     fx.emulator.fault({ type: 'http', status: 500 } as never);
     const before = fx.emulator.stats().requests;
-    const error = await failure(fx.service({ env: { VOXIMPLANT_MAX_ATTEMPTS: '3' } }).start({ conference_name: 'core-500', rule_id: fx.account.ruleId }));
+    const error = await failure(
+      fx
+        .service({ env: { VOXIMPLANT_MAX_ATTEMPTS: '3' } })
+        .start({ conference_name: 'core-500', rule_id: fx.account.ruleId }),
+    );
     expect(error).toMatchObject({ code: 'voximplant_unavailable', retryable: true });
     expect(fx.emulator.stats().requests - before).toBe(3);
   });
@@ -150,12 +184,16 @@ describe('Voximplant failures', () => {
   it('takes an answer that comes just inside the timeout, and retries one just past it', async () => {
     const service = fx.service({ env: { VOXIMPLANT_REQUEST_TIMEOUT_MS: '400', VOXIMPLANT_MAX_ATTEMPTS: '2' } });
     fx.emulator.fault({ type: 'latency', ms: 300, times: 1 } as never);
-    await expect(service.start({ conference_name: 'core-near-in', rule_id: fx.account.ruleId })).resolves.toMatchObject({
-      conference_name: 'core-near-in',
-    });
+    await expect(service.start({ conference_name: 'core-near-in', rule_id: fx.account.ruleId })).resolves.toMatchObject(
+      {
+        conference_name: 'core-near-in',
+      },
+    );
     const before = fx.emulator.stats().requests;
     fx.emulator.fault({ type: 'latency', ms: 500, times: 1 } as never);
-    await expect(service.start({ conference_name: 'core-near-out', rule_id: fx.account.ruleId })).resolves.toMatchObject({
+    await expect(
+      service.start({ conference_name: 'core-near-out', rule_id: fx.account.ruleId }),
+    ).resolves.toMatchObject({
       conference_name: 'core-near-out',
     });
     expect(fx.emulator.stats().requests - before).toBe(2);
@@ -208,7 +246,11 @@ describe('credentials', () => {
   });
 
   it('fails with a permanent error naming the secret when it does not exist', async () => {
-    const error = await failure(fx.service({ env: { VOXIMPLANT_CREDENTIALS_SECRET_ID: 'voxconf/missing' } }).start({ conference_name: 'x', rule_id: 1 }));
+    const error = await failure(
+      fx
+        .service({ env: { VOXIMPLANT_CREDENTIALS_SECRET_ID: 'voxconf/missing' } })
+        .start({ conference_name: 'x', rule_id: 1 }),
+    );
     expect(error).toMatchObject({ code: 'credentials_not_found', retryable: false });
     expect(error.message).toContain('voxconf/missing');
   });
@@ -216,14 +258,22 @@ describe('credentials', () => {
   it('refuses a SecretBinary secret and a secret that is not JSON, without showing the value', async () => {
     fx.secrets.putSecret('voxconf/binary', { secretBinary: new Uint8Array([1, 2, 3]) });
     fx.secrets.putSecret('voxconf/text', { secretString: 'hunter2-not-json' });
-    const binary = await failure(fx.service({ env: { VOXIMPLANT_CREDENTIALS_SECRET_ID: 'voxconf/binary' } }).start({ conference_name: 'x', rule_id: 1 }));
+    const binary = await failure(
+      fx
+        .service({ env: { VOXIMPLANT_CREDENTIALS_SECRET_ID: 'voxconf/binary' } })
+        .start({ conference_name: 'x', rule_id: 1 }),
+    );
     expect(binary).toMatchObject({ code: 'credentials_invalid' });
-    const text = await failure(fx.service({ env: { VOXIMPLANT_CREDENTIALS_SECRET_ID: 'voxconf/text' } }).start({ conference_name: 'x', rule_id: 1 }));
+    const text = await failure(
+      fx
+        .service({ env: { VOXIMPLANT_CREDENTIALS_SECRET_ID: 'voxconf/text' } })
+        .start({ conference_name: 'x', rule_id: 1 }),
+    );
     expect(text).toMatchObject({ code: 'credentials_invalid' });
     expect(text.message).not.toContain('hunter2');
   });
 
-  it('survives a throttled GetSecretValue through the SDK\'s own retries', async () => {
+  it("survives a throttled GetSecretValue through the SDK's own retries", async () => {
     fx.secrets.fault({ kind: 'throttle', times: 1 });
     const result = await fx.service().start({ conference_name: 'core-throttle', rule_id: fx.account.ruleId });
     expect(result.conference_name).toBe('core-throttle');
@@ -231,7 +281,9 @@ describe('credentials', () => {
 
   it('reports Secrets Manager outages as retryable, access denied as permanent', async () => {
     fx.secrets.fault({ kind: 'server_error', times: 10 });
-    const outage = await failure(fx.service({ env: { VOXIMPLANT_MAX_ATTEMPTS: '1' } }).start({ conference_name: 'x', rule_id: 1 }));
+    const outage = await failure(
+      fx.service({ env: { VOXIMPLANT_MAX_ATTEMPTS: '1' } }).start({ conference_name: 'x', rule_id: 1 }),
+    );
     expect(outage).toMatchObject({ code: 'credentials_unavailable', retryable: true });
     fx.secrets.clearFaults();
     fx.secrets.fault({ kind: 'access_denied', times: 1 });

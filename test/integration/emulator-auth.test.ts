@@ -4,14 +4,14 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
-import { SignJWT, base64url } from 'jose';
+import { base64url, SignJWT } from 'jose';
 import {
+  type AuthFailureReason,
+  type CreatedAccount,
   callEmulator,
   generateRsaKeyPair,
   signToken,
   startEmulator,
-  type AuthFailureReason,
-  type CreatedAccount,
   type TokenOptions,
   type VoximplantEmulator,
 } from '../../local/voximplant-emulator/index.js';
@@ -66,7 +66,14 @@ describe('accepted tokens', () => {
   test('numeric iss, as the Node/Python/Go/PHP SDKs send it', async () => {
     const { body, record } = await callWithToken();
     expect(body).toMatchObject({ result: 1 });
-    expect(record.auth).toMatchObject({ outcome: 'ok', accountId: account.accountId, kid: account.keyId, alg: 'RS256', iss: account.accountId, claimsVerified: true });
+    expect(record.auth).toMatchObject({
+      outcome: 'ok',
+      accountId: account.accountId,
+      kid: account.keyId,
+      alg: 'RS256',
+      iss: account.accountId,
+      claimsVerified: true,
+    });
     expect(typeof record.auth.iat).toBe('number');
     expect(typeof record.auth.exp).toBe('number');
   });
@@ -99,7 +106,10 @@ describe('refused tokens (HTTP 200, error 100)', () => {
 
   test('signed by another key under a registered kid', async () => {
     const stranger = generateRsaKeyPair();
-    await expectRefused(`Bearer ${await signToken(account.credentials, { privateKey: stranger.privateKey })}`, 'bad_signature');
+    await expectRefused(
+      `Bearer ${await signToken(account.credentials, { privateKey: stranger.privateKey })}`,
+      'bad_signature',
+    );
   });
 
   test('a tampered payload', async () => {
@@ -121,12 +131,18 @@ describe('refused tokens (HTTP 200, error 100)', () => {
   });
 
   test('expired beyond the leeway', async () => {
-    await expectRefused(`Bearer ${await signToken(account.credentials, { iat: now() - 100, exp: now() - (LEEWAY + 2) })}`, 'expired');
+    await expectRefused(
+      `Bearer ${await signToken(account.credentials, { iat: now() - 100, exp: now() - (LEEWAY + 2) })}`,
+      'expired',
+    );
   });
 
   test('exp - iat > 3600', async () => {
     const iat = now() - 5;
-    await expectRefused(`Bearer ${await signToken(account.credentials, { iat, exp: iat + 3601 })}`, 'lifetime_too_long');
+    await expectRefused(
+      `Bearer ${await signToken(account.credentials, { iat, exp: iat + 3601 })}`,
+      'lifetime_too_long',
+    );
   });
 
   test('iat in the future beyond the leeway', async () => {
@@ -134,13 +150,19 @@ describe('refused tokens (HTTP 200, error 100)', () => {
   });
 
   test('missing or non-numeric iat/exp, exp before iat', async () => {
-    await expectRefused(`Bearer ${await signToken(account.credentials, { iat: null, exp: now() + 60 })}`, 'missing_iat');
+    await expectRefused(
+      `Bearer ${await signToken(account.credentials, { iat: null, exp: now() + 60 })}`,
+      'missing_iat',
+    );
     await expectRefused(`Bearer ${await signToken(account.credentials, { exp: null })}`, 'missing_exp');
     await expectRefused(
       `Bearer ${await signToken(account.credentials, { extraClaims: { iat: String(now()) }, iat: null, exp: now() + 60 })}`,
       'invalid_iat',
     );
-    await expectRefused(`Bearer ${await signToken(account.credentials, { iat: now(), exp: now() - 1 })}`, 'exp_not_after_iat');
+    await expectRefused(
+      `Bearer ${await signToken(account.credentials, { iat: now(), exp: now() - 1 })}`,
+      'exp_not_after_iat',
+    );
   });
 
   test('other algorithms: PS256 with the right key, HS256 keyed with the public key, none', async () => {
@@ -162,7 +184,9 @@ describe('refused tokens (HTTP 200, error 100)', () => {
   });
 
   test('an EC public key cannot be registered (it would turn ES256 signatures into RS256 ones)', () => {
-    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .publicKey.export({ type: 'spki', format: 'pem' })
+      .toString();
     expect(() => emu.addKey(account.accountId, { publicKey: ec })).toThrow(/RSA/);
   });
 
@@ -171,7 +195,12 @@ describe('refused tokens (HTTP 200, error 100)', () => {
     await callWith(`Bearer ${await signToken(account.credentials, { privateKey: stranger.privateKey })}`);
     await callWith(undefined);
     const [forged, missing] = emu.requests();
-    expect(forged.auth).toMatchObject({ reason: 'bad_signature', kid: account.keyId, iss: account.accountId, claimsVerified: false });
+    expect(forged.auth).toMatchObject({
+      reason: 'bad_signature',
+      kid: account.keyId,
+      iss: account.accountId,
+      claimsVerified: false,
+    });
     expect(missing.authorization).toBeNull();
     expect(emu.stats().authFailures).toEqual({ bad_signature: 1, missing_authorization: 1 });
   });
@@ -180,7 +209,10 @@ describe('refused tokens (HTTP 200, error 100)', () => {
 describe('key rotation', () => {
   test('a second key works, a removed key stops working at once', async () => {
     const rotated = emu.addKey(account.accountId);
-    expect(rotated.credentials).toMatchObject({ account_id: account.accountId, account_email: account.credentials.account_email });
+    expect(rotated.credentials).toMatchObject({
+      account_id: account.accountId,
+      account_email: account.credentials.account_email,
+    });
     expect(rotated.credentials?.private_key).toMatch(/^-----BEGIN PRIVATE KEY-----/);
     const newToken = await signToken(rotated.credentials!);
     const oldToken = await signToken(account.credentials);
@@ -204,7 +236,11 @@ describe('clock and leeway options', () => {
     try {
       const acc = strict.createAccount();
       const token = await signToken(acc.credentials, { iat: now() - 30, exp: now() - 1 });
-      const response = await callEmulator(strict.origin, { conference_name: 'x', rule_id: String(acc.ruleId) }, { token });
+      const response = await callEmulator(
+        strict.origin,
+        { conference_name: 'x', rule_id: String(acc.ruleId) },
+        { token },
+      );
       expect(JSON.parse(response.text)).toEqual(AUTH_FAILED);
       expect(strict.requests()[0].auth.reason).toBe('expired');
     } finally {

@@ -2,7 +2,7 @@
  * The HTTP control API (`/_emulator/...`), through raw fetch and through connectEmulator, and the
  * standalone CLI in a child process.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,13 +10,13 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import {
   ControlApiError,
-  callEmulator,
-  connectEmulator,
-  signToken,
-  startEmulator,
   type CreatedAccount,
   type Credentials,
+  callEmulator,
+  connectEmulator,
   type EmulatorControlClient,
+  signToken,
+  startEmulator,
   type VoximplantEmulator,
 } from '../../local/voximplant-emulator/index.js';
 
@@ -47,7 +47,11 @@ async function raw(method: string, path: string, body?: string) {
 }
 
 async function start(credentials: Credentials, ruleId: number, name = 'control') {
-  const response = await callEmulator(emu.origin, { conference_name: name, rule_id: String(ruleId) }, { token: await signToken(credentials) });
+  const response = await callEmulator(
+    emu.origin,
+    { conference_name: name, rule_id: String(ruleId) },
+    { token: await signToken(credentials) },
+  );
   return JSON.parse(response.text) as Record<string, unknown>;
 }
 
@@ -65,9 +69,21 @@ describe('accounts, keys, rules', () => {
   });
 
   test('explicit account id, rule ids and rules without scenario', async () => {
-    const created = await control.createAccount({ accountId: 4242, ruleIds: [11, 12], withoutScenario: true, email: 'ops@example.invalid' });
-    expect(created).toMatchObject({ accountId: 4242, ruleId: 11, ruleIds: [11, 12], credentials: { account_email: 'ops@example.invalid' } });
-    expect(await start(created.credentials, 11)).toEqual({ error: { msg: 'No scenario is bound to the rule', code: 375 } });
+    const created = await control.createAccount({
+      accountId: 4242,
+      ruleIds: [11, 12],
+      withoutScenario: true,
+      email: 'ops@example.invalid',
+    });
+    expect(created).toMatchObject({
+      accountId: 4242,
+      ruleId: 11,
+      ruleIds: [11, 12],
+      credentials: { account_email: 'ops@example.invalid' },
+    });
+    expect(await start(created.credentials, 11)).toEqual({
+      error: { msg: 'No scenario is bound to the rule', code: 375 },
+    });
     const withScenario = await control.addRule(4242, { ruleId: 13 });
     expect(withScenario).toBe(13);
     expect(await start(created.credentials, 13)).toMatchObject({ result: 1 });
@@ -79,7 +95,9 @@ describe('accounts, keys, rules', () => {
     expect(rotated.credentials?.key_id).toBe(rotated.keyId);
     expect(await start(rotated.credentials!, account.ruleId)).toMatchObject({ result: 1 });
     await control.removeKey(rotated.keyId);
-    expect(await start(rotated.credentials!, account.ruleId)).toEqual({ error: { msg: 'Authorization failed', code: 100 } });
+    expect(await start(rotated.credentials!, account.ruleId)).toEqual({
+      error: { msg: 'Authorization failed', code: 100 },
+    });
     await expect(control.removeKey(rotated.keyId)).rejects.toMatchObject({ status: 404 });
   });
 
@@ -103,7 +121,11 @@ describe('accounts, keys, rules', () => {
 
 describe('faults and latency', () => {
   test('POST /faults sets a fault that applies to the API; GET lists it; DELETE clears it', async () => {
-    const set = await raw('POST', '/faults', JSON.stringify({ type: 'http', status: 503, retryAfter: 2, forMs: 60_000 }));
+    const set = await raw(
+      'POST',
+      '/faults',
+      JSON.stringify({ type: 'http', status: 503, retryAfter: 2, forMs: 60_000 }),
+    );
     expect(set.status).toBe(201);
     expect(set.body).toMatchObject({ spec: { type: 'http', status: 503, retryAfter: 2, forMs: 60_000 }, hits: 0 });
     const api = await callEmulator(emu.origin, { conference_name: 'x', rule_id: '1' });
@@ -144,15 +166,30 @@ describe('records, conferences, stats, reset', () => {
   test('GET /requests returns records with the token redacted; sinceId/limit; DELETE empties', async () => {
     const token = await signToken(account.credentials);
     for (const name of ['a', 'b', 'c']) {
-      await callEmulator(emu.origin, { conference_name: name, rule_id: String(account.ruleId) }, { token, encoding: 'multipart' });
+      await callEmulator(
+        emu.origin,
+        { conference_name: name, rule_id: String(account.ruleId) },
+        { token, encoding: 'multipart' },
+      );
     }
     const response = await fetch(`${emu.origin}/_emulator/requests`);
     const text = await response.text();
     for (const part of token.split('.')) expect(text).not.toContain(part);
-    const records = JSON.parse(text) as { id: number; authorization: string; auth: { kid: string }; params: Record<string, string> }[];
+    const records = JSON.parse(text) as {
+      id: number;
+      authorization: string;
+      auth: { kid: string };
+      params: Record<string, string>;
+    }[];
     expect(records).toHaveLength(3);
-    expect(records[0]).toMatchObject({ authorization: 'Bearer [redacted]', auth: { kid: account.keyId }, params: { conference_name: 'a' } });
-    expect((await control.requests({ sinceId: records[0].id })).map((record) => record.params.conference_name)).toEqual(['b', 'c']);
+    expect(records[0]).toMatchObject({
+      authorization: 'Bearer [redacted]',
+      auth: { kid: account.keyId },
+      params: { conference_name: 'a' },
+    });
+    expect((await control.requests({ sinceId: records[0].id })).map((record) => record.params.conference_name)).toEqual(
+      ['b', 'c'],
+    );
     expect((await control.requests({ limit: 1 }))[0].params.conference_name).toBe('c');
     expect((await raw('GET', '/requests?limit=-1')).status).toBe(400);
     await control.clearRequests();
@@ -164,13 +201,20 @@ describe('records, conferences, stats, reset', () => {
     const first = await start(account.credentials, account.ruleId, name);
     expect(await start(account.credentials, account.ruleId, name)).toEqual(first);
     const [conference] = await control.conferences();
-    expect(conference).toMatchObject({ name, joinCount: 1, active: true, callSessionHistoryId: first.call_session_history_id });
+    expect(conference).toMatchObject({
+      name,
+      joinCount: 1,
+      active: true,
+      callSessionHistoryId: first.call_session_history_id,
+    });
 
     expect(await control.endConference(name, account.accountId)).toBe(1);
     await expect(control.endConference(name)).rejects.toBeInstanceOf(ControlApiError);
     const second = await start(account.credentials, account.ruleId, name);
     expect(second.call_session_history_id).not.toBe(first.call_session_history_id);
-    expect((await control.conferences({ active: true })).map((info) => info.callSessionHistoryId)).toEqual([second.call_session_history_id]);
+    expect((await control.conferences({ active: true })).map((info) => info.callSessionHistoryId)).toEqual([
+      second.call_session_history_id,
+    ]);
     expect(await control.conferences({ active: false })).toHaveLength(1);
 
     // Without accountId every account's running session of that name ends.
@@ -181,7 +225,12 @@ describe('records, conferences, stats, reset', () => {
     await start(account.credentials, account.ruleId);
     await callEmulator(emu.origin, { conference_name: 'x', rule_id: '1' });
     const stats = await control.stats();
-    expect(stats).toMatchObject({ requests: 2, byOutcome: { success: 1, auth_failed: 1 }, byErrorCode: { '100': 1 }, conferencesStarted: 1 });
+    expect(stats).toMatchObject({
+      requests: 2,
+      byOutcome: { success: 1, auth_failed: 1 },
+      byErrorCode: { '100': 1 },
+      conferencesStarted: 1,
+    });
 
     await control.reset();
     expect((await control.stats()).requests).toBe(0);
@@ -208,7 +257,13 @@ describe('records, conferences, stats, reset', () => {
   });
 
   test('health, unknown endpoints and wrong methods', async () => {
-    expect(await control.health()).toMatchObject({ ok: true, url: emu.url, origin: emu.origin, port: emu.port, secure: false });
+    expect(await control.health()).toMatchObject({
+      ok: true,
+      url: emu.url,
+      origin: emu.origin,
+      port: emu.port,
+      secure: false,
+    });
     expect((await raw('GET', '/nope')).status).toBe(404);
     expect((await raw('PUT', '/faults', '{}')).status).toBe(404);
     expect((await raw('GET', '/conferences/x/y')).status).toBe(404);
@@ -234,7 +289,19 @@ describe('CLI', () => {
     const credentialsPath = join(dir, 'nested', 'credentials.json');
     child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'local/voximplant-emulator/cli.ts', '--port', '0', '--latency', '0', '--credentials-out', credentialsPath, '--rule-count', '2'],
+      [
+        '--import',
+        'tsx',
+        'local/voximplant-emulator/cli.ts',
+        '--port',
+        '0',
+        '--latency',
+        '0',
+        '--credentials-out',
+        credentialsPath,
+        '--rule-count',
+        '2',
+      ],
       { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
     );
     const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {

@@ -3,11 +3,11 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import {
-  FaultSpecError,
+  type CreatedAccount,
   callEmulator,
+  FaultSpecError,
   signToken,
   startEmulator,
-  type CreatedAccount,
   type VoximplantEmulator,
 } from '../../local/voximplant-emulator/index.js';
 
@@ -29,7 +29,11 @@ beforeEach(() => {
 
 async function call(name = 'faults', options: { token?: boolean } = {}) {
   const token = options.token === false ? undefined : await signToken(account.credentials);
-  return callEmulator(emu.origin, { conference_name: name, rule_id: String(account.ruleId) }, token === undefined ? {} : { token });
+  return callEmulator(
+    emu.origin,
+    { conference_name: name, rule_id: String(account.ruleId) },
+    token === undefined ? {} : { token },
+  );
 }
 
 const isSuccess = (text: string) => (JSON.parse(text) as { result?: number }).result === 1;
@@ -56,7 +60,15 @@ describe('fault kinds', () => {
   });
 
   test('http: status, Retry-After, headers and body as given; defaults to a plain status text', async () => {
-    emu.fault({ type: 'http', status: 503, retryAfter: 3, headers: { 'x-test': 'yes' }, body: '<h1>down</h1>', contentType: 'text/html', times: 1 });
+    emu.fault({
+      type: 'http',
+      status: 503,
+      retryAfter: 3,
+      headers: { 'x-test': 'yes' },
+      body: '<h1>down</h1>',
+      contentType: 'text/html',
+      times: 1,
+    });
     const custom = await call();
     expect(custom.status).toBe(503);
     expect(custom.headers['retry-after']).toBe('3');
@@ -105,7 +117,12 @@ describe('fault kinds', () => {
     await expect(call('half')).rejects.toThrow();
     const [session] = emu.conferences();
     expect(session).toMatchObject({ name: 'half', joinCount: 0 });
-    expect(emu.requests()[0]).toMatchObject({ outcome: 'fault', status: 200, dropped: 'mid_response', conference: { joined: false } });
+    expect(emu.requests()[0]).toMatchObject({
+      outcome: 'fault',
+      status: 200,
+      dropped: 'mid_response',
+      conference: { joined: false },
+    });
 
     const retry = JSON.parse((await call('half')).text);
     expect(retry.call_session_history_id).toBe(session.callSessionHistoryId);
@@ -224,14 +241,20 @@ describe('concurrency cap', () => {
       );
       const statuses = responses.map((response) => response.status).sort();
       expect(statuses).toEqual([200, 200, 200, 429, 429, 429]);
-      expect(responses.filter((response) => response.status === 429).every((response) => response.text === 'Too Many Requests')).toBe(
-        true,
-      );
+      expect(
+        responses
+          .filter((response) => response.status === 429)
+          .every((response) => response.text === 'Too Many Requests'),
+      ).toBe(true);
       expect(capped.stats()).toMatchObject({ peakInFlight: 3, inFlight: 0, byOutcome: { success: 3, overloaded: 3 } });
 
       // Capacity comes back once the slow ones are done.
       capped.setLatency(0);
-      const after = await callEmulator(capped.origin, { conference_name: 'later', rule_id: String(acc.ruleId) }, { token });
+      const after = await callEmulator(
+        capped.origin,
+        { conference_name: 'later', rule_id: String(acc.ruleId) },
+        { token },
+      );
       expect(isSuccess(after.text)).toBe(true);
     } finally {
       await capped.close();

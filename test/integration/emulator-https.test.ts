@@ -1,16 +1,16 @@
 /**
  * HTTPS mode with a certificate made at run time by the openssl CLI (skipped when openssl is missing).
  */
-import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import {
+  type CreatedAccount,
   callEmulator,
   generateSelfSignedCert,
   opensslAvailable,
+  type SelfSignedCert,
   signToken,
   startEmulator,
-  type CreatedAccount,
-  type SelfSignedCert,
   type VoximplantEmulator,
 } from '../../local/voximplant-emulator/index.js';
 
@@ -51,7 +51,12 @@ describeTls('HTTPS emulator', () => {
         ['conference_name', 'tls room ü'],
         ['rule_id', String(account.ruleId)],
       ],
-      { token: await signToken(account.credentials), encoding: 'multipart-chunked', path: '/platform_api', ca: cert.cert },
+      {
+        token: await signToken(account.credentials),
+        encoding: 'multipart-chunked',
+        path: '/platform_api',
+        ca: cert.cert,
+      },
     );
     const body = JSON.parse(response.text);
     expect(body.result).toBe(1);

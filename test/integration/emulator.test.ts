@@ -5,11 +5,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import {
   buildMultipart,
+  type CallOptions,
+  type CreatedAccount,
   callEmulator,
   signToken,
   startEmulator,
-  type CallOptions,
-  type CreatedAccount,
   type VoximplantEmulator,
 } from '../../local/voximplant-emulator/index.js';
 import { send } from '../../local/voximplant-emulator/test-client.js';
@@ -57,7 +57,9 @@ describe('success answer', () => {
       'result',
     ]);
     expect(response.body.result).toBe(1);
-    expect(response.body.media_session_access_url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${emu.port}/media/[^/]+$`));
+    expect(response.body.media_session_access_url).toMatch(
+      new RegExp(`^http://127\\.0\\.0\\.1:${emu.port}/media/[^/]+$`),
+    );
     expect(response.body.media_session_access_secure_url).toBe(
       String(response.body.media_session_access_url).replace(/^http:/, 'https:'),
     );
@@ -106,11 +108,13 @@ describe('parameter encodings', () => {
       const [conference] = emu.conferences();
       expect(conference.name).toBe(tricky);
       expect(conference.calls[0].script_custom_data).toBe('{"a":"ü/&= x","e":"🎉"}');
-      expect(emu.requests()[0].bodyKind).toBe(encoding === 'query' ? 'none' : encoding === 'urlencoded' ? 'urlencoded' : 'multipart');
+      expect(emu.requests()[0].bodyKind).toBe(
+        encoding === 'query' ? 'none' : encoding === 'urlencoded' ? 'urlencoded' : 'multipart',
+      );
     },
   );
 
-  test("chunked multipart exactly as the official Node SDK sends it, split into 1-byte chunks", async () => {
+  test('chunked multipart exactly as the official Node SDK sends it, split into 1-byte chunks', async () => {
     const boundary = '--------------------------573936012428167957858019';
     const form = buildMultipart(
       [
@@ -169,7 +173,10 @@ describe('parameter encodings', () => {
   });
 
   test('a body parameter overrides the same name in the query', async () => {
-    const response = await call({ conference_name: 'from body', rule_id: rule() }, { path: '/platform_api/StartConference?conference_name=from%20query' });
+    const response = await call(
+      { conference_name: 'from body', rule_id: rule() },
+      { path: '/platform_api/StartConference?conference_name=from%20query' },
+    );
     expect(response.body.result).toBe(1);
     expect(emu.conferences()[0].name).toBe('from body');
   });
@@ -275,10 +282,14 @@ describe('validation', () => {
       { application_id: '2', application_name: 'app' },
     ];
     for (const pair of pairs) {
-      expect((await call({ conference_name: 'x', rule_id: rule(), ...pair })).body).toEqual(errorOf(101, 'Invalid arguments'));
+      expect((await call({ conference_name: 'x', rule_id: rule(), ...pair })).body).toEqual(
+        errorOf(101, 'Invalid arguments'),
+      );
     }
     // Each on its own is fine.
-    expect((await call({ conference_name: 'x', rule_id: rule(), user_name: 'u', application_id: '2' })).body.result).toBe(1);
+    expect(
+      (await call({ conference_name: 'x', rule_id: rule(), user_name: 'u', application_id: '2' })).body.result,
+    ).toBe(1);
   });
 
   test('every refusal is recorded with its code and starts no conference', async () => {
@@ -292,10 +303,20 @@ describe('validation', () => {
 describe('sessions joined by name', () => {
   test('the same name returns the same session while it runs; params of every call are kept', async () => {
     const first = await call({ conference_name: 'standup', rule_id: rule(), script_custom_data: 'one' });
-    const second = await call({ conference_name: 'standup', rule_id: String(account.ruleIds[1]), script_custom_data: 'two' });
+    const second = await call({
+      conference_name: 'standup',
+      rule_id: String(account.ruleIds[1]),
+      script_custom_data: 'two',
+    });
     expect(second.body).toEqual(first.body);
     const [conference] = emu.conferences();
-    expect(conference).toMatchObject({ name: 'standup', accountId: account.accountId, ruleId: account.ruleId, joinCount: 1, active: true });
+    expect(conference).toMatchObject({
+      name: 'standup',
+      accountId: account.accountId,
+      ruleId: account.ruleId,
+      joinCount: 1,
+      active: true,
+    });
     expect(conference.calls.map((params) => params.script_custom_data)).toEqual(['one', 'two']);
     expect(emu.requests().map((record) => record.conference?.joined)).toEqual([false, true]);
     expect(emu.stats()).toMatchObject({ conferencesStarted: 1, conferencesJoined: 1 });
@@ -306,11 +327,19 @@ describe('sessions joined by name', () => {
     const b = await call({ conference_name: 'room 2', rule_id: rule() });
     const otherToken = await signToken(otherAccount.credentials);
     const c = JSON.parse(
-      (await callEmulator(emu.origin, { conference_name: 'room', rule_id: String(otherAccount.ruleId) }, { token: otherToken })).text,
+      (
+        await callEmulator(
+          emu.origin,
+          { conference_name: 'room', rule_id: String(otherAccount.ruleId) },
+          { token: otherToken },
+        )
+      ).text,
     );
     const ids = [a.body.call_session_history_id, b.body.call_session_history_id, c.call_session_history_id];
     expect(new Set(ids).size).toBe(3);
-    expect(new Set([a.body.media_session_access_url, b.body.media_session_access_url, c.media_session_access_url]).size).toBe(3);
+    expect(
+      new Set([a.body.media_session_access_url, b.body.media_session_access_url, c.media_session_access_url]).size,
+    ).toBe(3);
   });
 
   test('after endConference the same name starts a new session', async () => {
@@ -333,7 +362,12 @@ describe('records', () => {
     await callEmulator(emu.origin, { conference_name: 'x', rule_id: rule(), api_key: 'legacy-secret' }, { token });
     const [record] = emu.requests();
     expect(record.authorization).toBe('Bearer [redacted]');
-    expect(record.auth).toMatchObject({ outcome: 'ok', kid: account.keyId, iss: account.accountId, claimsVerified: true });
+    expect(record.auth).toMatchObject({
+      outcome: 'ok',
+      kid: account.keyId,
+      iss: account.accountId,
+      claimsVerified: true,
+    });
     expect(record.params.api_key).toBe('[redacted]');
     const dump = JSON.stringify(emu.requests());
     expect(dump).not.toContain(token.split('.')[2]);
@@ -374,7 +408,11 @@ describe('body size cap', () => {
     expect(chunked.status).toBe(413);
     expect(small.requests().map((record) => record.outcome)).toEqual(['body_too_large', 'body_too_large']);
     // Just under the cap is fine (and reaches auth).
-    const fits = await callEmulator(small.origin, { conference_name: 'x', rule_id: '1', script_custom_data: 'x'.repeat(1500) });
+    const fits = await callEmulator(small.origin, {
+      conference_name: 'x',
+      rule_id: '1',
+      script_custom_data: 'x'.repeat(1500),
+    });
     expect(JSON.parse(fits.text)).toEqual(errorOf(100, 'Authorization failed'));
   });
 });

@@ -1,8 +1,8 @@
 /** functions/http.ts with real API Gateway v2 events, against the emulator and the Secrets Manager stand-in. */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { startCoreFixture, type CoreFixture } from '../helpers/fixture.js';
 import { httpEvent, lambdaContext } from '../helpers/events.js';
+import { type CoreFixture, startCoreFixture } from '../helpers/fixture.js';
 
 let fx: CoreFixture;
 let handler: (event: unknown, context: unknown) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -25,7 +25,9 @@ async function post(body: string | undefined, options: Parameters<typeof httpEve
 
 describe('POST /conferences', () => {
   it('starts a conference for an IAM-authorised caller', async () => {
-    const { status, body, headers } = await post(JSON.stringify({ conference_name: 'http-1', rule_id: fx.account.ruleId }));
+    const { status, body, headers } = await post(
+      JSON.stringify({ conference_name: 'http-1', rule_id: fx.account.ruleId }),
+    );
     expect(status).toBe(200);
     expect(headers['cache-control']).toBe('no-store');
     expect(body).toEqual({
@@ -38,12 +40,16 @@ describe('POST /conferences', () => {
 
   it('joins the same session for a JWT-authorised caller using the same name', async () => {
     const first = await post(JSON.stringify({ conference_name: 'http-join', rule_id: fx.account.ruleId }));
-    const second = await post(JSON.stringify({ conference_name: 'http-join', rule_id: fx.account.ruleId }), { authorizer: 'jwt' });
+    const second = await post(JSON.stringify({ conference_name: 'http-join', rule_id: fx.account.ruleId }), {
+      authorizer: 'jwt',
+    });
     expect(second.body).toEqual(first.body);
   });
 
   it('answers 400 naming the field', async () => {
-    const { status, body } = await post(JSON.stringify({ conference_name: 'x'.repeat(50), rule_id: fx.account.ruleId }));
+    const { status, body } = await post(
+      JSON.stringify({ conference_name: 'x'.repeat(50), rule_id: fx.account.ruleId }),
+    );
     expect(status).toBe(400);
     expect(body.error).toMatchObject({ code: 'invalid_request', field: 'conference_name' });
     expect(body.error.details[0]).toMatchObject({ field: 'conference_name', rule: 'max_length' });
@@ -52,7 +58,11 @@ describe('POST /conferences', () => {
   it('answers 400 for unknown fields and lists every problem', async () => {
     const { status, body } = await post(JSON.stringify({ conference_name: '', rule_id: 'one', room: 'x' }));
     expect(status).toBe(400);
-    expect(body.error.details.map((d: { field: string }) => d.field).sort()).toEqual(['conference_name', 'room', 'rule_id']);
+    expect(body.error.details.map((d: { field: string }) => d.field).sort()).toEqual([
+      'conference_name',
+      'room',
+      'rule_id',
+    ]);
   });
 
   it('answers 403 for a rule outside the allow-list, before calling Voximplant', async () => {
@@ -70,17 +80,21 @@ describe('POST /conferences', () => {
     const missing = await post(undefined);
     expect(missing.status).toBe(400);
     expect(missing.body.error.field).toBe('body');
-    expect((await post(JSON.stringify({ conference_name: 'x', script_custom_data: 'y'.repeat(40_000) }))).status).toBe(413);
+    expect((await post(JSON.stringify({ conference_name: 'x', script_custom_data: 'y'.repeat(40_000) }))).status).toBe(
+      413,
+    );
   });
 
   it('reads a base64-encoded body', async () => {
-    const body = Buffer.from(JSON.stringify({ conference_name: 'http-b64 ü', rule_id: fx.account.ruleId })).toString('base64');
+    const body = Buffer.from(JSON.stringify({ conference_name: 'http-b64 ü', rule_id: fx.account.ruleId })).toString(
+      'base64',
+    );
     const { status, body: answer } = await post(body, { isBase64Encoded: true });
     expect(status).toBe(200);
     expect(answer.conference_name).toBe('http-b64 ü');
   });
 
-  it('answers 422 with voximplant_code when Voximplant refuses the request\'s values', async () => {
+  it("answers 422 with voximplant_code when Voximplant refuses the request's values", async () => {
     fx.emulator.fault({ type: 'error', code: 375, times: 1 } as never);
     const { status, body } = await post(JSON.stringify({ conference_name: 'http-375', rule_id: fx.account.ruleId }));
     expect(status).toBe(422);

@@ -3,13 +3,14 @@
  * Lambda instance would see them, only busier), against the emulator at a realistic latency. It fails only
  * on errors, lost requests, or extra secret fetches and token signings; the timing figures are reported.
  */
-import { afterAll, beforeAll, expect, it } from '@jest/globals';
+
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { prepareBundles } from '../../bench/bundles.js';
-import { startCoreFixture, SECRET_NAME, type CoreFixture } from '../helpers/fixture.js';
+import { type CoreFixture, SECRET_NAME, startCoreFixture } from '../helpers/fixture.js';
 
 const REQUESTS = Number(process.env.VOXCONF_LOAD_REQUESTS ?? 1_000);
 const CONCURRENCY = 50;
@@ -29,9 +30,19 @@ afterAll(async () => {
 
 function runChild(bundle: string): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, ...fx.env, BUNDLE: bundle, REQUESTS: String(REQUESTS), CONCURRENCY: String(CONCURRENCY), RULE_ID: String(fx.account.ruleId) };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...fx.env,
+      BUNDLE: bundle,
+      REQUESTS: String(REQUESTS),
+      CONCURRENCY: String(CONCURRENCY),
+      RULE_ID: String(fx.account.ruleId),
+    };
     delete env.NODE_OPTIONS; // jest's VM flags are not for a Lambda-like process
-    const child = spawn(process.execPath, [path.join(import.meta.dirname, '..', 'load', 'load-child.mjs')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(import.meta.dirname, '..', 'load', 'load-child.mjs')], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (chunk) => (out += chunk));
     child.stderr.on('data', (chunk) => (out += chunk));

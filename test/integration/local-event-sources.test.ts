@@ -3,13 +3,14 @@
  *   - the queue poller on a real local SQS (local/sqs.ts): what it deletes, what it leaves for redelivery;
  *   - the scheduler: the invocation input, Lambda-style retries and the on-failure record.
  */
-import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import type { SQSEvent } from 'aws-lambda';
 import type { InvokeResult } from '../../local/lambda-invoke.js';
-import { startQueuePoller, type QueuePoller } from '../../local/queue-poller.js';
-import { startScheduler, type ScheduleInvocation } from '../../local/scheduler.js';
-import { startSqs, type LocalSqs } from '../../local/sqs.js';
+import { type QueuePoller, startQueuePoller } from '../../local/queue-poller.js';
+import { type ScheduleInvocation, startScheduler } from '../../local/scheduler.js';
+import { type LocalSqs, startSqs } from '../../local/sqs.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -31,7 +32,11 @@ describe('queue poller (event source mapping with ReportBatchItemFailures)', () 
 
   beforeEach(async () => {
     sqs = await startSqs({ visibilityTimeoutSeconds: 1, maxReceiveCount: 2 });
-    client = new SQSClient({ endpoint: sqs.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    client = new SQSClient({
+      endpoint: sqs.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
     lines.length = 0;
   });
 
@@ -72,7 +77,9 @@ describe('queue poller (event source mapping with ReportBatchItemFailures)', () 
     ).MessageId as string;
   const count = async (queueUrl: string) => {
     // VisibilityTimeout 0 leaves them visible; local-aws-sqs may then return one twice in a receive: count ids.
-    const { Messages = [] } = await client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }));
+    const { Messages = [] } = await client.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }),
+    );
     return new Set(Messages.map((m) => m.MessageId)).size;
   };
 
@@ -80,10 +87,18 @@ describe('queue poller (event source mapping with ReportBatchItemFailures)', () 
     const keep = await send('keep');
     await send('done');
     const events = start(async (event) => {
-      const ids = event.Records.filter((r) => r.body === 'keep' && r.attributes.ApproximateReceiveCount === '1').map((r) => r.messageId);
-      return { statusCode: 200, functionError: undefined, payload: { batchItemFailures: ids.map((itemIdentifier) => ({ itemIdentifier })) } };
+      const ids = event.Records.filter((r) => r.body === 'keep' && r.attributes.ApproximateReceiveCount === '1').map(
+        (r) => r.messageId,
+      );
+      return {
+        statusCode: 200,
+        functionError: undefined,
+        payload: { batchItemFailures: ids.map((itemIdentifier) => ({ itemIdentifier })) },
+      };
     });
-    const second = await until(() => events.find((e) => e.Records.some((r) => r.attributes.ApproximateReceiveCount === '2')));
+    const second = await until(() =>
+      events.find((e) => e.Records.some((r) => r.attributes.ApproximateReceiveCount === '2')),
+    );
     expect(second.Records.map((r) => r.messageId)).toEqual([keep]);
 
     const record = events[0].Records[0];
@@ -91,7 +106,9 @@ describe('queue poller (event source mapping with ReportBatchItemFailures)', () 
       eventSource: 'aws:sqs',
       eventSourceARN: sqs.queueArn,
       awsRegion: 'us-east-1',
-      messageAttributes: { origin: { stringValue: 'test', dataType: 'String', stringListValues: [], binaryListValues: [] } },
+      messageAttributes: {
+        origin: { stringValue: 'test', dataType: 'String', stringListValues: [], binaryListValues: [] },
+      },
     });
     expect(record.md5OfBody).toMatch(/^[0-9a-f]{32}$/);
     expect(Number(record.attributes.SentTimestamp)).toBeGreaterThan(0);
@@ -102,18 +119,30 @@ describe('queue poller (event source mapping with ReportBatchItemFailures)', () 
 
   test('a failed invocation deletes nothing; the redrive policy moves the record after maxReceiveCount', async () => {
     const id = await send('boom');
-    const events = start(async () => ({ statusCode: 200, functionError: 'Unhandled', payload: { errorType: 'Error', errorMessage: 'kaput' } }));
+    const events = start(async () => ({
+      statusCode: 200,
+      functionError: 'Unhandled',
+      payload: { errorType: 'Error', errorMessage: 'kaput' },
+    }));
     const t0 = Date.now();
     await until(async () => ((await count(sqs.deadLetterQueueUrl)) === 1 ? true : undefined), 10_000);
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(events.map((e) => e.Records[0].messageId)).toEqual([id, id]);
     expect(lines.some((l) => l.includes('nothing deleted, the function failed: kaput'))).toBe(true);
-    expect(lines.some((l) => l.includes('received 2 times (maxReceiveCount): the redrive policy moves it to the dead-letter queue'))).toBe(true);
+    expect(
+      lines.some((l) =>
+        l.includes('received 2 times (maxReceiveCount): the redrive policy moves it to the dead-letter queue'),
+      ),
+    ).toBe(true);
   }, 15_000);
 
   test('an answer Lambda cannot read fails the whole batch', async () => {
     await send('x');
-    const events = start(async () => ({ statusCode: 200, functionError: undefined, payload: { batchItemFailures: [{ itemIdentifier: 'not-in-batch' }] } }));
+    const events = start(async () => ({
+      statusCode: 200,
+      functionError: undefined,
+      payload: { batchItemFailures: [{ itemIdentifier: 'not-in-batch' }] },
+    }));
     await until(() => (events.length >= 2 ? true : undefined), 5000);
     expect(lines[0]).toMatch(/nothing deleted, batchItemFailures names "not-in-batch"/);
   });
@@ -143,13 +172,17 @@ describe('scheduler (EventBridge Scheduler + asynchronous invocation)', () => {
     });
   }
 
-  test('fire() sends the deployed input and reports the function\'s answer', async () => {
+  test("fire() sends the deployed input and reports the function's answer", async () => {
     const inputs: ScheduleInvocation[] = [];
     const scheduler = startScheduler({
       entries: [entry],
       invoke: async (event) => {
         inputs.push(event);
-        return { statusCode: 200, functionError: undefined, payload: { outcome: 'started', conference_name: 'standup', call_session_history_id: 5 } };
+        return {
+          statusCode: 200,
+          functionError: undefined,
+          payload: { outcome: 'started', conference_name: 'standup', call_session_history_id: 5 },
+        };
       },
       sendOnFailureRecord: async () => {},
       functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:voxconf-local-schedule',
@@ -159,7 +192,13 @@ describe('scheduler (EventBridge Scheduler + asynchronous invocation)', () => {
       now: () => new Date('2026-11-26T07:59:59.400Z'),
     });
     const result = await scheduler.fire('standup');
-    expect(inputs).toEqual([{ request: entry.request, scheduled_time: '2026-11-26T07:59:59Z', execution_id: expect.stringMatching(/^[0-9a-f-]{36}$/) }]);
+    expect(inputs).toEqual([
+      {
+        request: entry.request,
+        scheduled_time: '2026-11-26T07:59:59Z',
+        execution_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      },
+    ]);
     expect(Object.keys(inputs[0])).toEqual(['request', 'scheduled_time', 'execution_id']);
     expect(result).toMatchObject({ schedule: 'standup', outcome: 'started', result: { call_session_history_id: 5 } });
     expect(scheduler.list()[0].next_fire_time).toBe('2026-11-26T08:00:00Z');
@@ -181,7 +220,9 @@ describe('scheduler (EventBridge Scheduler + asynchronous invocation)', () => {
     const scheduler = firingScheduler('rate(1 minute)', inputs);
     await until(() => (inputs.length > 0 ? true : undefined), 3000);
     expect(Math.abs(Date.parse(inputs[0].scheduled_time) - before)).toBeLessThan(2000);
-    expect(Date.parse(scheduler.list()[0].next_fire_time as string) - Date.parse(inputs[0].scheduled_time)).toBeGreaterThanOrEqual(59_000);
+    expect(
+      Date.parse(scheduler.list()[0].next_fire_time as string) - Date.parse(inputs[0].scheduled_time),
+    ).toBeGreaterThanOrEqual(59_000);
     await scheduler.stop();
   });
 
@@ -192,7 +233,11 @@ describe('scheduler (EventBridge Scheduler + asynchronous invocation)', () => {
       entries: [entry],
       invoke: async (event) => {
         inputs.push(event);
-        return { statusCode: 200, functionError: 'Unhandled', payload: { errorType: 'Error', errorMessage: 'Voximplant is unavailable' } };
+        return {
+          statusCode: 200,
+          functionError: 'Unhandled',
+          payload: { errorType: 'Error', errorMessage: 'Voximplant is unavailable' },
+        };
       },
       sendOnFailureRecord: async (body) => {
         records.push(body);
@@ -208,7 +253,11 @@ describe('scheduler (EventBridge Scheduler + asynchronous invocation)', () => {
     expect(inputs).toHaveLength(3);
     expect(new Set(inputs.map((i) => i.execution_id)).size).toBe(1);
     expect(JSON.parse(records[0])).toMatchObject({
-      requestContext: { condition: 'RetriesExhausted', approximateInvokeCount: 3, functionArn: expect.stringContaining(':$LATEST') },
+      requestContext: {
+        condition: 'RetriesExhausted',
+        approximateInvokeCount: 3,
+        functionArn: expect.stringContaining(':$LATEST'),
+      },
       requestPayload: inputs[0],
       responseContext: { functionError: 'Unhandled' },
       responsePayload: { errorMessage: 'Voximplant is unavailable' },

@@ -26,7 +26,9 @@ it('answers 500 configuration_error without internals, and logs which variable i
     output.restore();
   }
   expect(response.statusCode).toBe(500);
-  expect(JSON.parse(response.body)).toEqual({ error: { code: 'configuration_error', message: 'The service is misconfigured.' } });
+  expect(JSON.parse(response.body)).toEqual({
+    error: { code: 'configuration_error', message: 'The service is misconfigured.' },
+  });
   const errors = output.json().filter((line) => line.level === 'ERROR');
   expect(errors).toHaveLength(1);
   expect(errors[0]).toMatchObject({ message: 'request failed', error_code: 'configuration_error' });

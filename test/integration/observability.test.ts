@@ -1,6 +1,6 @@
 /** Structured logs and EMF metrics, read from what the handlers actually write. */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { captureOutput, type Captured } from '../helpers/capture.js';
+import { type Captured, captureOutput } from '../helpers/capture.js';
 import { httpEvent, lambdaContext } from '../helpers/events.js';
 import type { CoreFixture } from '../helpers/fixture.js';
 
@@ -31,7 +31,15 @@ afterAll(async () => {
   await fx.close();
 });
 
-type Emf = Record<string, unknown> & { _aws: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string; Unit: string }> }> } };
+type Emf = Record<string, unknown> & {
+  _aws: {
+    CloudWatchMetrics: Array<{
+      Namespace: string;
+      Dimensions: string[][];
+      Metrics: Array<{ Name: string; Unit: string }>;
+    }>;
+  };
+};
 
 function metricLines(): Emf[] {
   return output.json().filter((line) => '_aws' in line) as Emf[];
@@ -51,9 +59,14 @@ describe('observability', () => {
     const started = mine.find((line) => line.message === 'conference started');
     expect(started).toMatchObject({ level: 'INFO', service: 'voxconf', conference_name: 'obs-ok', outcome: 'started' });
     expect(typeof started!.latency_ms).toBe('number');
-    expect(mine.find((line) => line.message === 'retrying StartConference')).toMatchObject({ error_code: 'voximplant_unavailable' });
+    expect(mine.find((line) => line.message === 'retrying StartConference')).toMatchObject({
+      error_code: 'voximplant_unavailable',
+    });
     // Every log line written is JSON.
-    const text = output.text().split('\n').filter((line) => line.trim() !== '');
+    const text = output
+      .text()
+      .split('\n')
+      .filter((line) => line.trim() !== '');
     expect(text.every((line) => line.startsWith('{'))).toBe(true);
 
     const lines = metricLines();
@@ -61,22 +74,45 @@ describe('observability', () => {
     const names = metricNames(lines);
     expect(names).toEqual(expect.arrayContaining(['ConferencesStarted', 'Retries', 'UpstreamLatency']));
     const latency = lines.find((line) => 'UpstreamLatency' in line)!;
-    expect(latency._aws.CloudWatchMetrics[0]!.Metrics.find((m) => m.Name === 'UpstreamLatency')!.Unit).toBe('Milliseconds');
+    expect(latency._aws.CloudWatchMetrics[0]!.Metrics.find((m) => m.Name === 'UpstreamLatency')!.Unit).toBe(
+      'Milliseconds',
+    );
   });
 
   it('counts Voximplant errors by code and credential refreshes', async () => {
     const before = metricLines().length;
     fx.emulator.fault({ type: 'error', code: 147, times: 1 } as never);
-    expect((await handler(httpEvent(JSON.stringify({ conference_name: 'obs-147', rule_id: fx.account.ruleId })), lambdaContext())).statusCode).toBe(422);
+    expect(
+      (
+        await handler(
+          httpEvent(JSON.stringify({ conference_name: 'obs-147', rule_id: fx.account.ruleId })),
+          lambdaContext(),
+        )
+      ).statusCode,
+    ).toBe(422);
     // Rotate the key so the next call gets code 100 once and refreshes.
     const rotated = fx.emulator.addKey(fx.account.accountId);
     fx.secrets.putSecret(SECRET_NAME, { secretString: JSON.stringify(rotated.credentials) });
     fx.emulator.removeKey(fx.account.keyId);
-    expect((await handler(httpEvent(JSON.stringify({ conference_name: 'obs-rotate', rule_id: fx.account.ruleId })), lambdaContext())).statusCode).toBe(200);
+    expect(
+      (
+        await handler(
+          httpEvent(JSON.stringify({ conference_name: 'obs-rotate', rule_id: fx.account.ruleId })),
+          lambdaContext(),
+        )
+      ).statusCode,
+    ).toBe(200);
 
     const lines = metricLines().slice(before);
-    const byCode = lines.filter((line) => line.voximplant_code !== undefined).map((line) => [line.voximplant_code, line.VoximplantErrors]);
-    expect(byCode).toEqual(expect.arrayContaining([['147', 1], ['100', 1]]));
+    const byCode = lines
+      .filter((line) => line.voximplant_code !== undefined)
+      .map((line) => [line.voximplant_code, line.VoximplantErrors]);
+    expect(byCode).toEqual(
+      expect.arrayContaining([
+        ['147', 1],
+        ['100', 1],
+      ]),
+    );
     expect(metricNames(lines)).toContain('CredentialRefreshes');
     const failures = lines.find((line) => line.error_code === 'voximplant_rejected_request');
     expect(failures).toMatchObject({ ConferenceFailures: 1 });

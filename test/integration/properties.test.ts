@@ -3,12 +3,12 @@
  * record) naming the problem; never a 5xx, never an unhandled rejection, never a call to Voximplant.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import fc from 'fast-check';
 import type { SQSRecord } from 'aws-lambda';
-import { httpEvent, lambdaContext, sqsRecord } from '../helpers/events.js';
-import { startCoreFixture, type CoreFixture } from '../helpers/fixture.js';
+import fc from 'fast-check';
 import type { DeadLetterSink } from '../../lib/dead-letter.js';
 import type { VoxconfError } from '../../lib/index.js';
+import { httpEvent, lambdaContext, sqsRecord } from '../helpers/events.js';
+import { type CoreFixture, startCoreFixture } from '../helpers/fixture.js';
 
 /** Cases per property (7 properties; the invalid-UTF-8 one runs a quarter as many). */
 const RUNS = Number(process.env.VOXCONF_PROPERTY_RUNS ?? 200);
@@ -32,7 +32,17 @@ afterAll(async () => {
   expect(unhandled).toEqual([]);
 });
 
-const FIELDS = ['conference_name', 'rule_id', 'user_id', 'user_name', 'application_id', 'application_name', 'script_custom_data', 'reference_ip', 'server_location'];
+const FIELDS = [
+  'conference_name',
+  'rule_id',
+  'user_id',
+  'user_name',
+  'application_id',
+  'application_name',
+  'script_custom_data',
+  'reference_ip',
+  'server_location',
+];
 
 /** Values of every JSON type and the awkward corners: huge strings, lone surrogates, extreme numbers. */
 const nasty = fc.oneof(
@@ -45,7 +55,7 @@ const nasty = fc.oneof(
     '\ud800',
     'a\udfff',
     '😀'.repeat(50),
-    1e309,
+    Number.POSITIVE_INFINITY,
     -0,
     Number.MAX_SAFE_INTEGER + 2,
     -1,
@@ -64,19 +74,43 @@ const nasty = fc.oneof(
 /** A request object with at least one broken field (wrong type, bad value, unknown or forbidden key). */
 const brokenRequest = fc
   .record({
-    base: fc.record({ conference_name: fc.string({ minLength: 1, maxLength: 10 }).filter((s) => s.trim() !== '' && !/[\u0000-\u001f\u007f]/.test(s)), rule_id: fc.integer({ min: 1, max: 1000 }) }),
-    field: fc.oneof(fc.constantFrom(...FIELDS), fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty'), fc.string({ minLength: 1, maxLength: 20 })),
+    base: fc.record({
+      conference_name: fc
+        .string({ minLength: 1, maxLength: 10 })
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this looks for
+        .filter((s) => s.trim() !== '' && !/[\u0000-\u001f\u007f]/.test(s)),
+      rule_id: fc.integer({ min: 1, max: 1000 }),
+    }),
+    field: fc.oneof(
+      fc.constantFrom(...FIELDS),
+      fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty'),
+      fc.string({ minLength: 1, maxLength: 20 }),
+    ),
     value: nasty,
   })
   .map(({ base, field, value }) => ({ ...base, [field]: value }));
 
 /** Deeply nested JSON text (arrays or objects), past any reasonable parser depth. */
-const deepJson = fc.integer({ min: 1_000, max: 100_000 }).chain((depth) =>
-  fc.constantFrom(`${'['.repeat(depth)}${']'.repeat(depth)}`, `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`, `{"conference_name":"x","rule_id":${'['.repeat(depth)}${']'.repeat(depth)}}`),
-);
+const deepJson = fc
+  .integer({ min: 1_000, max: 100_000 })
+  .chain((depth) =>
+    fc.constantFrom(
+      `${'['.repeat(depth)}${']'.repeat(depth)}`,
+      `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`,
+      `{"conference_name":"x","rule_id":${'['.repeat(depth)}${']'.repeat(depth)}}`,
+    ),
+  );
 
 /** Bytes that are not UTF-8, sent base64-encoded as API Gateway does for binary bodies. */
-const invalidUtf8 = fc.uint8Array({ minLength: 1, maxLength: 64 }).map((bytes) => Buffer.concat([Buffer.from('{"conference_name":"'), Buffer.from([0xc3, 0x28, 0xff, ...bytes]), Buffer.from('","rule_id":1}')]).toString('base64'));
+const invalidUtf8 = fc
+  .uint8Array({ minLength: 1, maxLength: 64 })
+  .map((bytes) =>
+    Buffer.concat([
+      Buffer.from('{"conference_name":"'),
+      Buffer.from([0xc3, 0x28, 0xff, ...bytes]),
+      Buffer.from('","rule_id":1}'),
+    ]).toString('base64'),
+  );
 
 function isNamed(error: { code?: unknown; message?: unknown; field?: unknown; details?: unknown }): boolean {
   return typeof error.code === 'string' && typeof error.message === 'string' && error.message.length > 0;
@@ -107,44 +141,77 @@ describe('HTTP body', () => {
   });
 
   it('a request with one broken field is refused, naming a field', async () => {
-    await fc.assert(fc.asyncProperty(brokenRequest, async (request) => {
-      const text = JSON.stringify(request);
-      fc.pre(text !== undefined);
-      // A broken field that happens to be valid (e.g. user_name "abc") is fine: only invalid ones are checked.
-      const { validateConferenceRequest } = await import('../../lib/validation.js');
-      let valid = true;
-      try {
-        validateConferenceRequest(JSON.parse(text));
-      } catch {
-        valid = false;
-      }
-      fc.pre(!valid);
-      await expectRefused(httpEvent(text));
-    }), { numRuns: RUNS });
+    await fc.assert(
+      fc.asyncProperty(brokenRequest, async (request) => {
+        const text = JSON.stringify(request);
+        fc.pre(text !== undefined);
+        // A broken field that happens to be valid (e.g. user_name "abc") is fine: only invalid ones are checked.
+        const { validateConferenceRequest } = await import('../../lib/validation.js');
+        let valid = true;
+        try {
+          validateConferenceRequest(JSON.parse(text));
+        } catch {
+          valid = false;
+        }
+        fc.pre(!valid);
+        await expectRefused(httpEvent(text));
+      }),
+      { numRuns: RUNS },
+    );
   });
 
   it('arbitrary text, deep nesting and invalid UTF-8 are refused', async () => {
-    await fc.assert(fc.asyncProperty(fc.oneof(fc.string({ maxLength: 2_000 }), deepJson), async (text) => {
-      fc.pre(text !== '' );
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        parsed = undefined;
-      }
-      fc.pre(!(parsed && typeof parsed === 'object' && 'conference_name' in parsed && 'rule_id' in parsed && typeof (parsed as { rule_id: unknown }).rule_id === 'number'));
-      await expectRefused(httpEvent(text));
-    }), { numRuns: RUNS });
-    await fc.assert(fc.asyncProperty(invalidUtf8, async (base64) => {
-      await expectRefused(httpEvent(base64, { isBase64Encoded: true }));
-    }), { numRuns: Math.ceil(RUNS / 4) });
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.string({ maxLength: 2_000 }), deepJson), async (text) => {
+        fc.pre(text !== '');
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          parsed = undefined;
+        }
+        fc.pre(
+          !(
+            parsed &&
+            typeof parsed === 'object' &&
+            'conference_name' in parsed &&
+            'rule_id' in parsed &&
+            typeof (parsed as { rule_id: unknown }).rule_id === 'number'
+          ),
+        );
+        await expectRefused(httpEvent(text));
+      }),
+      { numRuns: RUNS },
+    );
+    await fc.assert(
+      fc.asyncProperty(invalidUtf8, async (base64) => {
+        await expectRefused(httpEvent(base64, { isBase64Encoded: true }));
+      }),
+      { numRuns: Math.ceil(RUNS / 4) },
+    );
   });
 
   it('empty, missing and wrongly typed bodies are refused', async () => {
-    const contentTypes = fc.constantFrom(null, 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', 'application/jsonx', 'json', '');
-    await fc.assert(fc.asyncProperty(fc.option(fc.string({ maxLength: 200 }), { nil: undefined }), contentTypes, async (body, contentType) => {
-      await expectRefused(httpEvent(body, { contentType }));
-    }), { numRuns: RUNS });
+    const contentTypes = fc.constantFrom(
+      null,
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'application/xml',
+      'application/jsonx',
+      'json',
+      '',
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.option(fc.string({ maxLength: 200 }), { nil: undefined }),
+        contentTypes,
+        async (body, contentType) => {
+          await expectRefused(httpEvent(body, { contentType }));
+        },
+      ),
+      { numRuns: RUNS },
+    );
   });
 });
 
@@ -152,32 +219,40 @@ describe('SQS bodies', () => {
   it('every invalid message is dead-lettered with a reason and never reported for retry or sent to Voximplant', async () => {
     const { processQueueBatch } = await import('../../lib/queue-batch.js');
     const service = fx.service();
-    const bodies = fc.oneof(fc.string({ maxLength: 500 }), fc.jsonValue().map((v) => JSON.stringify(v)), brokenRequest.map((r) => JSON.stringify(r)), deepJson);
-    await fc.assert(fc.asyncProperty(fc.array(bodies, { minLength: 1, maxLength: 10 }), async (batch) => {
-      const { validateConferenceRequest } = await import('../../lib/validation.js');
-      for (const body of batch) {
-        let valid = true;
-        try {
-          validateConferenceRequest(JSON.parse(body));
-        } catch {
-          valid = false;
+    const bodies = fc.oneof(
+      fc.string({ maxLength: 500 }),
+      fc.jsonValue().map((v) => JSON.stringify(v)),
+      brokenRequest.map((r) => JSON.stringify(r)),
+      deepJson,
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(bodies, { minLength: 1, maxLength: 10 }), async (batch) => {
+        const { validateConferenceRequest } = await import('../../lib/validation.js');
+        for (const body of batch) {
+          let valid = true;
+          try {
+            validateConferenceRequest(JSON.parse(body));
+          } catch {
+            valid = false;
+          }
+          fc.pre(!valid);
         }
-        fc.pre(!valid);
-      }
-      const dead: Array<{ body: string; error: VoxconfError }> = [];
-      const deadLetter: DeadLetterSink = { send: async (body, error) => void dead.push({ body, error }) };
-      const records: SQSRecord[] = batch.map((body, i) => sqsRecord(body, { messageId: `m${i}` }));
-      const before = fx.emulator.stats().requests;
-      const response = await processQueueBatch(records, { service, deadLetter });
-      expect(response.batchItemFailures).toEqual([]);
-      expect(dead.map((d) => d.body).sort()).toEqual([...batch].sort());
-      for (const { error } of dead) {
-        expect(isNamed({ code: error.code, message: error.message })).toBe(true);
-        // A crash of the validator would also be "dead-lettered": it must be a named refusal instead.
-        expect(['invalid_request', 'malformed_json', 'rule_not_allowed']).toContain(error.code);
-      }
-      expect(fx.emulator.stats().requests).toBe(before);
-    }), { numRuns: RUNS });
+        const dead: Array<{ body: string; error: VoxconfError }> = [];
+        const deadLetter: DeadLetterSink = { send: async (body, error) => void dead.push({ body, error }) };
+        const records: SQSRecord[] = batch.map((body, i) => sqsRecord(body, { messageId: `m${i}` }));
+        const before = fx.emulator.stats().requests;
+        const response = await processQueueBatch(records, { service, deadLetter });
+        expect(response.batchItemFailures).toEqual([]);
+        expect(dead.map((d) => d.body).sort()).toEqual([...batch].sort());
+        for (const { error } of dead) {
+          expect(isNamed({ code: error.code, message: error.message })).toBe(true);
+          // A crash of the validator would also be "dead-lettered": it must be a named refusal instead.
+          expect(['invalid_request', 'malformed_json', 'rule_not_allowed']).toContain(error.code);
+        }
+        expect(fx.emulator.stats().requests).toBe(before);
+      }),
+      { numRuns: RUNS },
+    );
   });
 });
 
@@ -189,27 +264,37 @@ describe('schedule input', () => {
       fc.jsonValue(),
       brokenRequest,
       brokenRequest.map((request) => ({ request, scheduled_time: new Date().toISOString(), execution_id: 'e' })),
-      fc.record({ request: fc.jsonValue(), scheduled_time: fc.oneof(fc.string(), fc.jsonValue()), execution_id: fc.jsonValue() }),
+      fc.record({
+        request: fc.jsonValue(),
+        scheduled_time: fc.oneof(fc.string(), fc.jsonValue()),
+        execution_id: fc.jsonValue(),
+      }),
     );
-    await fc.assert(fc.asyncProperty(events, async (event) => {
-      const { validateConferenceRequest } = await import('../../lib/validation.js');
-      const request = event && typeof event === 'object' && !Array.isArray(event) && 'request' in event ? (event as { request: unknown }).request : event;
-      let valid = true;
-      try {
-        validateConferenceRequest(request);
-      } catch {
-        valid = false;
-      }
-      fc.pre(!valid);
-      const dead: string[] = [];
-      const deadLetter: DeadLetterSink = { send: async (_body, error) => void dead.push(error.code) };
-      const before = fx.emulator.stats().requests;
-      const outcome = await processScheduledEvent(event, { service, deadLetter, maxLatenessSeconds: 600 });
-      expect(outcome.outcome).toBe('dead_lettered');
-      expect(dead).toHaveLength(1);
-      // too_late: a wrapper whose request is invalid but whose valid scheduled_time lies in the past.
-      expect(['invalid_request', 'malformed_json', 'too_late']).toContain(dead[0]);
-      expect(fx.emulator.stats().requests).toBe(before);
-    }), { numRuns: RUNS });
+    await fc.assert(
+      fc.asyncProperty(events, async (event) => {
+        const { validateConferenceRequest } = await import('../../lib/validation.js');
+        const request =
+          event && typeof event === 'object' && !Array.isArray(event) && 'request' in event
+            ? (event as { request: unknown }).request
+            : event;
+        let valid = true;
+        try {
+          validateConferenceRequest(request);
+        } catch {
+          valid = false;
+        }
+        fc.pre(!valid);
+        const dead: string[] = [];
+        const deadLetter: DeadLetterSink = { send: async (_body, error) => void dead.push(error.code) };
+        const before = fx.emulator.stats().requests;
+        const outcome = await processScheduledEvent(event, { service, deadLetter, maxLatenessSeconds: 600 });
+        expect(outcome.outcome).toBe('dead_lettered');
+        expect(dead).toHaveLength(1);
+        // too_late: a wrapper whose request is invalid but whose valid scheduled_time lies in the past.
+        expect(['invalid_request', 'malformed_json', 'too_late']).toContain(dead[0]);
+        expect(fx.emulator.stats().requests).toBe(before);
+      }),
+      { numRuns: RUNS },
+    );
   });
 });

@@ -20,7 +20,8 @@ beforeEach(async () => {
   await drainQueue(sqs.deadLetterQueueUrl, sqs.endpoint);
 });
 
-const body = (name: string, extra: Record<string, unknown> = {}) => JSON.stringify({ conference_name: name, rule_id: fx.account.ruleId, ...extra });
+const body = (name: string, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ conference_name: name, rule_id: fx.account.ruleId, ...extra });
 
 describe('queue handler', () => {
   it('makes one GetSecretValue for a cold batch of 10 concurrent records', async () => {
@@ -49,12 +50,12 @@ describe('queue handler', () => {
     const dead = await drainQueue(sqs.deadLetterQueueUrl, sqs.endpoint);
     const byId = Object.fromEntries(dead.map((m) => [attribute(m, 'source_id'), m]));
     expect(Object.keys(byId).sort()).toEqual(['invalid', 'not-json', 'rejected']);
-    expect(byId['rejected']!.Body).toBe(body('q-rejected'));
-    expect(attribute(byId['rejected']!, 'error_code')).toBe('voximplant_rejected_request');
-    expect(attribute(byId['rejected']!, 'error_message')).toContain('147');
-    expect(byId['invalid']!.Body).toBe('{"conference_name": "q-invalid", "rule_id": -1}');
-    expect(attribute(byId['invalid']!, 'error_code')).toBe('invalid_request');
-    expect(attribute(byId['invalid']!, 'error_message')).toContain('rule_id');
+    expect(byId.rejected!.Body).toBe(body('q-rejected'));
+    expect(attribute(byId.rejected!, 'error_code')).toBe('voximplant_rejected_request');
+    expect(attribute(byId.rejected!, 'error_message')).toContain('147');
+    expect(byId.invalid!.Body).toBe('{"conference_name": "q-invalid", "rule_id": -1}');
+    expect(attribute(byId.invalid!, 'error_code')).toBe('invalid_request');
+    expect(attribute(byId.invalid!, 'error_message')).toContain('rule_id');
     expect(attribute(byId['not-json']!, 'error_code')).toBe('malformed_json');
 
     const started = fx.emulator.conferences().map((c) => c.name);
@@ -69,7 +70,10 @@ describe('queue handler', () => {
     const { SqsDeadLetterSink } = await import('../../lib/dead-letter.js');
     const { processQueueBatch } = await import('../../lib/queue-batch.js');
     const deadLetter = new SqsDeadLetterSink({ queueUrl: `${sqs.endpoint}/000000000000/does-not-exist` });
-    const response = await processQueueBatch([sqsRecord('{"bad":true}', { messageId: 'kept' })], { service: fx.service(), deadLetter });
+    const response = await processQueueBatch([sqsRecord('{"bad":true}', { messageId: 'kept' })], {
+      service: fx.service(),
+      deadLetter,
+    });
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'kept' }]);
   });
 });

@@ -29,7 +29,7 @@ describe('schedule handler', () => {
     expect(fx.emulator.conferences().some((c) => c.name === 's-wrapper')).toBe(true);
   });
 
-  it('starts a conference from a bare request (a rule\'s input)', async () => {
+  it("starts a conference from a bare request (a rule's input)", async () => {
     expect(await invoke(request('s-bare'))).toMatchObject({ outcome: 'started', conference_name: 's-bare' });
   });
 
@@ -51,12 +51,18 @@ describe('schedule handler', () => {
 
   it('dead-letters a request Voximplant will never accept', async () => {
     fx.emulator.fault({ type: 'error', code: 375, times: 1 } as never);
-    expect(await invoke(schedulerInput(request('s-375')))).toEqual({ outcome: 'dead_lettered', error_code: 'voximplant_rejected_request' });
+    expect(await invoke(schedulerInput(request('s-375')))).toEqual({
+      outcome: 'dead_lettered',
+      error_code: 'voximplant_rejected_request',
+    });
   });
 
   it('throws a retryable failure so Lambda retries it, with nothing dead-lettered', async () => {
     fx.emulator.fault({ type: 'http', status: 503, times: 1 } as never);
-    await expect(invoke(schedulerInput(request('s-503')))).rejects.toMatchObject({ code: 'voximplant_unavailable', retryable: true });
+    await expect(invoke(schedulerInput(request('s-503')))).rejects.toMatchObject({
+      code: 'voximplant_unavailable',
+      retryable: true,
+    });
     expect(await drainQueue(sqs.deadLetterQueueUrl, sqs.endpoint)).toEqual([]);
     // Lambda's retry then succeeds.
     expect(await invoke(schedulerInput(request('s-503')))).toMatchObject({ outcome: 'started' });

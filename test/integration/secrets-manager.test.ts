@@ -8,7 +8,11 @@ import {
   type SecretsManagerClientConfig,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { startSecretsManager, type SecretsManagerFaultKind, type SecretsManagerStandIn } from '../../local/secrets-manager.js';
+import {
+  type SecretsManagerFaultKind,
+  type SecretsManagerStandIn,
+  startSecretsManager,
+} from '../../local/secrets-manager.js';
 import { setAwsTestEnv } from '../helpers/aws-env.js';
 import { generateCredentials } from '../helpers/keys.js';
 
@@ -56,7 +60,9 @@ describe('GetSecretValue', () => {
   it('finds a secret by name, by full ARN and by partial ARN', async () => {
     const { secretString } = generateCredentials();
     const put = sm.putSecret('voxconf/credentials', { secretString });
-    expect(put.arn).toMatch(/^arn:aws:secretsmanager:us-east-1:000000000000:secret:voxconf\/credentials-[A-Za-z0-9]{6}$/);
+    expect(put.arn).toMatch(
+      /^arn:aws:secretsmanager:us-east-1:000000000000:secret:voxconf\/credentials-[A-Za-z0-9]{6}$/,
+    );
     const sdk = client();
 
     for (const id of [put.name, put.arn, put.arn.slice(0, -7)]) {
@@ -114,7 +120,12 @@ describe('GetSecretValue', () => {
     expect(error.message).toBe("Secrets Manager can't find the specified secret.");
     expect(error.$metadata).toMatchObject({ httpStatusCode: 400, attempts: 1 });
     expect(sm.calls()).toEqual([
-      expect.objectContaining({ action: 'GetSecretValue', secretId: 'missing', status: 400, errorType: 'ResourceNotFoundException' }),
+      expect.objectContaining({
+        action: 'GetSecretValue',
+        secretId: 'missing',
+        status: 400,
+        errorType: 'ResourceNotFoundException',
+      }),
     ]);
   });
 
@@ -131,7 +142,9 @@ describe('GetSecretValue', () => {
 describe('API over HTTP', () => {
   it('CreateSecret, PutSecretValue and DescribeSecret', async () => {
     const sdk = client();
-    const created = await sdk.send(new CreateSecretCommand({ Name: 'made/by-api', SecretString: 'v1', Description: 'd' }));
+    const created = await sdk.send(
+      new CreateSecretCommand({ Name: 'made/by-api', SecretString: 'v1', Description: 'd' }),
+    );
     expect(created.ARN).toMatch(/:secret:made\/by-api-[A-Za-z0-9]{6}$/);
     expect(created.VersionId).toEqual(expect.any(String));
 
@@ -201,15 +214,19 @@ describe('fault injection (default SDK retries: 3 attempts for throttling, 5xx a
     { kind: 'decryption_failure', name: 'DecryptionFailure', status: 400, attempts: 1 },
   ];
 
-  it.each(cases)('$kind surfaces as $name after $attempts attempt(s)', async ({ kind, name, status, attempts }) => {
-    sm.putSecret('faulty', { secretString: 'value' });
-    sm.fault({ kind });
-    const error = await failure(client().send(new GetSecretValueCommand({ SecretId: 'faulty' })));
-    expect(error.name).toBe(name);
-    expect(error.$metadata).toMatchObject({ httpStatusCode: status, attempts });
-    expect(sm.getSecretValueCount('faulty')).toBe(attempts);
-    expect(sm.calls().every((c) => c.fault === kind)).toBe(true);
-  }, 20_000);
+  it.each(cases)(
+    '$kind surfaces as $name after $attempts attempt(s)',
+    async ({ kind, name, status, attempts }) => {
+      sm.putSecret('faulty', { secretString: 'value' });
+      sm.fault({ kind });
+      const error = await failure(client().send(new GetSecretValueCommand({ SecretId: 'faulty' })));
+      expect(error.name).toBe(name);
+      expect(error.$metadata).toMatchObject({ httpStatusCode: status, attempts });
+      expect(sm.getSecretValueCount('faulty')).toBe(attempts);
+      expect(sm.calls().every((c) => c.fault === kind)).toBe(true);
+    },
+    20_000,
+  );
 
   it('drop destroys the socket: the SDK retries and ends with "socket hang up"', async () => {
     sm.putSecret('faulty', { secretString: 'value' });
@@ -238,7 +255,9 @@ describe('fault injection (default SDK retries: 3 attempts for throttling, 5xx a
     sm.putSecret('window', { secretString: 'value' });
     sm.fault({ kind: 'access_denied', forMs: 150 });
     const sdk = client();
-    expect((await failure(sdk.send(new GetSecretValueCommand({ SecretId: 'window' })))).name).toBe('AccessDeniedException');
+    expect((await failure(sdk.send(new GetSecretValueCommand({ SecretId: 'window' })))).name).toBe(
+      'AccessDeniedException',
+    );
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect((await sdk.send(new GetSecretValueCommand({ SecretId: 'window' }))).SecretString).toBe('value');
   });

@@ -3,13 +3,13 @@ import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
+  type Message,
   ReceiveMessageCommand,
   SendMessageCommand,
   SQSClient,
-  type Message,
 } from '@aws-sdk/client-sqs';
-import { afterEach, beforeAll, afterAll, describe, expect, it } from '@jest/globals';
-import { startSqs, type LocalSqs } from '../../local/sqs.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { type LocalSqs, startSqs } from '../../local/sqs.js';
 import { setAwsTestEnv } from '../helpers/aws-env.js';
 
 let restoreEnv: () => void;

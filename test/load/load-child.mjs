@@ -23,7 +23,9 @@ function event(name) {
       requestId: randomUUID(),
       routeKey: 'POST /conferences',
       stage: '$default',
-      authorizer: { iam: { accountId: '123456789012', userArn: 'arn:aws:sts::123456789012:assumed-role/backend/load' } },
+      authorizer: {
+        iam: { accountId: '123456789012', userArn: 'arn:aws:sts::123456789012:assumed-role/backend/load' },
+      },
     },
     body,
     isBase64Encoded: false,
@@ -32,7 +34,11 @@ function event(name) {
 
 function context() {
   const deadline = Date.now() + 10_000;
-  return { awsRequestId: randomUUID(), functionName: 'voxconf-load-http', getRemainingTimeInMillis: () => deadline - Date.now() };
+  return {
+    awsRequestId: randomUUID(),
+    functionName: 'voxconf-load-http',
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+  };
 }
 
 const latencies = [];
@@ -48,7 +54,12 @@ async function worker() {
     const response = await handler(event(`load-${i % 100}`), context());
     latencies.push(performance.now() - t0);
     statuses[response.statusCode] = (statuses[response.statusCode] ?? 0) + 1;
-    if (++done % 250 === 0) memory.push({ after: done, rssMiB: +(process.memoryUsage().rss / 2 ** 20).toFixed(1), heapMiB: +(process.memoryUsage().heapUsed / 2 ** 20).toFixed(1) });
+    if (++done % 250 === 0)
+      memory.push({
+        after: done,
+        rssMiB: +(process.memoryUsage().rss / 2 ** 20).toFixed(1),
+        heapMiB: +(process.memoryUsage().heapUsed / 2 ** 20).toFixed(1),
+      });
   }
 }
 await Promise.all(Array.from({ length: concurrency }, worker));

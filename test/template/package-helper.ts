@@ -17,7 +17,8 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const requireCjs = createRequire(import.meta.url);
 
 /** The placeholder secret ARN scripts/package.mjs passes unless told otherwise. */
-export const PLACEHOLDER_SECRET_ARN = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:voxconf/credentials-AbCdEf';
+export const PLACEHOLDER_SECRET_ARN =
+  'arn:aws:secretsmanager:eu-central-1:123456789012:secret:voxconf/credentials-AbCdEf';
 export const FUNCTIONS = ['http', 'queue', 'schedule'] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
 /** Logical ids osls gives the functions. */
@@ -188,7 +189,7 @@ export interface Statement {
 export function statementsOf(document: any): Statement[] {
   const list = Array.isArray(document?.Statement) ? document.Statement : [document?.Statement];
   return list
-    .map((statement: any) => (statement && statement['Fn::If'] ? statement['Fn::If'][1] : statement))
+    .map((statement: any) => (statement?.['Fn::If'] ? statement['Fn::If'][1] : statement))
     .filter((statement: any) => statement && typeof statement === 'object' && !statement.Ref);
 }
 
@@ -204,7 +205,8 @@ export function allStatements(template: Template): { where: string; statement: S
     const p = resource.Properties ?? {};
     if (resource.Type === 'AWS::IAM::Role') {
       for (const policy of p.Policies ?? []) {
-        for (const statement of statementsOf(policy.PolicyDocument)) found.push({ where: `${id}/${policy.PolicyName}`, statement });
+        for (const statement of statementsOf(policy.PolicyDocument))
+          found.push({ where: `${id}/${policy.PolicyName}`, statement });
       }
       for (const statement of statementsOf(p.AssumeRolePolicyDocument)) found.push({ where: `${id}/trust`, statement });
     } else if (['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy'].includes(resource.Type)) {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { REQUEST_FIELDS, validateConferenceRequest } from '../../lib/validation.js';
-import { requireCjs, ROOT } from './package-helper.js';
+import { ROOT, requireCjs } from './package-helper.js';
 
 interface Entry {
   name: string;
@@ -20,9 +20,15 @@ interface SchedulesModule {
   REQUEST_FIELDS: string[];
   SCHEDULES_FILE: string;
   ScheduleConfigError: new (problems: string[]) => Error & { problems: string[] };
-  validateSchedules(doc: unknown, options?: { defaultRuleId?: number; allowedRuleIds?: number[]; checkRules?: boolean }): string[];
+  validateSchedules(
+    doc: unknown,
+    options?: { defaultRuleId?: number; allowedRuleIds?: number[]; checkRules?: boolean },
+  ): string[];
   parseSchedules(text: string, options?: { defaultRuleId?: number; allowedRuleIds?: number[] }): Entry[];
-  buildScheduleResources(entries: Entry[], settings: { maxEventAgeSeconds: number }): Record<string, { Type: string; Properties: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  buildScheduleResources(
+    entries: Entry[],
+    settings: { maxEventAgeSeconds: number },
+  ): Record<string, { Type: string; Properties: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
   logicalId(name: string): string;
 }
 
@@ -68,8 +74,12 @@ describe('the shipped infra/schedules.yml', () => {
 describe('validation: every problem names the entry and the field', () => {
   test('a valid entry has no problems', () => {
     expect(problemsOf(valid())).toEqual([]);
-    expect(problemsOf(valid({ enabled: false, description: 'x', schedule: 'rate(1 hour)', timezone: 'UTC' }))).toEqual([]);
-    expect(problemsOf(valid({ schedule: 'at(2030-01-15T14:00:00)', timezone: 'America/Argentina/Buenos_Aires' }))).toEqual([]);
+    expect(problemsOf(valid({ enabled: false, description: 'x', schedule: 'rate(1 hour)', timezone: 'UTC' }))).toEqual(
+      [],
+    );
+    expect(
+      problemsOf(valid({ schedule: 'at(2030-01-15T14:00:00)', timezone: 'America/Argentina/Buenos_Aires' })),
+    ).toEqual([]);
   });
 
   test.each([
@@ -78,16 +88,36 @@ describe('validation: every problem names the entry and the field', () => {
     ['name too long', { name: 'a'.repeat(65) }, /name must be 1-64/],
     ['missing request', { request: undefined }, /"standup": request is required/],
     ['missing conference_name', { request: { rule_id: 1 } }, /"standup": request.conference_name is required/],
-    ['empty conference_name', { request: { conference_name: ' ', rule_id: 1 } }, /request.conference_name must not be empty/],
+    [
+      'empty conference_name',
+      { request: { conference_name: ' ', rule_id: 1 } },
+      /request.conference_name must not be empty/,
+    ],
     ['long conference_name', { request: { conference_name: 'x'.repeat(50), rule_id: 1 } }, /at most 49 characters/],
-    ['numeric conference_name', { request: { conference_name: 12, rule_id: 1 } }, /request.conference_name must be a string/],
+    [
+      'numeric conference_name',
+      { request: { conference_name: 12, rule_id: 1 } },
+      /request.conference_name must be a string/,
+    ],
     ['bad rule_id', { request: { conference_name: 'a', rule_id: '12' } }, /request.rule_id must be a positive integer/],
-    ['unknown request field', { request: { conference_name: 'a', rule_id: 1, room: 'x' } }, /request.room is not a StartConference field/],
-    ['bad reference_ip', { request: { conference_name: 'a', rule_id: 1, reference_ip: '300.1.1.1' } }, /request.reference_ip/],
+    [
+      'unknown request field',
+      { request: { conference_name: 'a', rule_id: 1, room: 'x' } },
+      /request.room is not a StartConference field/,
+    ],
+    [
+      'bad reference_ip',
+      { request: { conference_name: 'a', rule_id: 1, reference_ip: '300.1.1.1' } },
+      /request.reference_ip/,
+    ],
     ['variable syntax', { request: { conference_name: 'a${sls:stage}', rule_id: 1 } }, /must not contain "\$\{"/],
     ['unknown key', { every: 'day' }, /"standup": unknown key "every"/],
     ['missing timezone', { timezone: undefined }, /"standup": timezone is required/],
-    ['timezone format', { timezone: 'GMT+2 hours' }, /"standup": timezone "GMT\+2 hours" is not an IANA time zone name/],
+    [
+      'timezone format',
+      { timezone: 'GMT+2 hours' },
+      /"standup": timezone "GMT\+2 hours" is not an IANA time zone name/,
+    ],
     ['unknown timezone', { timezone: 'Europe/Berln' }, /"standup": timezone "Europe\/Berln" is not a known time zone/],
     ['missing schedule', { schedule: undefined }, /"standup": schedule is required/],
     ['cron with 5 fields', { schedule: 'cron(0 9 * * MON-FRI)' }, /must have 6 fields/],
@@ -118,20 +148,28 @@ describe('validation: every problem names the entry and the field', () => {
     expect(problemsOf(noRule, { defaultRuleId: 5 })).toEqual([]);
     expect(problemsOf({ ...noRule, enabled: false })).toEqual([]);
     expect(problemsOf(noRule, { checkRules: false })).toEqual([]);
-    expect(problemsOf(valid(), { allowedRuleIds: [1, 2] }).join()).toMatch(/rule_id 42 is not in the stage's allowedRuleIds/);
+    expect(problemsOf(valid(), { allowedRuleIds: [1, 2] }).join()).toMatch(
+      /rule_id 42 is not in the stage's allowedRuleIds/,
+    );
     expect(problemsOf(valid(), { allowedRuleIds: [42] })).toEqual([]);
   });
 
   test('document shape', () => {
     expect(schedules.validateSchedules(null)).toEqual([]);
     expect(schedules.validateSchedules({ schedules: null })).toEqual([]);
-    expect(schedules.validateSchedules([valid()])).toEqual(['the file must be a mapping with a "schedules" list, got a list']);
-    expect(schedules.validateSchedules({ schedule: [] })).toEqual(['unknown top-level key "schedule" (only "schedules" is allowed)']);
+    expect(schedules.validateSchedules([valid()])).toEqual([
+      'the file must be a mapping with a "schedules" list, got a list',
+    ]);
+    expect(schedules.validateSchedules({ schedule: [] })).toEqual([
+      'unknown top-level key "schedule" (only "schedules" is allowed)',
+    ]);
     expect(schedules.validateSchedules({ schedules: ['x'] })[0]).toMatch(/^schedule #1: must be a mapping/);
   });
 
   test('all problems are reported together, with the file name', () => {
-    const text = YAML.stringify({ schedules: [valid({ timezone: 'Mars/Olympus' }), valid({ name: 'b', request: {} })] });
+    const text = YAML.stringify({
+      schedules: [valid({ timezone: 'Mars/Olympus' }), valid({ name: 'b', request: {} })],
+    });
     let error: (Error & { problems?: string[] }) | undefined;
     try {
       schedules.parseSchedules(text);
@@ -153,7 +191,12 @@ describe('validation: every problem names the entry and the field', () => {
 describe('resources', () => {
   test('one AWS::Scheduler::Schedule per entry, wrapper input, retry policy bounded by the lateness', () => {
     const resources = schedules.buildScheduleResources(
-      [valid({ description: 'daily', request: { conference_name: 'standup', rule_id: 42, script_custom_data: { a: 1 } } }) as unknown as Entry],
+      [
+        valid({
+          description: 'daily',
+          request: { conference_name: 'standup', rule_id: 42, script_custom_data: { a: 1 } },
+        }) as unknown as Entry,
+      ],
       { maxEventAgeSeconds: 600 },
     );
     expect(Object.keys(resources)).toEqual(['ScheduleStandup']);

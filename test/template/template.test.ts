@@ -16,8 +16,8 @@ import {
   type Packaged,
   PLACEHOLDER_SECRET_ARN,
   type Resource,
-  resourcesOfType,
   ROOT,
+  resourcesOfType,
   statementsOf,
   type Template,
   zipEntries,
@@ -46,9 +46,11 @@ describe('functions', () => {
   });
 
   test('no other functions, no function URL (no way in without the authorizer)', () => {
-    expect(resourcesOfType(t, 'AWS::Lambda::Function').map(([id]) => id).sort()).toEqual(
-      Object.values(FUNCTION_IDS).sort(),
-    );
+    expect(
+      resourcesOfType(t, 'AWS::Lambda::Function')
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual(Object.values(FUNCTION_IDS).sort());
     expect(resourcesOfType(t, 'AWS::Lambda::Url')).toEqual([]);
   });
 
@@ -90,7 +92,9 @@ describe('functions', () => {
   });
 
   test('http requests time out sooner than queue and schedule requests', () => {
-    expect(Number(env('http').VOXIMPLANT_REQUEST_TIMEOUT_MS)).toBeLessThan(Number(env('queue').VOXIMPLANT_REQUEST_TIMEOUT_MS));
+    expect(Number(env('http').VOXIMPLANT_REQUEST_TIMEOUT_MS)).toBeLessThan(
+      Number(env('queue').VOXIMPLANT_REQUEST_TIMEOUT_MS),
+    );
   });
 });
 
@@ -206,7 +210,9 @@ describe('IAM: least privilege', () => {
     expect(new Set(roles).size).toBe(3);
     for (const name of FUNCTIONS) {
       const trust = statementsOf(roleOf(name).Properties.AssumeRolePolicyDocument);
-      expect(trust).toEqual([{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
+      expect(trust).toEqual([
+        { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+      ]);
       expect(roleOf(name).Properties.ManagedPolicyArns).toBeUndefined();
     }
   });
@@ -214,7 +220,9 @@ describe('IAM: least privilege', () => {
   const permissions = (role: Resource) =>
     (role.Properties.Policies as { PolicyDocument: unknown }[])
       .flatMap((policy) => statementsOf(policy.PolicyDocument))
-      .flatMap((statement) => actionsOf(statement).map((action) => ({ action, resource: statement.Resource, statement })));
+      .flatMap((statement) =>
+        actionsOf(statement).map((action) => ({ action, resource: statement.Resource, statement })),
+      );
 
   const expected: Record<(typeof FUNCTIONS)[number], string[]> = {
     http: ['kms:Decrypt', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue'],
@@ -228,7 +236,13 @@ describe('IAM: least privilege', () => {
       'sqs:ReceiveMessage',
       'sqs:SendMessage',
     ],
-    schedule: ['kms:Decrypt', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue', 'sqs:SendMessage'],
+    schedule: [
+      'kms:Decrypt',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'secretsmanager:GetSecretValue',
+      'sqs:SendMessage',
+    ],
   };
 
   test.each(FUNCTIONS)('%s role: exactly the actions it uses, each on its one resource', (name) => {
@@ -302,7 +316,13 @@ describe('EventBridge Scheduler', () => {
   const schedules = () => resourcesOfType(t, 'AWS::Scheduler::Schedule');
   const file = () =>
     YAML.parse(readFileSync(path.join(ROOT, 'infra', 'schedules.yml'), 'utf8')) as {
-      schedules: { name: string; schedule: string; timezone: string; enabled?: boolean; request: Record<string, unknown> }[];
+      schedules: {
+        name: string;
+        schedule: string;
+        timezone: string;
+        enabled?: boolean;
+        request: Record<string, unknown>;
+      }[];
     };
 
   test('one schedule per entry of infra/schedules.yml, with its expression, zone and state', () => {
@@ -394,7 +414,11 @@ describe('alarms', () => {
     for (const metric of ['Errors', 'Throttles']) {
       const found = find(metric, { Ref: FUNCTION_IDS[name] });
       expect(found).toHaveLength(1);
-      expect(found[0]).toMatchObject({ Namespace: 'AWS/Lambda', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+      expect(found[0]).toMatchObject({
+        Namespace: 'AWS/Lambda',
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+      });
     }
   });
 
@@ -402,7 +426,9 @@ describe('alarms', () => {
     expect(t.Parameters?.AlarmTopicArn.Default).toBe('');
     expect(t.Conditions?.HasAlarmTopic).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'AlarmTopicArn' }, ''] }] });
     for (const alarm of alarms()) {
-      expect(alarm.AlarmActions).toEqual({ 'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }] });
+      expect(alarm.AlarmActions).toEqual({
+        'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }],
+      });
       expect(alarm.OKActions).toEqual(alarm.AlarmActions);
       expect(alarm.TreatMissingData).toBe('notBreaching');
     }
@@ -420,9 +446,9 @@ describe('bundles', () => {
 
   test.each(FUNCTIONS)('%s bundle: ESM with the createRequire banner, minified, SDK and middy bundled', (name) => {
     const code = zipEntryText(path.join(packaged.dir, `${name}.zip`), `functions/${name}.mjs`);
-    expect(code.startsWith("import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);")).toBe(
-      true,
-    );
+    expect(
+      code.startsWith("import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);"),
+    ).toBe(true);
     expect(code).toMatch(/export\s*\{[^}]*\bhandler\b[^}]*\}/);
     // Every import left in the bundle is a Node built-in: the AWS SDK, middy, jose... are inside. (The SDK's
     // error messages quote `[require("@aws-sdk/signature-v4-crt");]`: the lookbehind skips those.)
@@ -430,7 +456,8 @@ describe('bundles', () => {
       ...code.matchAll(/(?<!\[)(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|\bimport\s*)["']([^"'\s]+)["']/g),
     ].map((m) => m[1]);
     expect(specifiers.length).toBeGreaterThan(0);
-    const builtin = /^(?:node:.+|https?|crypto|os|fs|path|url|stream|buffer|util|events|zlib|net|tls|http2|process|child_process|dns|async_hooks|worker_threads|string_decoder|querystring|perf_hooks|timers)$/;
+    const builtin =
+      /^(?:node:.+|https?|crypto|os|fs|path|url|stream|buffer|util|events|zlib|net|tls|http2|process|child_process|dns|async_hooks|worker_threads|string_decoder|querystring|perf_hooks|timers)$/;
     expect(specifiers.filter((specifier) => !builtin.test(specifier))).toEqual([]);
     expect(code).not.toMatch(/sourceMappingURL/);
     expect(code.split('\n').length).toBeLessThan(200); // minified

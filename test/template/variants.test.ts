@@ -11,9 +11,9 @@ import {
   ensurePackaged,
   getAtt,
   type Packaged,
+  ROOT,
   requireCjs,
   resourcesOfType,
-  ROOT,
   statementsOf,
   type Template,
 } from './package-helper.js';
@@ -92,8 +92,11 @@ describe('packaged with authMode=jwt, CORS, alarm topic, KMS key and other limit
     expect(stage.Properties.DefaultRouteSettings).toMatchObject({ ThrottlingBurstLimit: 50, ThrottlingRateLimit: 25 });
     const [[, mapping]] = resourcesOfType(t, 'AWS::Lambda::EventSourceMapping');
     expect(mapping.Properties.ScalingConfig.MaximumConcurrency).toBe(5);
-    for (const [, group] of resourcesOfType(t, 'AWS::Logs::LogGroup')) expect(group.Properties.RetentionInDays).toBe(90);
-    expect(t.Resources.ScheduleLambdaFunction.Properties.Environment.Variables.SCHEDULE_MAX_LATENESS_SECONDS).toBe('300');
+    for (const [, group] of resourcesOfType(t, 'AWS::Logs::LogGroup'))
+      expect(group.Properties.RetentionInDays).toBe(90);
+    expect(t.Resources.ScheduleLambdaFunction.Properties.Environment.Variables.SCHEDULE_MAX_LATENESS_SECONDS).toBe(
+      '300',
+    );
     expect(t.Resources.ScheduleLambdaEvConf.Properties.MaximumEventAgeInSeconds).toBe(300);
     for (const [, schedule] of resourcesOfType(t, 'AWS::Scheduler::Schedule')) {
       expect(schedule.Properties.Target.RetryPolicy.MaximumEventAgeInSeconds).toBe(300);
@@ -125,7 +128,10 @@ function context(stage: string, params: Params) {
   };
 }
 
-const params = requireCjs('../../infra/params.cjs') as Record<string, (ctx: ReturnType<typeof context>) => Promise<unknown>> & {
+const params = requireCjs('../../infra/params.cjs') as Record<
+  string,
+  (ctx: ReturnType<typeof context>) => Promise<unknown>
+> & {
   LOCAL_STAGE: string;
 };
 
@@ -150,9 +156,13 @@ describe('infra/params.cjs: authentication', () => {
   });
 
   test('authMode=jwt needs an https issuer and an audience', async () => {
-    await expect(params.conferencesRoute(context('prod', { authMode: 'jwt' }))).rejects.toThrow(/jwtIssuerUrl.*required/);
+    await expect(params.conferencesRoute(context('prod', { authMode: 'jwt' }))).rejects.toThrow(
+      /jwtIssuerUrl.*required/,
+    );
     await expect(
-      params.conferencesRoute(context('prod', { authMode: 'jwt', jwtIssuerUrl: 'http://issuer.example.com', jwtAudience: 'a' })),
+      params.conferencesRoute(
+        context('prod', { authMode: 'jwt', jwtIssuerUrl: 'http://issuer.example.com', jwtAudience: 'a' }),
+      ),
     ).rejects.toThrow(/https/);
     await expect(params.conferencesRoute(context('prod', { authMode: 'jwt', jwtIssuerUrl: ISSUER }))).rejects.toThrow(
       /jwtAudience/,
@@ -161,7 +171,9 @@ describe('infra/params.cjs: authentication', () => {
 
   test('authMode=none is refused on any stage but local', async () => {
     for (const stage of ['dev', 'prod', 'staging', 'local2', 'Local']) {
-      await expect(params.conferencesRoute(context(stage, { authMode: 'none' }))).rejects.toThrow(/only on the "local" stage/);
+      await expect(params.conferencesRoute(context(stage, { authMode: 'none' }))).rejects.toThrow(
+        /only on the "local" stage/,
+      );
     }
   });
 
@@ -200,17 +212,21 @@ describe('infra/params.cjs: authentication', () => {
 describe('infra/params.cjs: other parameters', () => {
   test('credentialsSecretArn: required, a full ARN with its suffix, not a name', async () => {
     await expect(params.credentialsSecretArn(context('prod', {}))).rejects.toThrow(/credentialsSecretArn" is required/);
-    await expect(params.credentialsSecretArn(context('prod', { credentialsSecretArn: 'voxconf/credentials' }))).rejects.toThrow(
-      /secret name is not accepted/,
-    );
+    await expect(
+      params.credentialsSecretArn(context('prod', { credentialsSecretArn: 'voxconf/credentials' })),
+    ).rejects.toThrow(/secret name is not accepted/);
     await expect(
       params.credentialsSecretArn(
-        context('prod', { credentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:210987654321:secret:voxconf/credentials' }),
+        context('prod', {
+          credentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:210987654321:secret:voxconf/credentials',
+        }),
       ),
     ).rejects.toThrow(/6-character suffix/);
     await expect(params.credentialsSecretArn(context('prod', { credentialsSecretArn: SECRET }))).resolves.toBe(SECRET);
     await expect(
-      params.credentialsSecretArn(context('prod', { credentialsSecretArn: SECRET.replace('eu-central-1', 'eu-west-1') })),
+      params.credentialsSecretArn(
+        context('prod', { credentialsSecretArn: SECRET.replace('eu-central-1', 'eu-west-1') }),
+      ),
     ).rejects.toThrow(/is in region eu-west-1 but the stack deploys to eu-central-1/);
   });
 
@@ -223,26 +239,32 @@ describe('infra/params.cjs: other parameters', () => {
   });
 
   test('numbers and lists are checked', async () => {
-    await expect(params.logRetentionInDays(context('prod', { logRetentionInDays: '31' }))).rejects.toThrow(/must be one of/);
+    await expect(params.logRetentionInDays(context('prod', { logRetentionInDays: '31' }))).rejects.toThrow(
+      /must be one of/,
+    );
     await expect(params.queueMaximumConcurrency(context('prod', { queueMaximumConcurrency: '16' }))).rejects.toThrow(
       /between 2 and 15/,
     );
-    await expect(params.scheduleMaxLatenessSeconds(context('prod', { scheduleMaxLatenessSeconds: '30' }))).rejects.toThrow(
-      /between 60/,
-    );
+    await expect(
+      params.scheduleMaxLatenessSeconds(context('prod', { scheduleMaxLatenessSeconds: '30' })),
+    ).rejects.toThrow(/between 60/);
     await expect(params.allowedRuleIds(context('prod', { allowedRuleIds: '1, 2;x' }))).rejects.toThrow(/"x"/);
     await expect(params.defaultRuleId(context('prod', { defaultRuleId: '7', allowedRuleIds: '1,2' }))).rejects.toThrow(
       /not in allowedRuleIds/,
     );
     await expect(params.alarmTopicArn(context('prod', { alarmTopicArn: 'my-topic' }))).rejects.toThrow(/SNS topic ARN/);
     await expect(params.apiUrl(context('prod', { apiUrl: 'http://127.0.0.1:9000' }))).rejects.toThrow(/https/);
-    await expect(params.apiUrl(context('local', { apiUrl: 'http://127.0.0.1:9000/' }))).resolves.toBe('http://127.0.0.1:9000');
+    await expect(params.apiUrl(context('local', { apiUrl: 'http://127.0.0.1:9000/' }))).resolves.toBe(
+      'http://127.0.0.1:9000',
+    );
   });
 
   test('DEAD_LETTER_QUEUE_URL: the stack queue, or a loopback URL on the local stage', async () => {
     await expect(params.deadLetterQueueUrl(context('prod', {}))).resolves.toEqual({ Ref: 'DeadLetterQueue' });
     await expect(
-      params.deadLetterQueueUrl(context('local', { localDeadLetterQueueUrl: 'http://127.0.0.1:9324/000000000000/dlq' })),
+      params.deadLetterQueueUrl(
+        context('local', { localDeadLetterQueueUrl: 'http://127.0.0.1:9324/000000000000/dlq' }),
+      ),
     ).resolves.toBe('http://127.0.0.1:9324/000000000000/dlq');
   });
 });

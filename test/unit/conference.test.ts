@@ -27,7 +27,10 @@ function harness(outcomes: Array<StartConferenceResponse | Error>, env: Record<s
       return { keyId: `k${version}`, accountId: 1, versionId: String(version) } as unknown as VoximplantCredentials;
     },
   };
-  const signer = { token: async (c: VoximplantCredentials) => `token-${c.keyId}`, invalidate: () => void events.push('invalidate') };
+  const signer = {
+    token: async (c: VoximplantCredentials) => `token-${c.keyId}`,
+    invalidate: () => void events.push('invalidate'),
+  };
   const client = {
     startConference: async (_request: unknown, token: string, options: { timeoutMs: number }) => {
       calls.push({ token, timeoutMs: options.timeoutMs });
@@ -71,7 +74,11 @@ describe('ConferenceService', () => {
   });
 
   it('retries retryable failures with jittered backoff, then succeeds', async () => {
-    const { service, calls, waits, events } = harness([unavailable(), new VoximplantApiError('voximplant_unavailable', 162, 'try later..'), session]);
+    const { service, calls, waits, events } = harness([
+      unavailable(),
+      new VoximplantApiError('voximplant_unavailable', 162, 'try later..'),
+      session,
+    ]);
     await expect(service.start(request)).resolves.toMatchObject({ call_session_history_id: 1 });
     expect(calls).toHaveLength(3);
     expect(waits).toEqual([50, 100]);
@@ -80,8 +87,14 @@ describe('ConferenceService', () => {
   });
 
   it('never retries a permanent failure', async () => {
-    const { service, calls } = harness([new VoximplantApiError('voximplant_rejected_request', 147, 'bad rule'), session]);
-    await expect(service.start(request)).rejects.toMatchObject({ code: 'voximplant_rejected_request', voximplantCode: 147 });
+    const { service, calls } = harness([
+      new VoximplantApiError('voximplant_rejected_request', 147, 'bad rule'),
+      session,
+    ]);
+    await expect(service.start(request)).rejects.toMatchObject({
+      code: 'voximplant_rejected_request',
+      voximplantCode: 147,
+    });
     expect(calls).toHaveLength(1);
   });
 
@@ -100,7 +113,10 @@ describe('ConferenceService', () => {
   });
 
   it('refreshes credentials once on code 100 and retries with the new key', async () => {
-    const { service, calls, events } = harness([new VoximplantApiError('voximplant_authorization_failed', 100, 'Authorization failed'), session]);
+    const { service, calls, events } = harness([
+      new VoximplantApiError('voximplant_authorization_failed', 100, 'Authorization failed'),
+      session,
+    ]);
     await expect(service.start(request)).resolves.toMatchObject({ conference_name: 'room' });
     expect(calls.map((c) => c.token)).toEqual(['token-k1', 'token-k2']);
     expect(events).toEqual(expect.arrayContaining(['refresh', 'invalidate']));
@@ -109,7 +125,10 @@ describe('ConferenceService', () => {
   it('fails with 100 when the refreshed key is refused too (no loop)', async () => {
     const auth = () => new VoximplantApiError('voximplant_authorization_failed', 100, 'Authorization failed');
     const { service, calls } = harness([auth(), auth(), session]);
-    await expect(service.start(request)).rejects.toMatchObject({ code: 'voximplant_authorization_failed', retryable: false });
+    await expect(service.start(request)).rejects.toMatchObject({
+      code: 'voximplant_authorization_failed',
+      retryable: false,
+    });
     expect(calls).toHaveLength(2);
   });
 

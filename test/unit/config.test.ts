@@ -60,13 +60,16 @@ describe('loadConfig', () => {
   });
 
   it('refuses token settings that leave a signed token no time to be used', () => {
-    expect(failure({ ...base, VOXIMPLANT_TOKEN_LIFETIME_SECONDS: '60', VOXIMPLANT_TOKEN_BACKDATE_SECONDS: '120' }).variable).toBe(
-      'VOXIMPLANT_TOKEN_BACKDATE_SECONDS',
-    );
-    expect(failure({ ...base, VOXIMPLANT_TOKEN_LIFETIME_SECONDS: '30', VOXIMPLANT_TOKEN_BACKDATE_SECONDS: '25' }).variable).toBe(
-      'VOXIMPLANT_TOKEN_BACKDATE_SECONDS',
-    );
-    expect(loadConfig({ ...base, VOXIMPLANT_TOKEN_LIFETIME_SECONDS: '60', VOXIMPLANT_TOKEN_BACKDATE_SECONDS: '5' }).tokenLifetimeSeconds).toBe(60);
+    expect(
+      failure({ ...base, VOXIMPLANT_TOKEN_LIFETIME_SECONDS: '60', VOXIMPLANT_TOKEN_BACKDATE_SECONDS: '120' }).variable,
+    ).toBe('VOXIMPLANT_TOKEN_BACKDATE_SECONDS');
+    expect(
+      failure({ ...base, VOXIMPLANT_TOKEN_LIFETIME_SECONDS: '30', VOXIMPLANT_TOKEN_BACKDATE_SECONDS: '25' }).variable,
+    ).toBe('VOXIMPLANT_TOKEN_BACKDATE_SECONDS');
+    expect(
+      loadConfig({ ...base, VOXIMPLANT_TOKEN_LIFETIME_SECONDS: '60', VOXIMPLANT_TOKEN_BACKDATE_SECONDS: '5' })
+        .tokenLifetimeSeconds,
+    ).toBe(60);
   });
 
   it('refuses a default rule outside the allow-list', () => {

@@ -1,7 +1,7 @@
-import { describe, expect, it } from '@jest/globals';
 import { generateKeyPairSync } from 'node:crypto';
-import { CredentialsError, parseCredentials, SecretsManagerCredentials } from '../../lib/index.js';
+import { describe, expect, it } from '@jest/globals';
 import { MIN_FORCED_REFRESH_INTERVAL_MS } from '../../lib/credentials.js';
+import { CredentialsError, parseCredentials, SecretsManagerCredentials } from '../../lib/index.js';
 
 const rsa = generateKeyPairSync('rsa', {
   modulusLength: 2048,
@@ -28,7 +28,12 @@ async function parseFailure(secretString: string | undefined): Promise<Credentia
 describe('parseCredentials', () => {
   it('reads the four fields and imports the key', async () => {
     const creds = await parseCredentials('s', JSON.stringify(good), 'v7');
-    expect(creds).toMatchObject({ accountId: 42, accountEmail: 'ops@example.invalid', keyId: 'kid-1', versionId: 'v7' });
+    expect(creds).toMatchObject({
+      accountId: 42,
+      accountEmail: 'ops@example.invalid',
+      keyId: 'kid-1',
+      versionId: 'v7',
+    });
     expect(creds.privateKey.type).toBe('private');
     expect(JSON.stringify(creds)).not.toContain(pemBody);
   });
@@ -40,8 +45,16 @@ describe('parseCredentials', () => {
     ['account_id as a string', JSON.stringify({ ...good, account_id: '42' }), 'account_id'],
     ['no account_email', JSON.stringify({ ...good, account_email: undefined }), 'account_email'],
     ['no key_id', JSON.stringify({ ...good, key_id: '' }), 'key_id'],
-    ['a PKCS#1 key', JSON.stringify({ ...good, private_key: rsa.privateKey.replace(/PRIVATE KEY/g, 'RSA PRIVATE KEY') }), 'PKCS#8'],
-    ['a damaged PEM', JSON.stringify({ ...good, private_key: rsa.privateKey.replace(pemBody, 'AAAA' + pemBody.slice(8)) }), 'RSA'],
+    [
+      'a PKCS#1 key',
+      JSON.stringify({ ...good, private_key: rsa.privateKey.replace(/PRIVATE KEY/g, 'RSA PRIVATE KEY') }),
+      'PKCS#8',
+    ],
+    [
+      'a damaged PEM',
+      JSON.stringify({ ...good, private_key: rsa.privateKey.replace(pemBody, `AAAA${pemBody.slice(8)}`) }),
+      'RSA',
+    ],
   ])('refuses %s with a secret-free message', async (_label, secret, words) => {
     const error = await parseFailure(secret);
     expect(error.code).toBe('credentials_invalid');
@@ -67,7 +80,12 @@ describe('SecretsManagerCredentials cache', () => {
   it('shares one in-flight fetch among concurrent callers and caches for the TTL', async () => {
     let now = 0;
     const fake = fakeClient([JSON.stringify(good)]);
-    const provider = new SecretsManagerCredentials({ secretId: 's', ttlMs: 60_000, client: fake.client, now: () => now });
+    const provider = new SecretsManagerCredentials({
+      secretId: 's',
+      ttlMs: 60_000,
+      client: fake.client,
+      now: () => now,
+    });
     const all = await Promise.all(Array.from({ length: 10 }, () => provider.get()));
     expect(new Set(all).size).toBe(1);
     expect(fake.calls()).toBe(1);
@@ -82,7 +100,12 @@ describe('SecretsManagerCredentials cache', () => {
   it('keeps the imported credentials when the TTL refresh finds the same version', async () => {
     let now = 0;
     const client = { send: async () => ({ SecretString: JSON.stringify(good), VersionId: 'same' }) };
-    const provider = new SecretsManagerCredentials({ secretId: 's', ttlMs: 1_000, client: client as never, now: () => now });
+    const provider = new SecretsManagerCredentials({
+      secretId: 's',
+      ttlMs: 1_000,
+      client: client as never,
+      now: () => now,
+    });
     const first = await provider.get();
     now = 5_000;
     expect(await provider.get()).toBe(first);
@@ -92,7 +115,12 @@ describe('SecretsManagerCredentials cache', () => {
     let now = 1_000;
     const rotated = { ...good, key_id: 'kid-2' };
     const fake = fakeClient([JSON.stringify(good), JSON.stringify(rotated)]);
-    const provider = new SecretsManagerCredentials({ secretId: 's', ttlMs: 60_000, client: fake.client, now: () => now });
+    const provider = new SecretsManagerCredentials({
+      secretId: 's',
+      ttlMs: 60_000,
+      client: fake.client,
+      now: () => now,
+    });
     await provider.get();
     const obtainedAt = now;
     now += 100;
@@ -107,7 +135,12 @@ describe('SecretsManagerCredentials cache', () => {
   it('spaces forced refreshes when the secret keeps the refused key', async () => {
     let now = 1_000;
     const fake = fakeClient([JSON.stringify(good)]);
-    const provider = new SecretsManagerCredentials({ secretId: 's', ttlMs: 600_000, client: fake.client, now: () => now });
+    const provider = new SecretsManagerCredentials({
+      secretId: 's',
+      ttlMs: 600_000,
+      client: fake.client,
+      now: () => now,
+    });
     await provider.get();
     for (let i = 0; i < 5; i++) {
       now += 1_000;
@@ -138,7 +171,9 @@ describe('SecretsManagerCredentials cache', () => {
       ['InternalServiceError', 500, 'credentials_unavailable', true],
     ];
     for (const [name, status, code, retryable] of cases) {
-      const error = (await failing(name, status).get().catch((e: unknown) => e)) as CredentialsError;
+      const error = (await failing(name, status)
+        .get()
+        .catch((e: unknown) => e)) as CredentialsError;
       expect(error).toMatchObject({ code, retryable });
       expect(error.message).toContain('arn:aws:secretsmanager:eu-west-1:1:secret:vox-AbCdEf');
     }

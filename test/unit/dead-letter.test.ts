@@ -1,12 +1,15 @@
-import { describe, expect, it } from '@jest/globals';
 import type { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { describe, expect, it } from '@jest/globals';
 import { SqsDeadLetterSink } from '../../lib/dead-letter.js';
 import { ConfigurationError, ValidationError, VoximplantApiError } from '../../lib/index.js';
 
 function sink() {
   const sent: SendMessageCommand['input'][] = [];
   const client = { send: async (command: SendMessageCommand) => void sent.push(command.input) };
-  return { sent, sink: new SqsDeadLetterSink({ queueUrl: 'http://127.0.0.1:1/000000000000/dlq', client: client as never }) };
+  return {
+    sent,
+    sink: new SqsDeadLetterSink({ queueUrl: 'http://127.0.0.1:1/000000000000/dlq', client: client as never }),
+  };
 }
 
 describe('SqsDeadLetterSink', () => {

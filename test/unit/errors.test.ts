@@ -1,19 +1,25 @@
 import { describe, expect, it } from '@jest/globals';
-import { ERROR_CATALOG, UpstreamError, VoxconfError, VoximplantApiError, toVoxconfError } from '../../lib/index.js';
+import { ERROR_CATALOG, toVoxconfError, UpstreamError, VoxconfError, VoximplantApiError } from '../../lib/index.js';
 import { classifyHttpStatus, classifyVoximplantCode } from '../../lib/voximplant-codes.js';
 
 describe('error classification', () => {
-  it.each([1, 2, 4, 15, 16, 22, 23, 135, 162, 251, 314, 340, 416, 484])('Voximplant code %i is transient (retryable)', (code) => {
-    const kind = classifyVoximplantCode(code);
-    expect(kind).toBe('voximplant_unavailable');
-    expect(ERROR_CATALOG[kind].retryable).toBe(true);
-  });
+  it.each([1, 2, 4, 15, 16, 22, 23, 135, 162, 251, 314, 340, 416, 484])(
+    'Voximplant code %i is transient (retryable)',
+    (code) => {
+      const kind = classifyVoximplantCode(code);
+      expect(kind).toBe('voximplant_unavailable');
+      expect(ERROR_CATALOG[kind].retryable).toBe(true);
+    },
+  );
 
-  it.each([101, 107, 116, 117, 134, 147, 257, 269, 270, 375, 393, 558])('Voximplant code %i is the request\'s fault (422, permanent)', (code) => {
-    const kind = classifyVoximplantCode(code);
-    expect(kind).toBe('voximplant_rejected_request');
-    expect(ERROR_CATALOG[kind]).toMatchObject({ status: 422, retryable: false });
-  });
+  it.each([101, 107, 116, 117, 134, 147, 257, 269, 270, 375, 393, 558])(
+    "Voximplant code %i is the request's fault (422, permanent)",
+    (code) => {
+      const kind = classifyVoximplantCode(code);
+      expect(kind).toBe('voximplant_rejected_request');
+      expect(ERROR_CATALOG[kind]).toMatchObject({ status: 422, retryable: false });
+    },
+  );
 
   it.each([104, 127, 131, 99999])('Voximplant code %i is an account error (502, permanent)', (code) => {
     const kind = classifyVoximplantCode(code);

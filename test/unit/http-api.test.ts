@@ -38,7 +38,11 @@ describe('HTTP edge', () => {
   });
 
   it.each([
-    [new ValidationError([{ field: 'rule_id', rule: 'type', message: 'rule_id must be a positive integer' }]), 400, 'invalid_request'],
+    [
+      new ValidationError([{ field: 'rule_id', rule: 'type', message: 'rule_id must be a positive integer' }]),
+      400,
+      'invalid_request',
+    ],
     [new RuleNotAllowedError(9), 403, 'rule_not_allowed'],
     [new VoximplantApiError('voximplant_rejected_request', 147, 'bad rule'), 422, 'voximplant_rejected_request'],
     [new VoximplantApiError('voximplant_account_error', 127, 'Insufficient money'), 502, 'voximplant_account_error'],
@@ -53,13 +57,21 @@ describe('HTTP edge', () => {
     expect(response.headers?.['content-type']).toContain('application/json');
   });
 
-  it('gives 503 a Retry-After in seconds, Voximplant\'s when it sent one', () => {
-    expect(httpErrorResponse(new UpstreamError('voximplant_throttled', 'x', { retryAfterSeconds: 7 })).headers?.['retry-after']).toBe('7');
-    expect(httpErrorResponse(new UpstreamError('voximplant_unreachable', 'x')).headers?.['retry-after']).toMatch(/^\d+$/);
+  it("gives 503 a Retry-After in seconds, Voximplant's when it sent one", () => {
+    expect(
+      httpErrorResponse(new UpstreamError('voximplant_throttled', 'x', { retryAfterSeconds: 7 })).headers?.[
+        'retry-after'
+      ],
+    ).toBe('7');
+    expect(httpErrorResponse(new UpstreamError('voximplant_unreachable', 'x')).headers?.['retry-after']).toMatch(
+      /^\d+$/,
+    );
   });
 
   it('shows voximplant_code for request errors, not internals of server-side ones', () => {
-    expect(parse(httpErrorResponse(new VoximplantApiError('voximplant_rejected_request', 270, 'too long')))).toMatchObject({
+    expect(
+      parse(httpErrorResponse(new VoximplantApiError('voximplant_rejected_request', 270, 'too long'))),
+    ).toMatchObject({
       voximplant_code: 270,
     });
     const hidden = parse(httpErrorResponse(new CredentialsError('credentials_invalid', 'Secret "prod/x" is bad')));
@@ -69,10 +81,18 @@ describe('HTTP edge', () => {
 
   it('maps middy parser errors: 415 not JSON, 422 malformed, __proto__ named', () => {
     const middyError = (statusCode: number, message: string, data?: unknown) =>
-      Object.assign(new Error(message, { cause: { package: '@middy/http-json-body-parser', data } }), { statusCode, expose: true });
+      Object.assign(new Error(message, { cause: { package: '@middy/http-json-body-parser', data } }), {
+        statusCode,
+        expose: true,
+      });
     expect(httpErrorResponse(middyError(415, 'Unsupported Media Type')).statusCode).toBe(415);
-    expect(parse(httpErrorResponse(middyError(422, 'Invalid or malformed JSON was provided')))).toMatchObject({ code: 'malformed_json' });
-    const deep = Object.assign(new Error('Invalid or malformed JSON was provided', { cause: { message: 'Maximum call stack size exceeded' } }), { statusCode: 422, expose: true });
+    expect(parse(httpErrorResponse(middyError(422, 'Invalid or malformed JSON was provided')))).toMatchObject({
+      code: 'malformed_json',
+    });
+    const deep = Object.assign(
+      new Error('Invalid or malformed JSON was provided', { cause: { message: 'Maximum call stack size exceeded' } }),
+      { statusCode: 422, expose: true },
+    );
     expect(httpErrorResponse(deep).statusCode).toBe(400);
     expect(parse(httpErrorResponse(deep))).toMatchObject({ field: 'body', details: [{ rule: 'max_depth' }] });
     const proto = httpErrorResponse(middyError(422, 'Forbidden key in JSON body', '__proto__'));

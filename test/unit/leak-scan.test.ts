@@ -1,6 +1,6 @@
-import { describe, expect, it } from '@jest/globals';
 import { generateKeyPairSync } from 'node:crypto';
-import { SignJWT, importPKCS8 } from 'jose';
+import { describe, expect, it } from '@jest/globals';
+import { importPKCS8, SignJWT } from 'jose';
 import { scanForLeaks } from '../../scripts/leak-scan.mjs';
 
 const { privateKey } = generateKeyPairSync('rsa', {
@@ -18,7 +18,9 @@ describe('leak scan', () => {
   });
 
   it('finds a signed token and a Bearer header, not a redacted one', async () => {
-    const token = await new SignJWT({ iss: 'account-1' }).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: 'k' }).sign(await importPKCS8(privateKey, 'RS256'));
+    const token = await new SignJWT({ iss: 'account-1' })
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: 'k' })
+      .sign(await importPKCS8(privateKey, 'RS256'));
     expect(kinds(`{"token":"${token}"}`)).toEqual(['JWT']);
     expect(kinds(`authorization: Bearer ${token}`)).toEqual(expect.arrayContaining(['JWT', 'Authorization header']));
     expect(kinds('authorization: Bearer [redacted]')).toEqual([]);
@@ -29,7 +31,9 @@ describe('leak scan', () => {
   });
 
   it('passes ordinary structured logs', () => {
-    expect(kinds('{"level":"INFO","message":"conference started","conference_name":"standup","call_session_history_id":42}')).toEqual([]);
+    expect(
+      kinds('{"level":"INFO","message":"conference started","conference_name":"standup","call_session_history_id":42}'),
+    ).toEqual([]);
   });
 });
 

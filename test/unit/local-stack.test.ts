@@ -5,8 +5,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from '@jest/globals';
 import type { Message } from '@aws-sdk/client-sqs';
+import { describe, expect, test } from '@jest/globals';
 import { shellQuote, triggerCommands } from '../../local/banner.js';
 import { formatOfflineLine } from '../../local/offline-output.js';
 import { compileSchedule, cronerPattern, formatInZone, schedulerTime } from '../../local/schedule-expression.js';
@@ -45,14 +45,19 @@ describe('schedule expressions', () => {
   });
 
   test('nth weekday, last weekday, last day of month, year, numeric step start', () => {
-    expect(runs('cron(30 15 ? * MON#1 *)', 'America/New_York', 2)).toEqual(['2026-12-07T20:30:00.000Z', '2027-01-04T20:30:00.000Z']);
+    expect(runs('cron(30 15 ? * MON#1 *)', 'America/New_York', 2)).toEqual([
+      '2026-12-07T20:30:00.000Z',
+      '2027-01-04T20:30:00.000Z',
+    ]);
     expect(runs('cron(0 12 ? * 6L *)', 'UTC', 2)).toEqual(['2026-11-27T12:00:00.000Z', '2026-12-25T12:00:00.000Z']);
     expect(runs('cron(0 12 L * ? 2027)', 'UTC', 2)).toEqual(['2027-01-31T12:00:00.000Z', '2027-02-28T12:00:00.000Z']);
     expect(runs('cron(0/15 * * * ? *)', 'UTC', 2)).toEqual(['2026-11-26T03:15:00.000Z', '2026-11-26T03:30:00.000Z']);
   });
 
-  test('daylight saving time is the time zone\'s: 09:00 Berlin is 07:00 UTC in summer', () => {
-    expect(runs('cron(0 9 ? * MON *)', 'Europe/Berlin', 1, new Date('2027-06-01T00:00:00Z'))).toEqual(['2027-06-07T07:00:00.000Z']);
+  test("daylight saving time is the time zone's: 09:00 Berlin is 07:00 UTC in summer", () => {
+    expect(runs('cron(0 9 ? * MON *)', 'Europe/Berlin', 1, new Date('2027-06-01T00:00:00Z'))).toEqual([
+      '2027-06-07T07:00:00.000Z',
+    ]);
   });
 
   test('rate() runs at the start and every period after (no StartDate), at() is local time of its zone and fires once', () => {
@@ -85,7 +90,12 @@ describe('SQS records as Lambda delivers them', () => {
     Body: '{"conference_name":"a"}',
     MD5OfBody: 'md5body',
     MD5OfMessageAttributes: 'md5attrs',
-    Attributes: { ApproximateReceiveCount: '2', SentTimestamp: '1700000000000', SenderId: 'AIDA', ApproximateFirstReceiveTimestamp: '1700000000100' },
+    Attributes: {
+      ApproximateReceiveCount: '2',
+      SentTimestamp: '1700000000000',
+      SenderId: 'AIDA',
+      ApproximateFirstReceiveTimestamp: '1700000000100',
+    },
     MessageAttributes: {
       trace: { DataType: 'String', StringValue: 'abc' },
       blob: { DataType: 'Binary', BinaryValue: Uint8Array.from([1, 2, 3]) },
@@ -115,7 +125,10 @@ describe('SQS records as Lambda delivers them', () => {
     for (const allGood of [undefined, null, '', {}, { batchItemFailures: [] }, { batchItemFailures: null }]) {
       expect(readBatchResponse(allGood, ids)).toEqual({ kind: 'partial', failed: new Set() });
     }
-    expect(readBatchResponse({ batchItemFailures: [{ itemIdentifier: 'b' }] }, ids)).toEqual({ kind: 'partial', failed: new Set(['b']) });
+    expect(readBatchResponse({ batchItemFailures: [{ itemIdentifier: 'b' }] }, ids)).toEqual({
+      kind: 'partial',
+      failed: new Set(['b']),
+    });
     for (const unreadable of [
       'ok',
       [1],
@@ -151,12 +164,28 @@ describe('serverless offline output', () => {
 
   test('failures and dead-letters are shown; metrics, debug and offline chatter are not', () => {
     expect(
-      formatOfflineLine(log({ level: 'WARN', message: 'conference not started', conference_name: 'x', error_code: 'voximplant_unavailable', retryable: true }), false)
-        ?.message,
+      formatOfflineLine(
+        log({
+          level: 'WARN',
+          message: 'conference not started',
+          conference_name: 'x',
+          error_code: 'voximplant_unavailable',
+          retryable: true,
+        }),
+        false,
+      )?.message,
     ).toBe('conference "x" not started: voximplant_unavailable, retryable');
-    expect(formatOfflineLine(log({ level: 'WARN', message: 'message sent to the dead-letter queue', correlation_id: 'm-1', error_code: 'invalid_request' }), false)?.message).toBe(
-      'message m-1 sent to the dead-letter queue (invalid_request)',
-    );
+    expect(
+      formatOfflineLine(
+        log({
+          level: 'WARN',
+          message: 'message sent to the dead-letter queue',
+          correlation_id: 'm-1',
+          error_code: 'invalid_request',
+        }),
+        false,
+      )?.message,
+    ).toBe('message m-1 sent to the dead-letter queue (invalid_request)');
     expect(formatOfflineLine('{"_aws":{"Timestamp":1},"Retries":1}', false)).toBeUndefined();
     expect(formatOfflineLine(log({ level: 'DEBUG', message: 'attempt' }), false)).toBeUndefined();
     expect(formatOfflineLine('(λ: http) RequestId: 1  Duration: 3 ms  Billed Duration: 3 ms', false)).toBeUndefined();
@@ -175,7 +204,14 @@ describe('serverless offline output', () => {
 describe('settings', () => {
   test('defaults: a block of ports from 47800, emulator mode, short local queue settings', () => {
     const settings = loadSettings({}, '/repo');
-    expect(settings.ports).toEqual({ http: 47800, lambda: 47801, emulator: 47802, secretsManager: 47803, sqs: 47804, control: 47805 });
+    expect(settings.ports).toEqual({
+      http: 47800,
+      lambda: 47801,
+      emulator: 47802,
+      secretsManager: 47803,
+      sqs: 47804,
+      control: 47805,
+    });
     expect(settings).toMatchObject({
       latencyMs: 50,
       visibilityTimeoutSeconds: 5,
@@ -193,29 +229,48 @@ describe('settings', () => {
       control: 50005,
       sqs: 9324,
     });
-    expect(() => loadSettings({ VOXCONF_CONTROL_PORT: '47800' }, '/r')).toThrow(/VOXCONF_CONTROL_PORT is 47800, already the port of the HTTP API/);
+    expect(() => loadSettings({ VOXCONF_CONTROL_PORT: '47800' }, '/r')).toThrow(
+      /VOXCONF_CONTROL_PORT is 47800, already the port of the HTTP API/,
+    );
     expect(() => loadSettings({ VOXCONF_LATENCY_MS: 'fast' }, '/r')).toThrow(SettingsError);
   });
 
   test('VOXIMPLANT_CREDENTIALS_FILE: the real API by default, no automatic schedules; VOXIMPLANT_API_URL alone is refused', () => {
     const dir = mkdtempSync(join(tmpdir(), 'voxconf-settings-'));
     const file = join(dir, 'credentials.json');
-    writeFileSync(file, JSON.stringify({ account_id: 1, account_email: 'a@b', key_id: 'k', private_key: '-----BEGIN PRIVATE KEY-----\nx' }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        account_id: 1,
+        account_email: 'a@b',
+        key_id: 'k',
+        private_key: '-----BEGIN PRIVATE KEY-----\nx',
+      }),
+    );
     try {
       const settings = loadSettings({ VOXIMPLANT_CREDENTIALS_FILE: file }, '/r');
       expect(settings.apiUrl).toBe(REAL_API_URL);
       expect(settings.real).toMatchObject({ accountId: 1, keyId: 'k', credentialsFile: file });
       expect(settings.schedulesAutoFire).toBe(false);
-      expect(loadSettings({ VOXIMPLANT_CREDENTIALS_FILE: file, VOXCONF_SCHEDULES: 'on' }, '/r').schedulesAutoFire).toBe(true);
-      expect(loadSettings({ VOXIMPLANT_CREDENTIALS_FILE: file, VOXIMPLANT_API_URL: 'http://127.0.0.1:1/platform_api/' }, '/r').apiUrl).toBe(
-        'http://127.0.0.1:1/platform_api',
+      expect(loadSettings({ VOXIMPLANT_CREDENTIALS_FILE: file, VOXCONF_SCHEDULES: 'on' }, '/r').schedulesAutoFire).toBe(
+        true,
       );
+      expect(
+        loadSettings(
+          { VOXIMPLANT_CREDENTIALS_FILE: file, VOXIMPLANT_API_URL: 'http://127.0.0.1:1/platform_api/' },
+          '/r',
+        ).apiUrl,
+      ).toBe('http://127.0.0.1:1/platform_api');
       writeFileSync(file, JSON.stringify({ account_id: 1 }));
-      expect(() => loadSettings({ VOXIMPLANT_CREDENTIALS_FILE: file }, '/r')).toThrow(/missing or invalid: key_id, private_key/);
+      expect(() => loadSettings({ VOXIMPLANT_CREDENTIALS_FILE: file }, '/r')).toThrow(
+        /missing or invalid: key_id, private_key/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-    expect(() => loadSettings({ VOXIMPLANT_API_URL: REAL_API_URL }, '/r')).toThrow(/VOXIMPLANT_CREDENTIALS_FILE is not/);
+    expect(() => loadSettings({ VOXIMPLANT_API_URL: REAL_API_URL }, '/r')).toThrow(
+      /VOXIMPLANT_CREDENTIALS_FILE is not/,
+    );
   });
 });
 

@@ -1,6 +1,6 @@
-import { describe, expect, it } from '@jest/globals';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { describe, expect, it } from '@jest/globals';
 import { refuseBrowserRequest } from '../../local/loopback-guard.js';
 
 function serve(): Promise<Server> {
@@ -29,7 +29,9 @@ describe('local stack loopback guard', () => {
     try {
       expect(await call(port, {})).toBe(200);
       expect(await call(port, { host: `localhost:${port}` })).toBe(200);
-      expect(await call(port, { origin: 'http://evil.example', 'content-type': 'application/x-www-form-urlencoded' })).toBe(403);
+      expect(
+        await call(port, { origin: 'http://evil.example', 'content-type': 'application/x-www-form-urlencoded' }),
+      ).toBe(403);
       expect(await call(port, { host: `rebound.evil.example:${port}` })).toBe(403);
     } finally {
       await new Promise((resolve) => server.close(resolve));

@@ -5,7 +5,13 @@ import { DeadLetterError, UpstreamError, ValidationError, type VoxconfError } fr
 import { processQueueBatch } from '../../lib/queue-batch.js';
 
 function record(messageId: string, body: string): SQSRecord {
-  return { messageId, body, receiptHandle: `rh-${messageId}`, attributes: {}, messageAttributes: {} } as unknown as SQSRecord;
+  return {
+    messageId,
+    body,
+    receiptHandle: `rh-${messageId}`,
+    attributes: {},
+    messageAttributes: {},
+  } as unknown as SQSRecord;
 }
 
 describe('processQueueBatch', () => {
@@ -27,8 +33,14 @@ describe('processQueueBatch', () => {
         concurrent--;
         const name = (input as { conference_name: string }).conference_name;
         if (name === 'retry') throw new UpstreamError('voximplant_unavailable', '503');
-        if (name === 'bad' || name === 'dlq-down') throw new ValidationError([{ field: 'rule_id', rule: 'required', message: 'x' }]);
-        return { conference_name: name, media_session_access_url: '', media_session_access_secure_url: '', call_session_history_id: 1 };
+        if (name === 'bad' || name === 'dlq-down')
+          throw new ValidationError([{ field: 'rule_id', rule: 'required', message: 'x' }]);
+        return {
+          conference_name: name,
+          media_session_access_url: '',
+          media_session_access_secure_url: '',
+          call_session_history_id: 1,
+        };
       },
     };
     const records = [

@@ -23,6 +23,8 @@ describe('backoff with full jitter', () => {
 
   it('honours Retry-After when it is longer than the jitter and fits', () => {
     expect(nextDelayMs({ policy, attempt: 1, retryAfterSeconds: 2, remainingMs: 5_000, minAttemptMs: 100 })).toBe(2000);
-    expect(nextDelayMs({ policy, attempt: 1, retryAfterSeconds: 9, remainingMs: 5_000, minAttemptMs: 100 })).toBeUndefined();
+    expect(
+      nextDelayMs({ policy, attempt: 1, retryAfterSeconds: 9, remainingMs: 5_000, minAttemptMs: 100 }),
+    ).toBeUndefined();
   });
 });

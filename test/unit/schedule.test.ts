@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { VoxconfError, UpstreamError, ValidationError } from '../../lib/index.js';
-import { parseScheduledEvent, processScheduledEvent } from '../../lib/schedule.js';
 import type { DeadLetterSink } from '../../lib/dead-letter.js';
+import { UpstreamError, ValidationError, VoxconfError } from '../../lib/index.js';
+import { parseScheduledEvent, processScheduledEvent } from '../../lib/schedule.js';
 
 const request = { conference_name: 'standup', rule_id: 1 };
 
@@ -28,9 +28,9 @@ describe('parseScheduledEvent', () => {
   });
 
   it('accepts ISO 8601 times with an offset and refuses loose date strings', () => {
-    expect(parseScheduledEvent({ request, scheduled_time: '2026-11-26T10:00:00+01:00' }).scheduledTime?.toISOString()).toBe(
-      '2026-11-26T09:00:00.000Z',
-    );
+    expect(
+      parseScheduledEvent({ request, scheduled_time: '2026-11-26T10:00:00+01:00' }).scheduledTime?.toISOString(),
+    ).toBe('2026-11-26T09:00:00.000Z');
     for (const loose of ['0', '2026', 'Nov 26 2026', '2026-11-26', '2026-11-26T09:00:00']) {
       expect(() => parseScheduledEvent({ request, scheduled_time: loose })).toThrow(ValidationError);
     }
@@ -86,16 +86,28 @@ describe('processScheduledEvent', () => {
   it('throws retryable failures so Lambda retries them, and nothing is dead-lettered', async () => {
     const { deadLetter, sent } = sink();
     const failing = { start: async () => Promise.reject(new UpstreamError('voximplant_unavailable', 'HTTP 503')) };
-    await expect(processScheduledEvent(request, { service: failing, deadLetter, maxLatenessSeconds: 600, now })).rejects.toMatchObject({
+    await expect(
+      processScheduledEvent(request, { service: failing, deadLetter, maxLatenessSeconds: 600, now }),
+    ).rejects.toMatchObject({
       retryable: true,
     });
     expect(sent).toEqual([]);
   });
 
   it('throws when the dead-letter send fails, so the event is not lost', async () => {
-    const deadLetter: DeadLetterSink = { send: async () => Promise.reject(new VoxconfError('dead_letter_failed', 'down')) };
+    const deadLetter: DeadLetterSink = {
+      send: async () => Promise.reject(new VoxconfError('dead_letter_failed', 'down')),
+    };
     await expect(
-      processScheduledEvent({ not: 'a request' }, { service: { start: async () => Promise.reject(new ValidationError([])) }, deadLetter, maxLatenessSeconds: 600, now }),
+      processScheduledEvent(
+        { not: 'a request' },
+        {
+          service: { start: async () => Promise.reject(new ValidationError([])) },
+          deadLetter,
+          maxLatenessSeconds: 600,
+          now,
+        },
+      ),
     ).rejects.toMatchObject({ code: 'dead_letter_failed' });
   });
 });

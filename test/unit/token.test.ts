@@ -1,5 +1,5 @@
-import { describe, expect, it } from '@jest/globals';
 import { generateKeyPairSync } from 'node:crypto';
+import { describe, expect, it } from '@jest/globals';
 import { decodeProtectedHeader, importSPKI, jwtVerify } from 'jose';
 import { parseCredentials, TokenSigner } from '../../lib/index.js';
 
@@ -15,14 +15,24 @@ function keyPair() {
 const { privateKey, publicKey } = keyPair();
 
 async function credentials(keyId = 'key-1') {
-  const secret = JSON.stringify({ account_id: 1234567, account_email: 'a@example.invalid', key_id: keyId, private_key: privateKey });
+  const secret = JSON.stringify({
+    account_id: 1234567,
+    account_email: 'a@example.invalid',
+    key_id: keyId,
+    private_key: privateKey,
+  });
   return parseCredentials('test/secret', secret, 'v1');
 }
 
 describe('TokenSigner', () => {
   it('signs RS256 with kid and numeric iss, back-dated iat and exp - iat = lifetime', async () => {
-    let now = Date.UTC(2026, 10, 26, 12, 0, 0);
-    const signer = new TokenSigner({ lifetimeSeconds: 600, backdateSeconds: 10, refreshMarginSeconds: 60, now: () => now });
+    const now = Date.UTC(2026, 10, 26, 12, 0, 0);
+    const signer = new TokenSigner({
+      lifetimeSeconds: 600,
+      backdateSeconds: 10,
+      refreshMarginSeconds: 60,
+      now: () => now,
+    });
     const token = await signer.token(await credentials());
     expect(decodeProtectedHeader(token)).toEqual({ alg: 'RS256', typ: 'JWT', kid: 'key-1' });
     const { payload } = await jwtVerify(token, await importSPKI(publicKey, 'RS256'), { currentDate: new Date(now) });
@@ -54,7 +64,12 @@ describe('TokenSigner', () => {
 
   it('signs anew for new credentials (a rotated key) and after invalidate()', async () => {
     let signed = 0;
-    const signer = new TokenSigner({ lifetimeSeconds: 600, backdateSeconds: 0, refreshMarginSeconds: 60, onSign: () => signed++ });
+    const signer = new TokenSigner({
+      lifetimeSeconds: 600,
+      backdateSeconds: 0,
+      refreshMarginSeconds: 60,
+      onSign: () => signed++,
+    });
     const a = await credentials('key-a');
     const b = await credentials('key-b');
     await signer.token(a);
@@ -67,18 +82,37 @@ describe('TokenSigner', () => {
     expect(signed).toBe(3);
   });
 
-  it('refuses a lifetime over Voximplant\'s 3600 s', () => {
-    expect(() => new TokenSigner({ lifetimeSeconds: 3601, backdateSeconds: 0, refreshMarginSeconds: 0 })).toThrow(RangeError);
+  it("refuses a lifetime over Voximplant's 3600 s", () => {
+    expect(() => new TokenSigner({ lifetimeSeconds: 3601, backdateSeconds: 0, refreshMarginSeconds: 0 })).toThrow(
+      RangeError,
+    );
   });
 });
 
 describe('TokenSigner with re-read credentials', () => {
   it('keeps the token when the same key version is read again after the cache TTL', async () => {
     let signed = 0;
-    const signer = new TokenSigner({ lifetimeSeconds: 600, backdateSeconds: 0, refreshMarginSeconds: 60, onSign: () => signed++ });
-    const first = await parseCredentials('s', JSON.stringify({ account_id: 1, account_email: 'a@b.c', key_id: 'k', private_key: privateKey }), 'v1');
-    const again = await parseCredentials('s', JSON.stringify({ account_id: 1, account_email: 'a@b.c', key_id: 'k', private_key: privateKey }), 'v1');
-    const rotated = await parseCredentials('s', JSON.stringify({ account_id: 1, account_email: 'a@b.c', key_id: 'k', private_key: privateKey }), 'v2');
+    const signer = new TokenSigner({
+      lifetimeSeconds: 600,
+      backdateSeconds: 0,
+      refreshMarginSeconds: 60,
+      onSign: () => signed++,
+    });
+    const first = await parseCredentials(
+      's',
+      JSON.stringify({ account_id: 1, account_email: 'a@b.c', key_id: 'k', private_key: privateKey }),
+      'v1',
+    );
+    const again = await parseCredentials(
+      's',
+      JSON.stringify({ account_id: 1, account_email: 'a@b.c', key_id: 'k', private_key: privateKey }),
+      'v1',
+    );
+    const rotated = await parseCredentials(
+      's',
+      JSON.stringify({ account_id: 1, account_email: 'a@b.c', key_id: 'k', private_key: privateKey }),
+      'v2',
+    );
     const token = await signer.token(first);
     expect(await signer.token(again)).toBe(token);
     expect(signed).toBe(1);

@@ -79,7 +79,11 @@ describe('validateConferenceRequest', () => {
     const request = validateConferenceRequest({ conference_name: 'a', rule_id: 1, script_custom_data: { a: 'ü' } });
     expect(request.script_custom_data).toBe('{"a":"ü"}');
     expect(
-      problems({ conference_name: 'a', rule_id: 1, script_custom_data: 'ü'.repeat(LIMITS.scriptCustomDataMaxBytes / 2 + 1) }),
+      problems({
+        conference_name: 'a',
+        rule_id: 1,
+        script_custom_data: 'ü'.repeat(LIMITS.scriptCustomDataMaxBytes / 2 + 1),
+      }),
     ).toEqual(['script_custom_data:max_bytes']);
     expect(problems({ conference_name: 'a', rule_id: 1, script_custom_data: 5 })).toEqual(['script_custom_data:type']);
   });
@@ -87,11 +91,15 @@ describe('validateConferenceRequest', () => {
   it('refuses script_custom_data nested too deeply to encode, naming the field', () => {
     let deep: unknown = 1;
     for (let i = 0; i < 20_000; i++) deep = [deep];
-    expect(problems({ conference_name: 'a', rule_id: 1, script_custom_data: deep })).toEqual(['script_custom_data:max_depth']);
+    expect(problems({ conference_name: 'a', rule_id: 1, script_custom_data: deep })).toEqual([
+      'script_custom_data:max_depth',
+    ]);
   });
 
   it('checks reference_ip is an address', () => {
-    expect(problems({ conference_name: 'a', rule_id: 1, reference_ip: '300.1.1.1' })).toEqual(['reference_ip:ip_address']);
+    expect(problems({ conference_name: 'a', rule_id: 1, reference_ip: '300.1.1.1' })).toEqual([
+      'reference_ip:ip_address',
+    ]);
     expect(validateConferenceRequest({ conference_name: 'a', rule_id: 1, reference_ip: '10.0.0.1' }).reference_ip).toBe(
       '10.0.0.1',
     );
