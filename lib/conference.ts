@@ -1,7 +1,14 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { VoxconfConfig } from './config.js';
 import type { CredentialsProvider, GetCredentialsOptions, VoximplantCredentials } from './credentials.js';
-import { CredentialsError, RuleNotAllowedError, toVoxconfError, UpstreamError, type VoxconfError } from './errors.js';
+import {
+  CredentialsError,
+  catalogEntry,
+  RuleNotAllowedError,
+  toVoxconfError,
+  UpstreamError,
+  type VoxconfError,
+} from './errors.js';
 import type { ConferenceMetrics } from './observability.js';
 import { nextDelayMs, sleep as realSleep } from './retry.js';
 import type { TokenSigner } from './token.js';
@@ -34,6 +41,16 @@ export interface StartOptions {
   /** A logger carrying this request's correlation id (records of one batch run concurrently). */
   readonly logger?: ServiceLogger | undefined;
 }
+
+interface AttemptKey {
+  readonly credentials: VoximplantCredentials;
+  /** When the credentials were in hand: a fetch completed after this already refreshed them. */
+  readonly obtainedAt: number;
+}
+
+type AttemptOutcome =
+  | { readonly ok: true; readonly response: StartConferenceResponse }
+  | { readonly ok: false; readonly error: VoxconfError; readonly key: AttemptKey | undefined };
 
 /** The shortest attempt worth starting: less than this and the caller is better served by an answer now. */
 const MIN_ATTEMPT_MS = 250;
@@ -93,15 +110,7 @@ export class ConferenceService {
     } catch (thrown) {
       const error = toVoxconfError(thrown);
       this.metrics.failed(error.code);
-      // The caller's mistakes are routine (info); Voximplant's refusals and outages need watching (warn);
-      // the service's own faults need fixing (error).
-      const level =
-        error.code === 'internal_error' || error.code === 'configuration_error' || error.code.startsWith('credentials')
-          ? 'error'
-          : error.code.startsWith('voximplant')
-            ? 'warn'
-            : 'info';
-      log?.[level]('conference not started', {
+      log?.[catalogEntry(error.code).logLevel]('conference not started', {
         conference_name: request?.conference_name,
         rule_id: request?.rule_id,
         outcome: 'failed',
@@ -118,80 +127,92 @@ export class ConferenceService {
     }
   }
 
+  /**
+   * Attempts until one succeeds, a failure is not retryable, or attempts or time run out. A refused
+   * token gets one fresh read of the key and one more try, which does not count as an attempt.
+   */
   private async call(request: ConferenceRequest, options: StartOptions): Promise<StartConferenceResponse> {
-    const { config, credentials, signer, client } = this.deps;
     const log = options.logger ?? this.deps.logger;
     const deadline = options.deadline ?? Number.POSITIVE_INFINITY;
-    const policy = {
-      maxAttempts: config.maxAttempts,
-      baseDelayMs: config.retryBaseDelayMs,
-      maxDelayMs: config.retryMaxDelayMs,
-    };
-    let refreshed = false;
     let refresh: GetCredentialsOptions | undefined;
-    let attempt = 0;
-    let creds: VoximplantCredentials | undefined;
-    for (;;) {
-      attempt += 1;
-      let lastError: VoxconfError;
-      try {
-        creds = await this.beforeDeadline(credentials.get(refresh), deadline);
-        refresh = undefined;
-        const obtainedAt = this.now();
-        const token = await signer.token(creds);
-        const timeoutMs = Math.min(config.requestTimeoutMs, deadline - this.now());
-        if (timeoutMs < Math.min(MIN_ATTEMPT_MS, config.requestTimeoutMs)) {
-          throw new UpstreamError('voximplant_timeout', 'No time was left for a request to Voximplant.');
-        }
-        const sent = this.now();
-        try {
-          return await client.startConference(request, token, { timeoutMs });
-        } catch (error) {
-          if (toVoxconfError(error).voximplantCode === AUTHORIZATION_FAILED) {
-            refresh = { forceRefresh: true, ifFetchedBefore: obtainedAt };
-          }
-          throw error;
-        } finally {
-          this.metrics.upstreamLatency(this.now() - sent);
-        }
-      } catch (thrown) {
-        lastError = toVoxconfError(thrown);
-      }
-      if (lastError.voximplantCode !== undefined) this.metrics.voximplantError(lastError.voximplantCode);
-
-      if (lastError.voximplantCode === AUTHORIZATION_FAILED && !refreshed) {
-        // The key may have been rotated in Secrets Manager: read it again (next iteration) and sign anew, once.
-        refreshed = true;
-        attempt -= 1;
+    let keyRefreshed = false;
+    for (let attempt = 1; ; ) {
+      const outcome = await this.attempt(request, deadline, refresh);
+      if (outcome.ok) return outcome.response;
+      const { error, key } = outcome;
+      // A forced read that failed is asked for again on the next attempt.
+      if (key) refresh = undefined;
+      if (error.voximplantCode === AUTHORIZATION_FAILED && key && !keyRefreshed) {
+        // The key may have been rotated in Secrets Manager: read it again and sign anew, once.
+        keyRefreshed = true;
+        refresh = { forceRefresh: true, ifFetchedBefore: key.obtainedAt };
+        this.deps.signer.invalidate(key.credentials);
         this.metrics.credentialsRefreshed();
         log?.warn('Voximplant refused the token; refreshing credentials', {
           conference_name: request.conference_name,
           voximplant_code: AUTHORIZATION_FAILED,
-          key_version: creds?.versionId,
+          key_version: key.credentials.versionId,
         });
-        if (creds) signer.invalidate(creds);
         continue;
       }
-      if (!lastError.retryable) throw lastError;
-      const delay = nextDelayMs({
-        policy,
-        attempt,
-        retryAfterSeconds: lastError.retryAfterSeconds,
-        remainingMs: deadline - this.now(),
-        minAttemptMs: MIN_ATTEMPT_MS,
-        random: this.deps.random,
-      });
-      if (delay === undefined) throw lastError;
+      const delay = error.retryable ? this.retryDelay(attempt, error, deadline) : undefined;
+      if (delay === undefined) throw error;
       this.metrics.retry();
       log?.info('retrying StartConference', {
         conference_name: request.conference_name,
         attempt,
         delay_ms: delay,
-        error_code: lastError.code,
-        voximplant_code: lastError.voximplantCode,
+        error_code: error.code,
+        voximplant_code: error.voximplantCode,
       });
       await this.sleep(delay);
+      attempt += 1;
     }
+  }
+
+  /** One StartConference: credentials, token, request. A failure says which key it used, if it got one. */
+  private async attempt(
+    request: ConferenceRequest,
+    deadline: number,
+    refresh: GetCredentialsOptions | undefined,
+  ): Promise<AttemptOutcome> {
+    const { config, credentials, signer, client } = this.deps;
+    let key: AttemptKey | undefined;
+    try {
+      const used = await this.beforeDeadline(credentials.get(refresh), deadline);
+      key = { credentials: used, obtainedAt: this.now() };
+      const token = await signer.token(used);
+      const timeoutMs = Math.min(config.requestTimeoutMs, deadline - this.now());
+      if (timeoutMs < Math.min(MIN_ATTEMPT_MS, config.requestTimeoutMs)) {
+        throw new UpstreamError('voximplant_timeout', 'No time was left for a request to Voximplant.');
+      }
+      const sent = this.now();
+      try {
+        return { ok: true, response: await client.startConference(request, token, { timeoutMs }) };
+      } finally {
+        this.metrics.upstreamLatency(this.now() - sent);
+      }
+    } catch (thrown) {
+      const error = toVoxconfError(thrown);
+      if (error.voximplantCode !== undefined) this.metrics.voximplantError(error.voximplantCode);
+      return { ok: false, error, key };
+    }
+  }
+
+  private retryDelay(attempt: number, error: VoxconfError, deadline: number): number | undefined {
+    const { config } = this.deps;
+    return nextDelayMs({
+      policy: {
+        maxAttempts: config.maxAttempts,
+        baseDelayMs: config.retryBaseDelayMs,
+        maxDelayMs: config.retryMaxDelayMs,
+      },
+      attempt,
+      retryAfterSeconds: error.retryAfterSeconds,
+      remainingMs: deadline - this.now(),
+      minAttemptMs: MIN_ATTEMPT_MS,
+      random: this.deps.random,
+    });
   }
 
   /**

@@ -1,157 +1,123 @@
 /**
  * Every failure voxconf can report, as classes with a stable `code`, a message safe to show,
- * a `cause`, and `retryable`. Whether a code is retryable and which HTTP status it maps to is
- * decided here, in ERROR_CATALOG, and nowhere else.
+ * a `cause`, and `retryable`. How each code is treated is decided here, in ERROR_CATALOG.
+ *
+ * Each class names itself with a literal: a minified bundle renames classes, and `name` is what
+ * Lambda reports as errorType and what the logs and the on-failure record show.
  */
 
-export type ErrorCode =
-  | 'invalid_request'
-  | 'malformed_json'
-  | 'unsupported_media_type'
-  | 'body_too_large'
-  | 'rule_not_allowed'
-  | 'too_late'
+/** The triggers that run the core; they may differ on whether they try a failure again. */
+export type Trigger = 'http' | 'queue' | 'schedule';
+
+/** Who has to act: the caller (info), someone watching Voximplant (warn), the operator (error). */
+export type LogLevel = 'info' | 'warn' | 'error';
+
+interface CatalogEntry {
+  /** HTTP status for the HTTP API. */
+  readonly status: number;
+  /** The same request may succeed later: retried inside the invocation, and by the trigger. */
+  readonly retryable: boolean;
+  /** Triggers whose own retry (SQS redelivery, Lambda's async retries) decides otherwise. */
+  readonly retryableBy?: Readonly<Partial<Record<Trigger, boolean>>>;
+  /** The caller sees the error's own message; false: only publicMessage (operators read the log). */
+  readonly exposeMessage: boolean;
+  readonly logLevel: LogLevel;
+  readonly publicMessage: string;
+}
+
+const caller = (status: number, publicMessage: string): CatalogEntry => ({
+  status,
+  retryable: false,
+  exposeMessage: true,
+  logLevel: 'info',
+  publicMessage,
+});
+const misconfigured: CatalogEntry = {
+  status: 500,
+  retryable: false,
+  exposeMessage: false,
+  logLevel: 'error',
+  publicMessage: 'The service is misconfigured.',
+};
+const upstream = (status: number, retryable: boolean, publicMessage: string): CatalogEntry => ({
+  status,
+  retryable,
+  exposeMessage: false,
+  logLevel: 'warn',
+  publicMessage,
+});
+
+/**
+ * Every failure voxconf reports, and per code: HTTP status, whether it is tried again (per trigger where
+ * triggers differ), whether its own message may be shown, and the level it is logged at. Decided here only.
+ */
+export const ERROR_CATALOG = {
+  invalid_request: caller(400, 'The request is invalid.'),
+  malformed_json: caller(422, 'The body is not valid JSON.'),
+  unsupported_media_type: caller(415, 'The body must be JSON (Content-Type: application/json).'),
+  body_too_large: caller(413, 'The body is too large.'),
+  rule_not_allowed: caller(403, 'This rule may not be started through voxconf.'),
+  too_late: caller(422, 'The scheduled conference is too late to start.'),
+  voximplant_rejected_request: {
+    ...caller(422, 'Voximplant refused the request; change the request and try again.'),
+    logLevel: 'warn',
+  },
+  voximplant_account_error: {
+    ...caller(502, 'Voximplant refused the request for a reason of the account.'),
+    logLevel: 'warn',
+  },
+  voximplant_authorization_failed: upstream(502, false, 'Voximplant did not accept the service account key.'),
+  voximplant_unavailable: upstream(503, true, 'Voximplant is temporarily unavailable; try again shortly.'),
+  voximplant_throttled: upstream(503, true, 'Voximplant is throttling requests; try again shortly.'),
+  voximplant_timeout: upstream(504, true, 'Voximplant did not answer in time.'),
+  voximplant_unreachable: upstream(503, true, 'Voximplant could not be reached; try again shortly.'),
+  voximplant_invalid_response: upstream(502, true, 'Voximplant answered with an unexpected response.'),
+  voximplant_http_error: upstream(502, false, 'Voximplant answered with an unexpected HTTP status.'),
+  credentials_unavailable: {
+    ...misconfigured,
+    status: 503,
+    retryable: true,
+    publicMessage: 'The service account key could not be read right now; try again shortly.',
+  },
+  credentials_not_found: misconfigured,
+  credentials_access_denied: misconfigured,
+  credentials_invalid: misconfigured,
+  configuration_error: misconfigured,
+  dead_letter_failed: {
+    ...misconfigured,
+    retryable: true,
+    publicMessage: 'The message could not be moved to the dead-letter queue.',
+  },
+  internal_error: { ...misconfigured, publicMessage: 'Internal error.' },
+} as const satisfies Readonly<Record<string, CatalogEntry>>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+/** Codes of an answer Voximplant gave with its own error code. */
+export type VoximplantApiCode =
   | 'voximplant_rejected_request'
   | 'voximplant_account_error'
   | 'voximplant_authorization_failed'
+  | 'voximplant_unavailable';
+
+/** Codes of the other ways talking to Voximplant fails: HTTP status, timeout, network, bad body. */
+export type UpstreamCode =
   | 'voximplant_unavailable'
   | 'voximplant_throttled'
   | 'voximplant_timeout'
   | 'voximplant_unreachable'
   | 'voximplant_invalid_response'
-  | 'voximplant_http_error'
-  | 'credentials_unavailable'
-  | 'credentials_not_found'
-  | 'credentials_access_denied'
-  | 'credentials_invalid'
-  | 'configuration_error'
-  | 'dead_letter_failed'
-  | 'internal_error';
+  | 'voximplant_http_error';
 
-interface CatalogEntry {
-  /** HTTP status for the HTTP API. */
-  readonly status: number;
-  /** true: the same request may succeed later, so queue and schedule triggers retry it. */
-  readonly retryable: boolean;
-  /** The caller sees the error's own message; false: only this generic text (operators read the log). */
-  readonly exposeMessage: boolean;
-  readonly publicMessage: string;
+/** The catalog entry of a code, typed as the general entry (optional fields included). */
+export function catalogEntry(code: ErrorCode): CatalogEntry {
+  return ERROR_CATALOG[code];
 }
 
-export const ERROR_CATALOG: Readonly<Record<ErrorCode, CatalogEntry>> = {
-  invalid_request: { status: 400, retryable: false, exposeMessage: true, publicMessage: 'The request is invalid.' },
-  malformed_json: { status: 422, retryable: false, exposeMessage: true, publicMessage: 'The body is not valid JSON.' },
-  unsupported_media_type: {
-    status: 415,
-    retryable: false,
-    exposeMessage: true,
-    publicMessage: 'The body must be JSON (Content-Type: application/json).',
-  },
-  body_too_large: { status: 413, retryable: false, exposeMessage: true, publicMessage: 'The body is too large.' },
-  rule_not_allowed: {
-    status: 403,
-    retryable: false,
-    exposeMessage: true,
-    publicMessage: 'This rule may not be started through voxconf.',
-  },
-  too_late: {
-    status: 422,
-    retryable: false,
-    exposeMessage: true,
-    publicMessage: 'The scheduled conference is too late to start.',
-  },
-  voximplant_rejected_request: {
-    status: 422,
-    retryable: false,
-    exposeMessage: true,
-    publicMessage: 'Voximplant refused the request; change the request and try again.',
-  },
-  voximplant_account_error: {
-    status: 502,
-    retryable: false,
-    exposeMessage: true,
-    publicMessage: 'Voximplant refused the request for a reason of the account.',
-  },
-  voximplant_authorization_failed: {
-    status: 502,
-    retryable: false,
-    exposeMessage: false,
-    publicMessage: 'Voximplant did not accept the service account key.',
-  },
-  voximplant_unavailable: {
-    status: 503,
-    retryable: true,
-    exposeMessage: false,
-    publicMessage: 'Voximplant is temporarily unavailable; try again shortly.',
-  },
-  voximplant_throttled: {
-    status: 503,
-    retryable: true,
-    exposeMessage: false,
-    publicMessage: 'Voximplant is throttling requests; try again shortly.',
-  },
-  voximplant_timeout: {
-    status: 504,
-    retryable: true,
-    exposeMessage: false,
-    publicMessage: 'Voximplant did not answer in time.',
-  },
-  voximplant_unreachable: {
-    status: 503,
-    retryable: true,
-    exposeMessage: false,
-    publicMessage: 'Voximplant could not be reached; try again shortly.',
-  },
-  voximplant_invalid_response: {
-    status: 502,
-    retryable: true,
-    exposeMessage: false,
-    publicMessage: 'Voximplant answered with an unexpected response.',
-  },
-  voximplant_http_error: {
-    status: 502,
-    retryable: false,
-    exposeMessage: false,
-    publicMessage: 'Voximplant answered with an unexpected HTTP status.',
-  },
-  credentials_unavailable: {
-    status: 503,
-    retryable: true,
-    exposeMessage: false,
-    publicMessage: 'The service account key could not be read right now; try again shortly.',
-  },
-  credentials_not_found: {
-    status: 500,
-    retryable: false,
-    exposeMessage: false,
-    publicMessage: 'The service is misconfigured.',
-  },
-  credentials_access_denied: {
-    status: 500,
-    retryable: false,
-    exposeMessage: false,
-    publicMessage: 'The service is misconfigured.',
-  },
-  credentials_invalid: {
-    status: 500,
-    retryable: false,
-    exposeMessage: false,
-    publicMessage: 'The service is misconfigured.',
-  },
-  configuration_error: {
-    status: 500,
-    retryable: false,
-    exposeMessage: false,
-    publicMessage: 'The service is misconfigured.',
-  },
-  dead_letter_failed: {
-    status: 500,
-    retryable: true,
-    exposeMessage: false,
-    publicMessage: 'The message could not be moved to the dead-letter queue.',
-  },
-  internal_error: { status: 500, retryable: false, exposeMessage: false, publicMessage: 'Internal error.' },
-};
+/** Whether this trigger tries the failure again (its own redelivery or retry), per the catalog. */
+export function isRetryableBy(error: VoxconfError, trigger: Trigger): boolean {
+  return catalogEntry(error.code).retryableBy?.[trigger] ?? error.retryable;
+}
 
 export interface VoxconfErrorOptions {
   cause?: unknown;
@@ -170,6 +136,7 @@ export interface FieldProblem {
 }
 
 export class VoxconfError extends Error {
+  override name = 'VoxconfError';
   readonly code: ErrorCode;
   readonly retryable: boolean;
   readonly field?: string;
@@ -179,7 +146,6 @@ export class VoxconfError extends Error {
 
   constructor(code: ErrorCode, message: string, options: VoxconfErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
     this.code = code;
     this.retryable = ERROR_CATALOG[code].retryable;
     if (options.field !== undefined) this.field = options.field;
@@ -190,13 +156,14 @@ export class VoxconfError extends Error {
 
   /** The message a caller may see: the error's own one where safe, the catalog's otherwise. */
   get publicMessage(): string {
-    const entry = ERROR_CATALOG[this.code];
+    const entry = catalogEntry(this.code);
     return entry.exposeMessage ? this.message : entry.publicMessage;
   }
 }
 
 /** The request broke one or more rules of the schema; `details` lists every problem. */
 export class ValidationError extends VoxconfError {
+  override name = 'ValidationError';
   constructor(details: readonly FieldProblem[], options: { cause?: unknown } = {}) {
     const first = details[0] ?? { field: 'body', rule: 'invalid', message: 'The request is invalid.' };
     const more = details.length > 1 ? ` (and ${details.length - 1} more problem${details.length > 2 ? 's' : ''})` : '';
@@ -206,6 +173,7 @@ export class ValidationError extends VoxconfError {
 
 /** The body could not be read as a request: wrong content type, not JSON, too large. */
 export class PayloadError extends VoxconfError {
+  override name = 'PayloadError';
   constructor(
     code: 'malformed_json' | 'unsupported_media_type' | 'body_too_large',
     message: string,
@@ -216,6 +184,7 @@ export class PayloadError extends VoxconfError {
 }
 
 export class RuleNotAllowedError extends VoxconfError {
+  override name = 'RuleNotAllowedError';
   constructor(ruleId: number) {
     super('rule_not_allowed', `rule_id ${ruleId} is not in the list of rules this service may start.`, {
       field: 'rule_id',
@@ -224,6 +193,7 @@ export class RuleNotAllowedError extends VoxconfError {
 }
 
 export class TooLateError extends VoxconfError {
+  override name = 'TooLateError';
   constructor(message: string) {
     super('too_late', message);
   }
@@ -231,9 +201,10 @@ export class TooLateError extends VoxconfError {
 
 /** Voximplant answered with `{"error":{code,msg}}` (or `{"errors":[...]}`). */
 export class VoximplantApiError extends VoxconfError {
+  override name = 'VoximplantApiError';
   readonly voximplantMessage: string;
   constructor(
-    code: ErrorCode,
+    code: VoximplantApiCode,
     voximplantCode: number,
     voximplantMessage: string,
     options: { cause?: unknown; retryAfterSeconds?: number } = {},
@@ -245,15 +216,10 @@ export class VoximplantApiError extends VoxconfError {
 
 /** Anything else that went wrong talking to Voximplant: HTTP status, timeout, network, bad body. */
 export class UpstreamError extends VoxconfError {
+  override name = 'UpstreamError';
   readonly httpStatus?: number;
   constructor(
-    code:
-      | 'voximplant_unavailable'
-      | 'voximplant_throttled'
-      | 'voximplant_timeout'
-      | 'voximplant_unreachable'
-      | 'voximplant_invalid_response'
-      | 'voximplant_http_error',
+    code: UpstreamCode,
     message: string,
     options: { cause?: unknown; httpStatus?: number; retryAfterSeconds?: number } = {},
   ) {
@@ -263,6 +229,7 @@ export class UpstreamError extends VoxconfError {
 }
 
 export class CredentialsError extends VoxconfError {
+  override name = 'CredentialsError';
   constructor(
     code: 'credentials_unavailable' | 'credentials_not_found' | 'credentials_access_denied' | 'credentials_invalid',
     message: string,
@@ -273,6 +240,7 @@ export class CredentialsError extends VoxconfError {
 }
 
 export class ConfigurationError extends VoxconfError {
+  override name = 'ConfigurationError';
   readonly variable: string;
   constructor(variable: string, message: string, options: { cause?: unknown } = {}) {
     super('configuration_error', `${variable}: ${message}`, options);
@@ -281,6 +249,7 @@ export class ConfigurationError extends VoxconfError {
 }
 
 export class DeadLetterError extends VoxconfError {
+  override name = 'DeadLetterError';
   constructor(message: string, options: { cause?: unknown } = {}) {
     super('dead_letter_failed', message, options);
   }

@@ -1,7 +1,7 @@
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import type { ConferenceService, StartOptions } from './conference.js';
 import type { DeadLetterSink } from './dead-letter.js';
-import { PayloadError, toVoxconfError } from './errors.js';
+import { isRetryableBy, PayloadError, toVoxconfError } from './errors.js';
 
 export type RecordOutcome = 'started' | 'retry' | 'dead_lettered';
 
@@ -37,7 +37,7 @@ export async function processRecord(
     return 'started';
   } catch (thrown) {
     const error = toVoxconfError(thrown);
-    if (error.retryable) return 'retry';
+    if (isRetryableBy(error, 'queue')) return 'retry';
     try {
       await deps.deadLetter.send(record.body, error, { source: 'queue', sourceId: record.messageId });
       logger?.warn('message sent to the dead-letter queue', { error_code: error.code, outcome: 'dead_lettered' });

@@ -1,6 +1,6 @@
 import type { ConferenceService, StartOptions } from './conference.js';
 import type { DeadLetterSink } from './dead-letter.js';
-import { TooLateError, toVoxconfError, ValidationError } from './errors.js';
+import { isRetryableBy, TooLateError, toVoxconfError, ValidationError } from './errors.js';
 
 /**
  * What EventBridge delivers to the schedule function: a bare request (Scheduler input or a rule's
@@ -106,7 +106,7 @@ export async function processScheduledEvent(
     };
   } catch (thrown) {
     const error = toVoxconfError(thrown);
-    if (error.retryable) throw error;
+    if (isRetryableBy(error, 'schedule')) throw error;
     const sourceId = invocation?.executionId;
     await deps.deadLetter.send(JSON.stringify(event) ?? 'null', error, {
       source: 'schedule',

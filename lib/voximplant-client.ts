@@ -14,7 +14,6 @@ export interface StartConferenceResponse {
 export interface VoximplantClientOptions {
   /** Base URL, e.g. https://api.voximplant.com/platform_api (no trailing slash). */
   readonly apiUrl: string;
-  readonly userAgent?: string;
 }
 
 /** Bodies larger than this are not a StartConference answer; stop reading. */
@@ -42,28 +41,25 @@ export class VoximplantClient {
   private readonly url: URL;
   private readonly transport: typeof http | typeof https;
   private readonly agent: http.Agent;
-  private readonly userAgent: string;
 
   constructor(options: VoximplantClientOptions) {
     this.url = new URL(`${options.apiUrl.replace(/\/+$/, '')}/StartConference`);
     this.transport = this.url.protocol === 'http:' ? http : https;
     this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: 64, scheduling: 'lifo' });
-    this.userAgent = options.userAgent ?? 'voxconf';
   }
 
   /** One attempt; throws VoximplantApiError or UpstreamError, each classified retryable or not. */
   async startConference(
     request: ConferenceRequest,
     token: string,
-    options: { timeoutMs: number; signal?: AbortSignal },
+    options: { timeoutMs: number },
   ): Promise<StartConferenceResponse> {
     const form = new URLSearchParams();
     for (const [key, value] of Object.entries(request)) {
       if (value !== undefined) form.append(key, String(value));
     }
     const body = Buffer.from(form.toString(), 'utf8');
-    const timeout = AbortSignal.timeout(options.timeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    const signal = AbortSignal.timeout(options.timeoutMs);
 
     let response: RawResponse;
     try {
@@ -99,7 +95,7 @@ export class VoximplantClient {
             'content-length': body.length,
             accept: 'application/json',
             authorization: `Bearer ${token}`,
-            'user-agent': this.userAgent,
+            'user-agent': 'voxconf',
           },
         },
         (res) => {
@@ -141,14 +137,10 @@ export class VoximplantClient {
 
   private interpret({ status, headers, body }: RawResponse): StartConferenceResponse {
     if (status < 200 || status > 299) {
-      throw new UpstreamError(
-        classifyHttpStatus(status) as 'voximplant_http_error',
-        `Voximplant answered HTTP ${status}.`,
-        {
-          httpStatus: status,
-          retryAfterSeconds: retryAfterSeconds(headers['retry-after']),
-        },
-      );
+      throw new UpstreamError(classifyHttpStatus(status), `Voximplant answered HTTP ${status}.`, {
+        httpStatus: status,
+        retryAfterSeconds: retryAfterSeconds(headers['retry-after']),
+      });
     }
     let parsed: unknown;
     try {

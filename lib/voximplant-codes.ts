@@ -1,4 +1,4 @@
-import type { ErrorCode } from './errors.js';
+import type { UpstreamCode, VoximplantApiCode } from './errors.js';
 
 /**
  * How voxconf treats each Voximplant error code (../shared/reference/voximplant-error-codes.tsv).
@@ -46,7 +46,7 @@ export const REQUEST_CODES: ReadonlySet<number> = new Set([
 /** Voximplant did not accept the token. voxconf refreshes the key once before giving up. */
 export const AUTHORIZATION_FAILED = 100;
 
-export function classifyVoximplantCode(code: number): ErrorCode {
+export function classifyVoximplantCode(code: number): VoximplantApiCode {
   if (code === AUTHORIZATION_FAILED) return 'voximplant_authorization_failed';
   if (TRANSIENT_CODES.has(code)) return 'voximplant_unavailable';
   if (REQUEST_CODES.has(code)) return 'voximplant_rejected_request';
@@ -54,7 +54,7 @@ export function classifyVoximplantCode(code: number): ErrorCode {
 }
 
 /** Classification of a non-2xx HTTP status from the Voximplant API. */
-export function classifyHttpStatus(status: number): ErrorCode {
+export function classifyHttpStatus(status: number): UpstreamCode {
   if (status === 429) return 'voximplant_throttled';
   if (status >= 500 || status === 408) return 'voximplant_unavailable';
   return 'voximplant_http_error';
