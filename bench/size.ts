@@ -31,7 +31,6 @@ const UNUSED_IN_LAMBDA: Record<string, string> = {
 const FUNCTION_ONLY: Record<string, readonly FunctionName[]> = {
   '@aws-sdk/client-sqs': ['queue', 'schedule'],
   '@aws-sdk/middleware-sdk-sqs': ['queue', 'schedule'],
-  '@middy/http-json-body-parser': ['http'],
 };
 
 export interface PackageShare {

@@ -1,8 +1,7 @@
 import middy from '@middy/core';
-import httpJsonBodyParser from '@middy/http-json-body-parser';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { deadlineFrom, RESERVE_MS } from '../lib/deadline.js';
-import { httpSuccessResponse } from '../lib/http-api.js';
+import { httpSuccessResponse, readJsonBody } from '../lib/http-api.js';
 import { getConferenceService } from '../lib/index.js';
 import { correlationId, httpEdge, MIDDY_OPTIONS, observability } from '../lib/middleware.js';
 
@@ -11,9 +10,8 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>(MI
   .use(observability())
   .use(correlationId<APIGatewayProxyEventV2>((event) => event.requestContext?.requestId))
   .use(httpEdge())
-  .use(httpJsonBodyParser())
   .handler(async (event, context) =>
     httpSuccessResponse(
-      await getConferenceService().start(event.body, { deadline: deadlineFrom(context, RESERVE_MS.http) }),
+      await getConferenceService().start(readJsonBody(event), { deadline: deadlineFrom(context, RESERVE_MS.http) }),
     ),
   );

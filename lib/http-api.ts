@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { ConferenceResult } from './conference.js';
-import { ERROR_CATALOG, PayloadError, toVoxconfError, ValidationError, type VoxconfError } from './errors.js';
+import { catalogEntry, PayloadError, toVoxconfError, ValidationError } from './errors.js';
 
 /** Largest accepted POST /conferences body, in bytes (script_custom_data itself is capped lower). */
 export const MAX_BODY_BYTES = 32 * 1024;
@@ -16,11 +16,25 @@ const JSON_HEADERS = {
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** `application/json`, and `application/<anything>+json` (e.g. `application/merge-patch+json`). */
+const JSON_CONTENT_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
+
+/** Keys that would reach an object's prototype if a consumer ever merged the body into another object. */
+function refuseProtoKeys(key: string, value: unknown): unknown {
+  if (
+    key === '__proto__' ||
+    (key === 'constructor' && value !== null && typeof value === 'object' && 'prototype' in value)
+  ) {
+    throw new ValidationError([{ field: key, rule: 'forbidden_key', message: `${key} is not allowed as a key.` }]);
+  }
+  return value;
+}
+
 /**
- * Refuses a body before it is parsed: absent, too large, or (base64-encoded) not UTF-8, which a
- * lenient decode would silently turn into U+FFFD and send on. Leaves the event with a text body.
+ * The request of POST /conferences from the event's body: present, at most MAX_BODY_BYTES, UTF-8 (a
+ * lenient decode would silently turn bad bytes into U+FFFD and send them on), declared and parsed as JSON.
  */
-export function checkHttpBody(event: Pick<APIGatewayProxyEventV2, 'body' | 'isBase64Encoded'>): void {
+export function readJsonBody(event: Pick<APIGatewayProxyEventV2, 'body' | 'isBase64Encoded' | 'headers'>): unknown {
   const { body, isBase64Encoded } = event;
   if (body === undefined || body === null || body === '') {
     throw new ValidationError([{ field: 'body', rule: 'required', message: 'A JSON body is required.' }]);
@@ -29,46 +43,37 @@ export function checkHttpBody(event: Pick<APIGatewayProxyEventV2, 'body' | 'isBa
   if (bytes > MAX_BODY_BYTES) {
     throw new PayloadError('body_too_large', `The body must be at most ${MAX_BODY_BYTES} bytes.`);
   }
+  let text = body;
   if (isBase64Encoded) {
     try {
-      event.body = strictUtf8.decode(Buffer.from(body, 'base64'));
+      text = strictUtf8.decode(Buffer.from(body, 'base64'));
     } catch (cause) {
       throw new ValidationError([{ field: 'body', rule: 'utf8', message: 'The body must be UTF-8 text.' }], { cause });
     }
-    event.isBase64Encoded = false;
   }
-}
-
-/** middy's http-json-body-parser throws HttpErrors (415, 422); they become voxconf errors here. */
-function fromMiddyHttpError(error: unknown): VoxconfError | undefined {
-  if (!(error instanceof Error) || !('statusCode' in error) || !('expose' in error)) return undefined;
-  const status = (error as { statusCode: number }).statusCode;
-  const cause = error.cause as { data?: unknown } | undefined;
-  if (status === 415) {
-    return new PayloadError('unsupported_media_type', 'The body must be JSON (Content-Type: application/json).', {
-      cause: error,
-    });
+  if (!JSON_CONTENT_TYPE.test(event.headers?.['content-type'] ?? '')) {
+    throw new PayloadError('unsupported_media_type', 'The body must be JSON (Content-Type: application/json).');
   }
-  if (status === 422 && error.message === 'Forbidden key in JSON body' && typeof cause?.data === 'string') {
-    return new ValidationError([
-      { field: cause.data, rule: 'forbidden_key', message: `${cause.data} is not allowed as a key.` },
-    ]);
+  try {
+    return JSON.parse(text, refuseProtoKeys);
+  } catch (cause) {
+    if (cause instanceof ValidationError) throw cause;
+    // A reviver walks the value recursively: absurd nesting ends in a RangeError, not a SyntaxError.
+    if (cause instanceof RangeError) {
+      throw new ValidationError([{ field: 'body', rule: 'max_depth', message: 'The body is nested too deeply.' }]);
+    }
+    throw new PayloadError('malformed_json', 'The body is not valid JSON.', { cause });
   }
-  if (status === 422 && /call stack/i.test(String((cause as { message?: unknown } | undefined)?.message))) {
-    return new ValidationError([{ field: 'body', rule: 'max_depth', message: 'The body is nested too deeply.' }]);
-  }
-  if (status === 422) return new PayloadError('malformed_json', 'The body is not valid JSON.', { cause: error });
-  return undefined;
 }
 
 /** The error answer: `{"error":{code,message,field?,details?,voximplant_code?}}`, nothing internal. */
 export function httpErrorResponse(thrown: unknown): APIGatewayProxyStructuredResultV2 {
-  const error = fromMiddyHttpError(thrown) ?? toVoxconfError(thrown);
-  const { status } = ERROR_CATALOG[error.code];
+  const error = toVoxconfError(thrown);
+  const { status, exposeMessage } = catalogEntry(error.code);
   const body: Record<string, unknown> = { code: error.code, message: error.publicMessage };
   if (error.field !== undefined) body.field = error.field;
   if (error.details !== undefined) body.details = error.details;
-  if (error.voximplantCode !== undefined && ERROR_CATALOG[error.code].exposeMessage) {
+  if (error.voximplantCode !== undefined && exposeMessage) {
     body.voximplant_code = error.voximplantCode;
   }
   const headers: Record<string, string> = { ...JSON_HEADERS };

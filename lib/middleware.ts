@@ -3,7 +3,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { toVoxconfError, VoxconfError } from './errors.js';
-import { checkHttpBody, httpErrorResponse } from './http-api.js';
+import { httpErrorResponse } from './http-api.js';
 import { logger, metrics } from './observability.js';
 
 /** Options every voxconf handler passes to middy: our own deadlines answer in time, no early-timeout timer. */
@@ -25,13 +25,11 @@ export function correlationId<TEvent>(pick: (event: TEvent) => string | undefine
 }
 
 /**
- * The HTTP edge: refuses a missing or oversized body before parsing, and turns any error into the
- * documented JSON error answer (it sets the response instead of returning it, so the metrics and
- * logger middlewares still run their onError).
+ * The HTTP edge: turns any error into the documented JSON error answer (it sets the response instead of
+ * returning it, so the metrics and logger middlewares still run their onError).
  */
 export function httpEdge(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyResultV2> {
   return {
-    before: (request) => checkHttpBody(request.event),
     onError: (request) => {
       const response = httpErrorResponse(request.error);
       // The body says only "misconfigured": the operator needs the real reason (e.g. which variable). The core
