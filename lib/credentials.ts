@@ -1,3 +1,4 @@
+import { createPrivateKey } from 'node:crypto';
 import {
   GetSecretValueCommand,
   type GetSecretValueCommandOutput,
@@ -45,11 +46,16 @@ export interface SecretsManagerCredentialsOptions {
   readonly ttlMs: number;
   readonly client?: Pick<SecretsManagerClient, 'send'>;
   readonly now?: () => number;
-  /** Called after every GetSecretValue (metrics, tests). */
-  readonly onFetch?: (outcome: 'success' | 'failure') => void;
 }
 
-const PKCS8_PEM = /^-----BEGIN PRIVATE KEY-----\r?\n[A-Za-z0-9+/=\r\n]+-----END PRIVATE KEY-----\s*$/;
+/** PKCS#8 as Voximplant's control panel downloads it, or PKCS#1 as converting tools often write it. */
+const PRIVATE_KEY_PEM = /^-----BEGIN (RSA )?PRIVATE KEY-----\r?\n[A-Za-z0-9+/=\r\n]+-----END \1PRIVATE KEY-----\s*$/;
+
+/** jose imports PKCS#8 only; a PKCS#1 key is re-encoded (same key, other wrapping). */
+function asPkcs8(pem: string): string {
+  if (!pem.startsWith('-----BEGIN RSA ')) return pem;
+  return createPrivateKey({ key: pem, format: 'pem' }).export({ type: 'pkcs8', format: 'pem' }).toString();
+}
 
 /** Turns a SecretString into credentials, with errors that name the secret and never show its value. */
 export async function parseCredentials(
@@ -80,12 +86,14 @@ export async function parseCredentials(
   if (typeof account_email !== 'string' || account_email === '')
     throw invalid('account_email must be a non-empty string.');
   if (typeof key_id !== 'string' || key_id === '') throw invalid('key_id must be a non-empty string.');
-  if (typeof private_key !== 'string' || !PKCS8_PEM.test(private_key)) {
-    throw invalid('private_key must be a PKCS#8 PEM ("-----BEGIN PRIVATE KEY-----").');
+  if (typeof private_key !== 'string' || !PRIVATE_KEY_PEM.test(private_key)) {
+    throw invalid(
+      'private_key must be a PEM private key, PKCS#8 ("-----BEGIN PRIVATE KEY-----") or PKCS#1 ("-----BEGIN RSA PRIVATE KEY-----").',
+    );
   }
   let privateKey: CryptoKey;
   try {
-    privateKey = await importPKCS8(private_key, 'RS256');
+    privateKey = await importPKCS8(asPkcs8(private_key), 'RS256');
   } catch {
     throw invalid('private_key is not an RSA private key that can sign RS256.');
   }
@@ -168,10 +176,8 @@ export class SecretsManagerCredentials implements CredentialsProvider {
     try {
       output = await this.client.send(new GetSecretValueCommand({ SecretId: secretId }));
     } catch (error) {
-      this.options.onFetch?.('failure');
       throw classifyFetchError(secretId, error);
     }
-    this.options.onFetch?.('success');
     const previous = this.cached?.value;
     // An unchanged version needs no new parse and key import: keep the imported key.
     const value =

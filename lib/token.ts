@@ -1,4 +1,4 @@
-import { type JWTPayload, SignJWT } from 'jose';
+import { SignJWT } from 'jose';
 import type { VoximplantCredentials } from './credentials.js';
 
 export interface TokenSignerOptions {
@@ -9,8 +9,6 @@ export interface TokenSignerOptions {
   /** A token is replaced this long before exp rather than used up to the last second. */
   readonly refreshMarginSeconds: number;
   readonly now?: () => number;
-  /** Called after every signing (metrics, tests). */
-  readonly onSign?: () => void;
 }
 
 export const MAX_TOKEN_LIFETIME_SECONDS = 3600;
@@ -70,13 +68,13 @@ export class TokenSigner {
     const nowSeconds = Math.floor(this.now() / 1000);
     const iat = nowSeconds - backdateSeconds;
     const exp = iat + lifetimeSeconds;
-    // Voximplant documents iss as the numeric account id; jose types it as a string.
-    const token = await new SignJWT({ iss: credentials.accountId } as unknown as JWTPayload)
+    // Voximplant documents iss as the numeric account id; jose's JWTPayload types it as a string.
+    const claims: Record<string, unknown> = { iss: credentials.accountId };
+    const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: credentials.keyId })
       .setIssuedAt(iat)
       .setExpirationTime(exp)
       .sign(credentials.privateKey);
-    this.options.onSign?.();
     this.cached = { credentials, token, renewAt: (exp - refreshMarginSeconds) * 1000 };
     return token;
   }

@@ -1,7 +1,10 @@
 /** The core end to end on loopback: real SecretsManagerClient, real HTTP to the emulator. */
+import { createPrivateKey } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { VoxconfError } from '../../lib/index.js';
+import { registerGeneratedSecret } from '../../local/secret-register.js';
 import { type CoreFixture, SECRET_NAME, startCoreFixture } from '../helpers/fixture.js';
+import { countSignings } from '../helpers/signings.js';
 
 let fx: CoreFixture;
 
@@ -56,6 +59,19 @@ describe('start or join a conference', () => {
     expect(iat).toBeLessThan(Date.now() / 1000);
   });
 
+  it("signs with a key stored as PKCS#1 (converted by a user's tooling), and Voximplant accepts it", async () => {
+    const pkcs1 = createPrivateKey(fx.account.credentials.private_key)
+      .export({ type: 'pkcs1', format: 'pem' })
+      .toString();
+    registerGeneratedSecret(pkcs1);
+    const secretId = 'voxconf/test/credentials-pkcs1';
+    fx.secrets.putSecret(secretId, { secretString: JSON.stringify({ ...fx.account.credentials, private_key: pkcs1 }) });
+    const service = fx.service({ env: { VOXIMPLANT_CREDENTIALS_SECRET_ID: secretId } });
+    const result = await service.start({ conference_name: 'core-pkcs1', rule_id: fx.account.ruleId });
+    expect(result.conference_name).toBe('core-pkcs1');
+    expect(lastRequest().auth).toMatchObject({ outcome: 'ok', kid: fx.account.keyId });
+  });
+
   it('joins the running session when the same name is used again', async () => {
     const service = fx.service();
     const first = await service.start({ conference_name: 'core-join', rule_id: fx.account.ruleId });
@@ -94,13 +110,12 @@ describe('start or join a conference', () => {
 
   it('signs once and fetches the secret once for concurrent cold callers', async () => {
     fx.secrets.clearCalls();
-    let signings = 0;
+    const signings = countSignings();
     const { TokenSigner } = await import('../../lib/index.js');
     const signer = new TokenSigner({
       lifetimeSeconds: 600,
       backdateSeconds: 10,
       refreshMarginSeconds: 60,
-      onSign: () => signings++,
     });
     const service = fx.service({ signer });
     const results = await Promise.all(
@@ -110,7 +125,7 @@ describe('start or join a conference', () => {
     );
     expect(results).toHaveLength(10);
     expect(fx.secrets.getSecretValueCount(SECRET_NAME)).toBe(1);
-    expect(signings).toBe(1);
+    expect(signings()).toBe(1);
   });
 });
 

@@ -1,5 +1,6 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
+import { jwtVerify, SignJWT } from 'jose';
 import { MIN_FORCED_REFRESH_INTERVAL_MS } from '../../lib/credentials.js';
 import { CredentialsError, parseCredentials, SecretsManagerCredentials } from '../../lib/index.js';
 
@@ -26,6 +27,14 @@ async function parseFailure(secretString: string | undefined): Promise<Credentia
 }
 
 describe('parseCredentials', () => {
+  it('accepts the same key as PKCS#1 ("BEGIN RSA PRIVATE KEY"), as converting tools write it', async () => {
+    const pkcs1 = createPrivateKey(rsa.privateKey).export({ type: 'pkcs1', format: 'pem' }).toString();
+    expect(pkcs1).toContain('-----BEGIN RSA PRIVATE KEY-----');
+    const creds = await parseCredentials('s', JSON.stringify({ ...good, private_key: pkcs1 }), 'v1');
+    const token = await new SignJWT({}).setProtectedHeader({ alg: 'RS256' }).sign(creds.privateKey);
+    await expect(jwtVerify(token, createPublicKey(rsa.publicKey))).resolves.toBeDefined();
+  });
+
   it('reads the four fields and imports the key', async () => {
     const creds = await parseCredentials('s', JSON.stringify(good), 'v7');
     expect(creds).toMatchObject({
@@ -46,8 +55,25 @@ describe('parseCredentials', () => {
     ['no account_email', JSON.stringify({ ...good, account_email: undefined }), 'account_email'],
     ['no key_id', JSON.stringify({ ...good, key_id: '' }), 'key_id'],
     [
-      'a PKCS#1 key',
-      JSON.stringify({ ...good, private_key: rsa.privateKey.replace(/PRIVATE KEY/g, 'RSA PRIVATE KEY') }),
+      'an EC key',
+      JSON.stringify({
+        ...good,
+        private_key: generateKeyPairSync('ec', {
+          namedCurve: 'P-256',
+          privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+          publicKeyEncoding: { type: 'spki', format: 'pem' },
+        }).privateKey,
+      }),
+      'RSA',
+    ],
+    [
+      'an encrypted key',
+      JSON.stringify({
+        ...good,
+        private_key: createPrivateKey(rsa.privateKey)
+          .export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'x' })
+          .toString(),
+      }),
       'PKCS#8',
     ],
     [
