@@ -29,6 +29,32 @@ export const FUNCTION_IDS: Record<FunctionName, string> = {
 };
 export const MAX_ZIP_BYTES = 450 * 1024;
 
+/**
+ * The package with every option on (variants.test.ts, cfn-schema.test.ts): JWT authorizer, CORS, alarm topic,
+ * KMS key, other limits. Shared so that both files find the same current package instead of repackaging it
+ * with their own parameters in turn.
+ */
+export const ALL_OPTIONS = {
+  variant: 'prod-jwt',
+  stage: 'prod',
+  params: {
+    authMode: 'jwt',
+    jwtIssuerUrl: 'https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_Example',
+    jwtAudience: 'client-a,client-b',
+    corsAllowedOrigins: 'https://app.example.com,https://admin.example.com',
+    alarmTopicArn: 'arn:aws:sns:eu-central-1:123456789012:voxconf-alarms',
+    credentialsKmsKeyArn: 'arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+    credentialsSecretArn: 'arn:aws:secretsmanager:eu-central-1:210987654321:secret:prod/voxconf-Zy9Xw8',
+    allowedRuleIds: '1000001,1000002',
+    throttlingBurstLimit: '50',
+    throttlingRateLimit: '25',
+    queueMaximumConcurrency: '5',
+    scheduleMaxLatenessSeconds: '300',
+    logRetentionInDays: '90',
+    logLevel: 'debug',
+  },
+} as const;
+
 /* eslint-disable @typescript-eslint/no-explicit-any */
 export interface Resource {
   Type: string;

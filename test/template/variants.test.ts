@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import {
+  ALL_OPTIONS,
   ensurePackaged,
   getAtt,
   type Packaged,
@@ -18,32 +19,19 @@ import {
   type Template,
 } from './package-helper.js';
 
-const ISSUER = 'https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_Example';
-const TOPIC = 'arn:aws:sns:eu-central-1:123456789012:voxconf-alarms';
-const KEY = 'arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-const SECRET = 'arn:aws:secretsmanager:eu-central-1:210987654321:secret:prod/voxconf-Zy9Xw8';
+const {
+  jwtIssuerUrl: ISSUER,
+  alarmTopicArn: TOPIC,
+  credentialsKmsKeyArn: KEY,
+  credentialsSecretArn: SECRET,
+} = ALL_OPTIONS.params;
 
 describe('packaged with authMode=jwt, CORS, alarm topic, KMS key and other limits (stage prod)', () => {
   let packaged: Packaged;
   let t: Template;
 
   beforeAll(() => {
-    packaged = ensurePackaged('prod-jwt', 'prod', {
-      authMode: 'jwt',
-      jwtIssuerUrl: ISSUER,
-      jwtAudience: 'client-a,client-b',
-      corsAllowedOrigins: 'https://app.example.com,https://admin.example.com',
-      alarmTopicArn: TOPIC,
-      credentialsKmsKeyArn: KEY,
-      credentialsSecretArn: SECRET,
-      allowedRuleIds: '1000001,1000002',
-      throttlingBurstLimit: '50',
-      throttlingRateLimit: '25',
-      queueMaximumConcurrency: '5',
-      scheduleMaxLatenessSeconds: '300',
-      logRetentionInDays: '90',
-      logLevel: 'debug',
-    });
+    packaged = ensurePackaged(ALL_OPTIONS.variant, ALL_OPTIONS.stage, ALL_OPTIONS.params);
     t = packaged.template;
   }, 180_000);
 
