@@ -1,5 +1,12 @@
 /** jest 30 in ESM mode with swc: no type-checking here, `tsc -p .` does that. */
-const swc = ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'es6' } }];
+const swc = [
+  '@swc/jest',
+  {
+    // keepImportAttributes: lib/ imports JSON with { type: 'json' }, as Node requires.
+    jsc: { target: 'es2022', parser: { syntax: 'typescript' }, experimental: { keepImportAttributes: true } },
+    module: { type: 'es6' },
+  },
+];
 
 const base = {
   extensionsToTreatAsEsm: ['.ts'],

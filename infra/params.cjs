@@ -10,6 +10,8 @@
  * CommonJS on purpose: osls loads `${file(x.cjs)}` with require().
  */
 
+const facts = require('../lib/facts.json');
+
 /** The only stage whose HTTP route may be unauthenticated: serverless-offline on 127.0.0.1. */
 const LOCAL_STAGE = 'local';
 const AUTH_MODES = ['iam', 'jwt', 'none'];
@@ -227,7 +229,7 @@ module.exports = {
   },
 
   async apiUrl({ resolveVariable }) {
-    const raw = (await param(resolveVariable, 'apiUrl')) ?? 'https://api.voximplant.com/platform_api';
+    const raw = (await param(resolveVariable, 'apiUrl')) ?? facts.voximplant.apiUrl;
     let url;
     try {
       url = new URL(raw);
@@ -291,7 +293,9 @@ module.exports = {
 
   /** Scheduled runs later than this are not started; also bounds every retry window on the schedule path. */
   async scheduleMaxLatenessSeconds({ resolveVariable }) {
-    return requiredInteger(resolveVariable, 'scheduleMaxLatenessSeconds', 60, 21600);
+    const { default: fallback, min, max } = facts.settings.SCHEDULE_MAX_LATENESS_SECONDS;
+    const raw = await param(resolveVariable, 'scheduleMaxLatenessSeconds');
+    return raw === undefined ? fallback : integer('scheduleMaxLatenessSeconds', raw, min, max);
   },
 
   /** DEAD_LETTER_QUEUE_URL: the stack's queue, or on the local stage the loopback queue given as a parameter. */

@@ -15,8 +15,9 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
-const { isIP } = require('node:net');
 const YAML = require('yaml');
+const facts = require('../lib/facts.json');
+const { requireLib } = require('./core.cjs');
 
 const SCHEDULES_FILE = path.join(__dirname, 'schedules.yml');
 const DISPLAY_FILE = 'infra/schedules.yml';
@@ -33,22 +34,6 @@ const REFS = {
 };
 
 const ENTRY_KEYS = ['name', 'description', 'schedule', 'timezone', 'enabled', 'request'];
-/** StartConference request fields, as in lib/validation.ts REQUEST_FIELDS (a template test keeps them equal). */
-const REQUEST_FIELDS = [
-  'conference_name',
-  'rule_id',
-  'user_id',
-  'user_name',
-  'application_id',
-  'application_name',
-  'script_custom_data',
-  'reference_ip',
-  'server_location',
-];
-const CONFERENCE_NAME_MAX = 49;
-const NAME_MAX = 255;
-const CUSTOM_DATA_MAX_BYTES = 16384;
-
 class ScheduleConfigError extends Error {
   constructor(problems, fileName = DISPLAY_FILE) {
     super(
@@ -68,10 +53,6 @@ function describe(value) {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   return typeof value === 'object' ? 'a mapping' : `${typeof value} ${JSON.stringify(value)}`;
-}
-
-function codePoints(text) {
-  return [...text].length;
 }
 
 /** `${` would be taken for a Serverless variable when the resources are resolved. */
@@ -147,43 +128,28 @@ function checkTimezone(timezone) {
   return undefined;
 }
 
-function positiveInteger(value) {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
-}
-
-function checkText(field, value, max) {
-  if (typeof value !== 'string') return `${field} must be a string, got ${describe(value)}`;
-  if (value.trim() === '') return `${field} must not be empty`;
-  if (codePoints(value) > max) return `${field} must be at most ${max} characters`;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this looks for
-  if (/[\u0000-\u001f\u007f]/.test(value)) return `${field} must not contain control characters`;
-  if (hasVariableSyntax(value)) return `${field} must not contain "\${"`;
-  return undefined;
-}
-
 /**
- * Checks one request; returns problems as "request.<field> ..." strings.
+ * Checks one request; returns problems as "request.<field> ..." strings. The request's own rules are lib's
+ * (the ones every trigger applies when it fires); what only a deploy knows is added here: the stage's
+ * default and allowed rules, and no "${" (it would be read as a Serverless variable).
  * options.defaultRuleId / allowedRuleIds: the stage parameters (rule_id may be omitted when a default exists).
  */
 function checkRequest(request, options, enabled) {
   if (!isPlainObject(request)) return [`request must be a mapping of StartConference fields, got ${describe(request)}`];
+  const { validateConferenceRequest } = requireLib('validation');
   const problems = [];
-  for (const key of Object.keys(request)) {
-    if (!REQUEST_FIELDS.includes(key)) {
-      problems.push(`request.${key} is not a StartConference field (allowed: ${REQUEST_FIELDS.join(', ')})`);
+  try {
+    validateConferenceRequest(request);
+  } catch (error) {
+    if (error?.code !== 'invalid_request') throw error;
+    // A missing rule_id is judged below, against the stage's parameters.
+    for (const detail of error.details) {
+      if (!(detail.field === 'rule_id' && detail.rule === 'required')) problems.push(`request.${detail.message}`);
     }
   }
-  if (request.conference_name === undefined) {
-    problems.push('request.conference_name is required');
-  } else {
-    const problem = checkText('request.conference_name', request.conference_name, CONFERENCE_NAME_MAX);
-    if (problem) problems.push(problem);
-  }
-  if (request.rule_id !== undefined && !positiveInteger(request.rule_id)) {
-    problems.push(`request.rule_id must be a positive integer, got ${describe(request.rule_id)}`);
-  }
+  if (hasVariableSyntax(JSON.stringify(request))) problems.push('request must not contain "${"');
   if (enabled && problems.length === 0 && options.checkRules !== false) {
-    const ruleId = request.rule_id ?? options.defaultRuleId;
+    const ruleId = request.rule_id === undefined ? options.defaultRuleId : Number(request.rule_id);
     if (ruleId === undefined) {
       problems.push(
         'request.rule_id is missing and the stage has no defaultRuleId parameter: add rule_id, ' +
@@ -197,37 +163,6 @@ function checkRequest(request, options, enabled) {
       problems.push(
         `request.rule_id ${ruleId} is not in the stage's allowedRuleIds (${options.allowedRuleIds.join(', ')})`,
       );
-    }
-  }
-  for (const field of ['user_id', 'application_id']) {
-    if (request[field] !== undefined && !positiveInteger(request[field])) {
-      problems.push(`request.${field} must be a positive integer, got ${describe(request[field])}`);
-    }
-  }
-  for (const field of ['user_name', 'application_name', 'server_location']) {
-    if (request[field] !== undefined) {
-      const problem = checkText(`request.${field}`, request[field], NAME_MAX);
-      if (problem) problems.push(problem);
-    }
-  }
-  if (
-    request.reference_ip !== undefined &&
-    (typeof request.reference_ip !== 'string' || isIP(request.reference_ip) === 0)
-  ) {
-    problems.push(`request.reference_ip must be an IPv4 or IPv6 address, got ${describe(request.reference_ip)}`);
-  }
-  const data = request.script_custom_data;
-  if (data !== undefined) {
-    if (typeof data !== 'string' && !isPlainObject(data)) {
-      problems.push(`request.script_custom_data must be a string or a mapping, got ${describe(data)}`);
-    } else {
-      const encoded = typeof data === 'string' ? data : JSON.stringify(data);
-      if (Buffer.byteLength(encoded, 'utf8') > CUSTOM_DATA_MAX_BYTES) {
-        problems.push(
-          `request.script_custom_data must be at most ${CUSTOM_DATA_MAX_BYTES} bytes (UTF-8, JSON-encoded)`,
-        );
-      }
-      if (hasVariableSyntax(encoded)) problems.push('request.script_custom_data must not contain "${"');
     }
   }
   return problems;
@@ -339,8 +274,9 @@ function parseSchedules(text, options = {}, fileName = DISPLAY_FILE) {
  */
 function buildScheduleResources(entries, settings) {
   const maxEventAge = settings.maxEventAgeSeconds;
-  if (!Number.isInteger(maxEventAge) || maxEventAge < 60 || maxEventAge > 86400) {
-    throw new Error(`maxEventAgeSeconds must be an integer between 60 and 86400, got ${maxEventAge}`);
+  const { min, max } = facts.settings.SCHEDULE_MAX_LATENESS_SECONDS;
+  if (!Number.isInteger(maxEventAge) || maxEventAge < min || maxEventAge > max) {
+    throw new Error(`maxEventAgeSeconds must be an integer between ${min} and ${max}, got ${maxEventAge}`);
   }
   const resources = {};
   for (const entry of entries) {
@@ -384,7 +320,6 @@ function optionalParam(value) {
 
 module.exports = {
   SCHEDULES_FILE,
-  REQUEST_FIELDS,
   SCHEDULER_MAXIMUM_RETRY_ATTEMPTS,
   ScheduleConfigError,
   validateSchedules,

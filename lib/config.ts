@@ -1,4 +1,5 @@
 import { ConfigurationError } from './errors.js';
+import facts from './facts.json' with { type: 'json' };
 
 /** voxconf's settings, read once from the environment (see the README's configuration table). */
 export interface VoxconfConfig {
@@ -31,14 +32,18 @@ export interface VoxconfConfig {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-export const DEFAULT_API_URL = 'https://api.voximplant.com/platform_api';
+export const DEFAULT_API_URL = facts.voximplant.apiUrl;
+
+type IntegerSetting = keyof typeof facts.settings;
 
 function text(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
   return value === '' ? undefined : value;
 }
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+/** A whole-number setting, with its default and range from lib/facts.json. */
+function integer(env: Env, name: IntegerSetting): number {
+  const { default: fallback, min, max } = facts.settings[name];
   const raw = text(env, name);
   if (raw === undefined) return fallback;
   if (!/^\d+$/.test(raw)) throw new ConfigurationError(name, `must be a whole number, got "${raw}".`);
@@ -96,10 +101,10 @@ export function loadConfig(env: Env = process.env): VoxconfConfig {
       `${defaultRuleId} is not in VOXIMPLANT_ALLOWED_RULE_IDS.`,
     );
   }
-  const tokenLifetimeSeconds = integer(env, 'VOXIMPLANT_TOKEN_LIFETIME_SECONDS', 600, 30, 3600);
-  const tokenBackdateSeconds = integer(env, 'VOXIMPLANT_TOKEN_BACKDATE_SECONDS', 10, 0, 300);
-  const retryBaseDelayMs = integer(env, 'VOXIMPLANT_RETRY_BASE_DELAY_MS', 100, 1, 60_000);
-  const retryMaxDelayMs = integer(env, 'VOXIMPLANT_RETRY_MAX_DELAY_MS', 2_000, 1, 60_000);
+  const tokenLifetimeSeconds = integer(env, 'VOXIMPLANT_TOKEN_LIFETIME_SECONDS');
+  const tokenBackdateSeconds = integer(env, 'VOXIMPLANT_TOKEN_BACKDATE_SECONDS');
+  const retryBaseDelayMs = integer(env, 'VOXIMPLANT_RETRY_BASE_DELAY_MS');
+  const retryMaxDelayMs = integer(env, 'VOXIMPLANT_RETRY_MAX_DELAY_MS');
   if (retryMaxDelayMs < retryBaseDelayMs) {
     throw new ConfigurationError('VOXIMPLANT_RETRY_MAX_DELAY_MS', 'must not be below VOXIMPLANT_RETRY_BASE_DELAY_MS.');
   }
@@ -116,16 +121,16 @@ export function loadConfig(env: Env = process.env): VoxconfConfig {
     apiUrl: url(env, 'VOXIMPLANT_API_URL', DEFAULT_API_URL),
     defaultRuleId,
     allowedRuleIds,
-    requestTimeoutMs: integer(env, 'VOXIMPLANT_REQUEST_TIMEOUT_MS', 5_000, 100, 60_000),
-    maxAttempts: integer(env, 'VOXIMPLANT_MAX_ATTEMPTS', 3, 1, 10),
+    requestTimeoutMs: integer(env, 'VOXIMPLANT_REQUEST_TIMEOUT_MS'),
+    maxAttempts: integer(env, 'VOXIMPLANT_MAX_ATTEMPTS'),
     retryBaseDelayMs,
     retryMaxDelayMs,
-    credentialsTtlMs: integer(env, 'VOXIMPLANT_CREDENTIALS_TTL_SECONDS', 300, 0, 86_400) * 1000,
+    credentialsTtlMs: integer(env, 'VOXIMPLANT_CREDENTIALS_TTL_SECONDS') * 1000,
     tokenLifetimeSeconds,
     tokenBackdateSeconds,
     tokenRefreshMarginSeconds,
     deadLetterQueueUrl: text(env, 'DEAD_LETTER_QUEUE_URL'),
-    scheduleMaxLatenessSeconds: integer(env, 'SCHEDULE_MAX_LATENESS_SECONDS', 600, 0, 86_400),
+    scheduleMaxLatenessSeconds: integer(env, 'SCHEDULE_MAX_LATENESS_SECONDS'),
   };
 }
 

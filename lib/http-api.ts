@@ -1,9 +1,10 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { ConferenceResult } from './conference.js';
 import { catalogEntry, PayloadError, toVoxconfError, ValidationError } from './errors.js';
+import facts from './facts.json' with { type: 'json' };
 
 /** Largest accepted POST /conferences body, in bytes (script_custom_data itself is capped lower). */
-export const MAX_BODY_BYTES = 32 * 1024;
+export const MAX_BODY_BYTES = facts.request.httpBodyMaxBytes;
 
 /** Retry-After for a 503 when Voximplant gave none: long enough to let a hiccup pass. */
 const DEFAULT_RETRY_AFTER_SECONDS = 2;

@@ -1,5 +1,6 @@
 import { SignJWT } from 'jose';
 import type { VoximplantCredentials } from './credentials.js';
+import facts from './facts.json' with { type: 'json' };
 
 export interface TokenSignerOptions {
   /** exp - iat, at most 3600 (Voximplant's limit). */
@@ -11,7 +12,7 @@ export interface TokenSignerOptions {
   readonly now?: () => number;
 }
 
-export const MAX_TOKEN_LIFETIME_SECONDS = 3600;
+export const MAX_TOKEN_LIFETIME_SECONDS = facts.voximplant.maxTokenLifetimeSeconds;
 
 /**
  * Same account, key and secret version: a token signed for one is valid for the other. Re-reading an

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { type FieldProblem, ValidationError } from './errors.js';
+import facts from './facts.json' with { type: 'json' };
 
 /** A StartConference request, checked, in the API's own field names. */
 export interface ConferenceRequest {
@@ -14,27 +15,19 @@ export interface ConferenceRequest {
   readonly server_location?: string;
 }
 
-/** Documented limits (README, "Limits"). */
+/** Documented limits (README, "Limits"), from lib/facts.json. */
 export const LIMITS = {
   /** Voximplant: "The name length must be less than 50 symbols". */
-  conferenceNameMaxCodePoints: 49,
+  conferenceNameMaxCodePoints: facts.request.conferenceNameMaxCodePoints,
   /** UTF-8 bytes of script_custom_data after JSON-encoding an object. */
-  scriptCustomDataMaxBytes: 16_384,
+  scriptCustomDataMaxBytes: facts.request.scriptCustomDataMaxBytes,
   /** user_name, application_name, server_location. */
-  nameMaxLength: 255,
+  nameMaxLength: facts.request.nameMaxLength,
 } as const;
 
-export const REQUEST_FIELDS = [
-  'conference_name',
-  'rule_id',
-  'user_id',
-  'user_name',
-  'application_id',
-  'application_name',
-  'script_custom_data',
-  'reference_ip',
-  'server_location',
-] as const;
+export type RequestField = keyof ConferenceRequest;
+
+export const REQUEST_FIELDS: readonly string[] = facts.request.fields;
 
 const KNOWN = new Set<string>(REQUEST_FIELDS);
 
@@ -162,19 +155,17 @@ export function validateConferenceRequest(input: unknown, options: ValidationOpt
   else if (options.defaultRuleId !== undefined) rule_id = options.defaultRuleId;
   else check.fail('rule_id', 'required', 'rule_id is required (no default rule is configured).');
 
-  const request: Record<string, string | number> = {};
-  const optional = (key: (typeof REQUEST_FIELDS)[number], parse: (value: unknown) => string | number | undefined) => {
-    if (!has(key)) return;
-    const value = parse(input[key]);
-    if (value !== undefined) request[key] = value;
+  const optional = <T>(key: RequestField, parse: (value: unknown) => T | undefined): T | undefined =>
+    has(key) ? parse(input[key]) : undefined;
+  const fields = {
+    user_id: optional('user_id', (v) => check.positiveInteger('user_id', v)),
+    user_name: optional('user_name', (v) => check.string('user_name', v, LIMITS.nameMaxLength)),
+    application_id: optional('application_id', (v) => check.positiveInteger('application_id', v)),
+    application_name: optional('application_name', (v) => check.string('application_name', v, LIMITS.nameMaxLength)),
+    script_custom_data: optional('script_custom_data', (v) => check.customData(v)),
+    reference_ip: optional('reference_ip', (v) => check.ip(v)),
+    server_location: optional('server_location', (v) => check.string('server_location', v, LIMITS.nameMaxLength)),
   };
-  optional('user_id', (v) => check.positiveInteger('user_id', v));
-  optional('user_name', (v) => check.string('user_name', v, LIMITS.nameMaxLength));
-  optional('application_id', (v) => check.positiveInteger('application_id', v));
-  optional('application_name', (v) => check.string('application_name', v, LIMITS.nameMaxLength));
-  optional('script_custom_data', (v) => check.customData(v));
-  optional('reference_ip', (v) => check.ip(v));
-  optional('server_location', (v) => check.string('server_location', v, LIMITS.nameMaxLength));
 
   if (has('user_id') && has('user_name')) {
     check.fail('user_name', 'mutually_exclusive', 'Give user_id or user_name, not both.');
@@ -185,5 +176,8 @@ export function validateConferenceRequest(input: unknown, options: ValidationOpt
   if (check.problems.length > 0 || conference_name === undefined || rule_id === undefined) {
     throw new ValidationError(check.problems);
   }
-  return { conference_name, rule_id, ...request } as ConferenceRequest;
+  const request: ConferenceRequest = { conference_name, rule_id };
+  // Absent fields stay absent (not `undefined`): the request is sent and logged as given.
+  for (const [key, value] of Object.entries(fields)) if (value !== undefined) Object.assign(request, { [key]: value });
+  return request;
 }
