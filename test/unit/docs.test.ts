@@ -1,0 +1,49 @@
+/** The README's facts are the code's: generated spans are current, hand-written tables agree with lib/facts.json. */
+import { readFileSync } from 'node:fs';
+import { describe, expect, test } from '@jest/globals';
+import facts from '../../lib/facts.json' with { type: 'json' };
+import { README, renderFacts } from '../../scripts/docs.js';
+
+const readme = readFileSync(README, 'utf8');
+
+/** The README's table rows as cells, without backticks. */
+const rows = readme
+  .split('\n')
+  .filter((line) => line.startsWith('| '))
+  .map((line) =>
+    line
+      .split('|')
+      .slice(1, -1)
+      .map((cell) => cell.trim().replaceAll('`', '')),
+  );
+
+describe('README facts', () => {
+  test('every generated span is current (npm run docs rewrites them)', () => {
+    expect(readme).toMatch(/<!-- facts:transient-codes -->/);
+    expect(renderFacts(readme)).toBe(readme);
+  });
+
+  test('an unknown marker is an error, not silently kept', () => {
+    expect(() => renderFacts('<!-- facts:nope -->x<!-- /facts -->')).toThrow(/unknown fact marker "nope"/);
+  });
+
+  test.each(Object.entries(facts.settings))('the configuration table gives %s its default', (name, setting) => {
+    // A row may name several variables: "A / B | 100 / 2000".
+    const row = rows.find((cells) => cells[0].split(' / ').includes(name));
+    expect(row).toBeDefined();
+    const names = row![0].split(' / ');
+    const defaults = row![1].split(' / ');
+    expect(Number(defaults[names.indexOf(name)])).toBe(setting.default);
+  });
+
+  test('the configuration table gives the API URL default', () => {
+    expect(rows.find((cells) => cells[0] === 'VOXIMPLANT_API_URL')?.[1]).toBe(facts.voximplant.apiUrl);
+  });
+
+  test('the request table states the limits', () => {
+    const rule = (field: string) => rows.find((cells) => cells[0] === field)?.[1] ?? '';
+    expect(rule('conference_name')).toContain(`1 to ${facts.request.conferenceNameMaxCodePoints} characters`);
+    expect(rule('script_custom_data')).toContain(`${facts.request.scriptCustomDataMaxBytes / 1024} KiB`);
+    expect(readme).toContain(`HTTP body ${facts.request.httpBodyMaxBytes / 1024} KiB`);
+  });
+});
