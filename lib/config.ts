@@ -32,7 +32,7 @@ export interface VoxconfConfig {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-export const DEFAULT_API_URL = facts.voximplant.apiUrl;
+const DEFAULT_API_URL = facts.voximplant.apiUrl;
 
 type IntegerSetting = keyof typeof facts.settings;
 

@@ -1,7 +1,7 @@
 /**
  * voxconf's public entry point: start or join a Voximplant video conference by name.
  *
- *   import { startConference } from 'voxconf/lib';
+ *   import { startConference } from './lib/index.js'; // from a function of this repository, as functions/ do
  *   const session = await startConference({ conference_name: 'standup', rule_id: 123 });
  *
  * Configuration comes from the environment (README, "Configuration"); tests and custom setups
@@ -78,7 +78,7 @@ export function startConference(request: unknown, options?: StartOptions): Promi
 }
 
 export { type ConferenceResult, ConferenceService, type StartOptions } from './conference.js';
-export { DEFAULT_API_URL, getConfig, loadConfig, type VoxconfConfig } from './config.js';
+export { getConfig, loadConfig, type VoxconfConfig } from './config.js';
 export {
   type CredentialsProvider,
   parseCredentials,
@@ -87,5 +87,5 @@ export {
 } from './credentials.js';
 export * from './errors.js';
 export { TokenSigner } from './token.js';
-export { type ConferenceRequest, LIMITS, REQUEST_FIELDS, validateConferenceRequest } from './validation.js';
+export { type ConferenceRequest, LIMITS, validateConferenceRequest } from './validation.js';
 export { type StartConferenceResponse, VoximplantClient } from './voximplant-client.js';

@@ -26,7 +26,7 @@ function parseBody(body: string): unknown {
  * maxReceiveCount); a permanent one is sent to the DLQ at once with its reason and acknowledged.
  * If that send fails, the record is reported too. No record is dropped.
  */
-export async function processRecord(
+async function processRecord(
   record: SQSRecord,
   deps: QueueBatchDeps,
   options: StartOptions = {},

@@ -1,5 +1,7 @@
 /** The README's facts are the code's: generated spans are current, hand-written tables agree with lib/facts.json. */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import facts from '../../lib/facts.json' with { type: 'json' };
 import { README, renderFacts } from '../../scripts/docs.js';
@@ -45,5 +47,19 @@ describe('README facts', () => {
     expect(rule('conference_name')).toContain(`1 to ${facts.request.conferenceNameMaxCodePoints} characters`);
     expect(rule('script_custom_data')).toContain(`${facts.request.scriptCustomDataMaxBytes / 1024} KiB`);
     expect(readme).toContain(`HTTP body ${facts.request.httpBodyMaxBytes / 1024} KiB`);
+  });
+});
+
+describe('repository hygiene', () => {
+  test("no tracked file names this checkout's absolute path, or its parent's", () => {
+    const root = path.resolve(path.dirname(README));
+    const parent = path.dirname(root);
+    const patterns = [root, ...(parent === '/' ? [] : [parent])].flatMap((dir) => ['-e', `${dir}/`]);
+    const found = spawnSync('git', ['grep', '-l', '-I', '-F', ...patterns, '--', '.', ':!package-lock.json'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    // git grep exits 1 when nothing matches, 0 with the files that match.
+    expect({ status: found.status, files: found.stdout.trim() }).toEqual({ status: 1, files: '' });
   });
 });
