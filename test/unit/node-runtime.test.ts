@@ -36,6 +36,12 @@ function rootWithCachedNode(major: number, version: string): string {
 }
 
 describe('which Node runs what', () => {
+  test("the functions' Node is serverless.yml's Lambda runtime", () => {
+    const yml = readFileSync(join(ROOT, 'serverless.yml'), 'utf8');
+    expect(yml).toMatch(new RegExp(`^\\s*runtime: nodejs${FUNCTIONS_NODE_MAJOR}\\.x`, 'm'));
+    expect(readFileSync(join(ROOT, '.nvmrc'), 'utf8').trim()).toBe(String(FUNCTIONS_NODE_MAJOR));
+  });
+
   test("the tests run on esbuild's target (the lowest) and on the Lambda runtime's Node, in that order", () => {
     const target = readFileSync(join(ROOT, 'serverless.yml'), 'utf8').match(/^\s*target: node(\d+)/m);
     expect(TEST_NODE_MAJORS).toEqual([Number(target?.[1]), FUNCTIONS_NODE_MAJOR]);
