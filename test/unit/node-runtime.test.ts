@@ -6,6 +6,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, test } from '@jest/globals';
+import { functionsNodeText } from '../../local/banner.js';
 import {
   cachedNodeBin,
   ensureNode,
@@ -77,5 +78,23 @@ describe('finding a Node', () => {
 
   test('a cached binary of another major is not', () => {
     expect(findNode(97, { root: rootWithCachedNode(97, 'v96.0.0') })).toBeUndefined();
+  });
+});
+
+describe('the banner line', () => {
+  const root = '/checkout';
+  test("says the Node and whether it is Lambda's", () => {
+    expect(
+      functionsNodeText(
+        { bin: '/checkout/.cache/node24/node_modules/x/bin/node', version: 'v24.1.0', source: 'cache' },
+        root,
+      ),
+    ).toBe("functions run on Node v24.1.0 (as Lambda's nodejs24.x; .cache/node24/node_modules/x/bin/node)");
+    expect(functionsNodeText({ bin: '/usr/bin/node', version: 'v22.3.0', source: 'given' }, root)).toBe(
+      "functions run on Node v22.3.0 (NOT Lambda's nodejs24.x; VOXCONF_FUNCTIONS_NODE=/usr/bin/node)",
+    );
+    expect(functionsNodeText({ bin: process.execPath, version: 'v24.0.0', source: 'host' }, root)).toBe(
+      "functions run on Node v24.0.0 (as Lambda's nodejs24.x; the stack's own Node)",
+    );
   });
 });
