@@ -19,7 +19,7 @@ export interface Plan {
   readonly coldBatchRuns: number;
   /** Credentials TTL check: one invocation every intervalMs for durationMs with a 1 s TTL. */
   readonly ttl: { readonly intervalMs: number; readonly durationMs: number };
-  /** Whether to repeat the main figures on the other Node (Node 20 when the primary is 22). */
+  /** Whether to repeat the main figures on the other Node (Node 22, for information; the primary is 24). */
   readonly secondaryNode: boolean;
 }
 

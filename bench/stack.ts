@@ -42,6 +42,8 @@ export interface Endpoint {
 
 /** A function's deployment settings from serverless.yml (literal values only). */
 export interface FunctionSettings {
+  /** Lambda runtime, e.g. `nodejs24.x` (AWS_EXECUTION_ENV is `AWS_Lambda_<runtime>`). */
+  readonly runtime: string;
   readonly timeoutSeconds: number;
   readonly memorySize: number;
   readonly environment: Record<string, string>;
@@ -77,8 +79,11 @@ function readSettings(): Record<FunctionName, FunctionSettings> {
     logLevel: 'silent',
     customTags: ['!GetAtt', '!Ref', '!Sub'].map((tag) => ({ tag, resolve: (value: string) => value })),
   }) as {
-    provider?: { environment?: Record<string, unknown> };
-    functions?: Record<string, { timeout?: number; memorySize?: number; environment?: Record<string, unknown> }>;
+    provider?: { runtime?: string; environment?: Record<string, unknown> };
+    functions?: Record<
+      string,
+      { runtime?: string; timeout?: number; memorySize?: number; environment?: Record<string, unknown> }
+    >;
   };
   const literal = (env: Record<string, unknown> | undefined) =>
     Object.fromEntries(
@@ -91,7 +96,10 @@ function readSettings(): Record<FunctionName, FunctionSettings> {
   for (const fn of ['http', 'queue', 'schedule'] as const) {
     const spec = doc.functions?.[fn];
     if (!spec) throw new Error(`serverless.yml has no function "${fn}"`);
+    const runtime = spec.runtime ?? doc.provider?.runtime;
+    if (!runtime) throw new Error(`serverless.yml gives function "${fn}" no runtime`);
     result[fn] = {
+      runtime,
       timeoutSeconds: spec.timeout ?? 6,
       memorySize: spec.memorySize ?? 1024,
       environment: { ...provider, ...literal(spec.environment) },
@@ -185,7 +193,7 @@ export async function startStack(workDir: string, log: (line: string) => void): 
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(s.memorySize),
         AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${name}`,
         AWS_LAMBDA_LOG_STREAM_NAME: '2026/11/26/[$LATEST]bench',
-        AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+        AWS_EXECUTION_ENV: `AWS_Lambda_${s.runtime}`,
         POWERTOOLS_LOG_LEVEL: 'INFO',
         ...s.environment,
         VOXIMPLANT_CREDENTIALS_SECRET_ID: endpoint.accounts.voxconf.secretName,

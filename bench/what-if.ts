@@ -1,5 +1,5 @@
 /**
- * node --import tsx bench/what-if.ts [--runs N] [--node <path>]
+ * node --import tsx bench/what-if.ts [--runs N] [--node <path>]   (default: Node 24, the Lambda runtime, as the bench)
  *
  * Measures alternatives to what deploys (docs/performance.md, "Fixes, measured"): the http function is
  * rebuilt from functions/http.ts with the deployed esbuild settings (which include A, builtins via require(),
@@ -11,11 +11,12 @@
  * bench). Every run must succeed with one GetSecretValue and one signing. Prints bundle size, cold figures
  * and their ratios to the floor.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { ensureNode, FUNCTIONS_NODE_MAJOR, nodeVersion } from '../scripts/node-runtime.mjs';
 import {
   type Bundles,
   esbuildOptionsFromServerless,
@@ -92,20 +93,12 @@ async function main() {
   const args = process.argv.slice(2);
   const runs = Number(args[args.indexOf('--runs') + 1] ?? 0) || 12;
   const nodeArg = args.includes('--node') ? args[args.indexOf('--node') + 1] : undefined;
-  const node22 = path.join(
-    ROOT,
-    '.cache',
-    'node22',
-    'node_modules',
-    `node-${process.platform}-${process.arch}`,
-    'bin',
-    'node',
-  );
-  const bin = nodeArg ? path.resolve(nodeArg) : statSync(node22, { throwIfNoEntry: false }) ? node22 : process.execPath;
-  const version = (await import('node:child_process')).execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim();
+  const log = (line: string) => console.log(`what-if: ${line}`);
+  const { bin, version } = nodeArg
+    ? { bin: path.resolve(nodeArg), version: nodeVersion(path.resolve(nodeArg)) ?? 'unknown' }
+    : await ensureNode(FUNCTIONS_NODE_MAJOR, { root: ROOT, log });
   const node: NodeInfo = { bin, version, role: 'primary' };
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'voxconf-what-if-'));
-  const log = (line: string) => console.log(`what-if: ${line}`);
   const bundles = await prepareBundles({ workDir, log });
   const stack = await startStack(workDir, log);
   const peer = stack.https ? await buildPeerBundle(workDir) : undefined;

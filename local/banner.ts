@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import YAML from 'yaml';
+import { FUNCTIONS_NODE_MAJOR } from '../scripts/node-runtime.mjs';
 import type { StackInfo } from './stack.js';
 
 /** The deployed queue's settings, read from infra/resources.yml (so the banner cannot drift from it). */
@@ -62,6 +63,22 @@ export function triggerCommands(info: StackInfo): TriggerCommands {
   };
 }
 
+/** Which Node the functions run on, and whether that is Lambda's. */
+export function functionsNodeText(node: StackInfo['functionsNode'], root: string): string {
+  const major = Number(node.version.replace(/^v/, '').split('.')[0]);
+  const how =
+    node.source === 'given'
+      ? `VOXCONF_FUNCTIONS_NODE=${node.bin}`
+      : node.source === 'host'
+        ? "the stack's own Node"
+        : relative(root, node.bin);
+  const lambda =
+    major === FUNCTIONS_NODE_MAJOR
+      ? `as Lambda's nodejs${FUNCTIONS_NODE_MAJOR}.x`
+      : `NOT Lambda's nodejs${FUNCTIONS_NODE_MAJOR}.x`;
+  return `functions run on Node ${node.version} (${lambda}; ${how})`;
+}
+
 export function renderBanner(info: StackInfo, root: string): string {
   const deployed = deployedQueueSettings(root);
   const commands = triggerCommands(info);
@@ -87,6 +104,7 @@ export function renderBanner(info: StackInfo, root: string): string {
   row('HTTP API', `${info.conferencesUrl}  (POST; serverless offline, stage "local", from serverless.yml)`);
   more('open on loopback: no IAM (or JWT) locally; deployed stages require AWS IAM by default');
   row('Lambda API', `${info.lambdaEndpoint}  (functions ${Object.values(info.functions).join(', ')})`);
+  more(functionsNodeText(info.functionsNode, root));
   if (info.emulator) {
     row(
       'Voximplant',

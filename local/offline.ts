@@ -8,17 +8,65 @@
  *
  * stop() sends SIGTERM to the whole group, SIGKILL after a grace period, and removes the bundle folder.
  * If the stack itself dies, local/offline-guard.mjs (preloaded into the child) ends the group.
+ *
+ * The child runs on Node 24, the Lambda runtime's, not on the host's Node: serverless-offline runs each handler
+ * in a worker thread of its own process, so the process's Node is the functions' Node. functionsNode() finds it
+ * (the host's own Node if that is 24, else `.cache/node24`, fetched on first use: scripts/node-runtime.mjs);
+ * VOXCONF_FUNCTIONS_NODE (a major or a binary's path) chooses another.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { ensureNode, FUNCTIONS_NODE_MAJOR, resolveNode } from '../scripts/node-runtime.mjs';
 import type { LogSink } from './log.js';
 import { formatOfflineLine } from './offline-output.js';
 
+/** The Node serverless offline runs on, and with it the functions. */
+export interface FunctionsNode {
+  readonly bin: string;
+  /** As `<bin> --version` prints it: `v24.22.3`. */
+  readonly version: string;
+  /** host: the stack's own Node; cache: .cache/node<major>; fetched: just now; given: VOXCONF_FUNCTIONS_NODE's path. */
+  readonly source: 'host' | 'cache' | 'fetched' | 'given';
+}
+
+/** The Node for the functions could not be found, fetched or run: the message says why and what to do. */
+export class FunctionsNodeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FunctionsNodeError';
+  }
+}
+
+/**
+ * Node 24 (the Lambda runtime's major), or what `override` (VOXCONF_FUNCTIONS_NODE) names. A fetch is announced
+ * with one log line; it happens once per checkout (~5 s).
+ */
+export async function functionsNode(root: string, override: string | undefined, log: LogSink): Promise<FunctionsNode> {
+  // One line, before the fetch; the banner then shows the version.
+  const say = (line: string) => {
+    if (line.startsWith('fetching')) log('stack', `functions: ${line}`);
+  };
+  try {
+    const node =
+      override === undefined
+        ? await ensureNode(FUNCTIONS_NODE_MAJOR, { root, log: say })
+        : await resolveNode(override, { root, what: 'VOXCONF_FUNCTIONS_NODE', log: say });
+    return { bin: node.bin, version: node.version, source: node.source };
+  } catch (error) {
+    throw new FunctionsNodeError(
+      `no Node for the functions: ${(error as Error).message}` +
+        (override === undefined ? '' : ' (unset VOXCONF_FUNCTIONS_NODE for Node 24, the Lambda runtime)'),
+    );
+  }
+}
+
 export interface OfflineOptions {
   readonly root: string;
+  /** The node binary serverless offline runs on (functionsNode()). */
+  readonly node: string;
   readonly host: string;
   readonly httpPort: number;
   readonly lambdaPort: number;
@@ -119,7 +167,7 @@ export async function startOffline(options: OfflineOptions): Promise<OfflineProc
     '--noPrependStageInUrl',
     ...Object.entries(options.params).map(([name, value]) => `--param=${name}=${value}`),
   ];
-  const child: ChildProcess = spawn(process.execPath, args, {
+  const child: ChildProcess = spawn(options.node, args, {
     cwd: options.root,
     env: childEnv(options),
     detached: true,

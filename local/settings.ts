@@ -80,6 +80,11 @@ export interface StackSettings {
   /** Where serverless-esbuild bundles for this stack (under .esbuild/, which its file watcher ignores). */
   readonly esbuildWorkFolder: string;
   readonly startTimeoutMs: number;
+  /**
+   * VOXCONF_FUNCTIONS_NODE: the Node serverless offline (and so the functions) runs on, a major (`22`) or a node
+   * binary's path; undefined: Node 24, the Lambda runtime's (local/offline.ts).
+   */
+  readonly functionsNode: string | undefined;
   readonly root: string;
 }
 
@@ -236,6 +241,7 @@ export function loadSettings(env: Env = process.env, root: string = process.cwd(
     allowedRuleIds: text(env, 'VOXIMPLANT_ALLOWED_RULE_IDS'),
     esbuildWorkFolder: `.esbuild/local-stack-${ports.http}`,
     startTimeoutMs: integer(env, 'VOXCONF_START_TIMEOUT_MS', 90_000, 1_000, 600_000),
+    functionsNode: text(env, 'VOXCONF_FUNCTIONS_NODE'),
     root,
   };
 }

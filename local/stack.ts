@@ -18,7 +18,7 @@ import { type ControlServer, startControlServer } from './control-server.js';
 import { deadLetterQueue } from './dead-letters.js';
 import { invokeFunction } from './lambda-invoke.js';
 import type { LogSink } from './log.js';
-import { type OfflineProcess, startOffline } from './offline.js';
+import { type FunctionsNode, functionsNode, type OfflineProcess, startOffline } from './offline.js';
 import { type QueuePoller, startQueuePoller } from './queue-poller.js';
 import { loadSchedules, type ScheduleEntry, type Scheduler, startScheduler } from './scheduler.js';
 import { type SecretsManagerStandIn, startSecretsManager } from './secrets-manager.js';
@@ -82,6 +82,8 @@ export interface StackInfo {
   readonly schedulesFile: string;
   readonly schedulesAutoFire: boolean;
   readonly offlinePid: number;
+  /** The Node serverless offline runs on, and so the functions (in its worker threads): Node 24 by default. */
+  readonly functionsNode: FunctionsNode;
 }
 
 export interface Stack {
@@ -132,6 +134,9 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
   const undo = async () => {
     for (const step of cleanup.reverse()) await step().catch(() => {});
   };
+  // Found (or fetched, the first time) while the stand-ins start.
+  const nodeLookup = functionsNode(settings.root, settings.functionsNode, log);
+  nodeLookup.catch(() => {}); // awaited below; a stand-in failing first must not leave it unhandled
   try {
     const results = await Promise.allSettled([
       startSecretsManager({
@@ -207,9 +212,11 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
     if (defaultRuleId !== undefined) params.defaultRuleId = String(defaultRuleId);
     if (settings.allowedRuleIds !== undefined) params.allowedRuleIds = settings.allowedRuleIds;
 
+    const node = await nodeLookup;
     const offlineStarted = Date.now();
     const offline: OfflineProcess = await startOffline({
       root: settings.root,
+      node: node.bin,
       host: settings.host,
       httpPort: settings.ports.http,
       lambdaPort: settings.ports.lambda,
@@ -224,7 +231,8 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
         AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
         AWS_ENDPOINT_URL_SQS: sqs.endpoint,
         AWS_EC2_METADATA_DISABLED: 'true',
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        // No AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: the functions run on Node 24 as in Lambda, where the
+        // SDK has nothing to warn about (it warns below 22); on an older VOXCONF_FUNCTIONS_NODE the warning is true.
       },
       esbuildWorkFolder: settings.esbuildWorkFolder,
       verbose: settings.verbose,
@@ -335,6 +343,7 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
       schedulesFile: settings.schedulesFile,
       schedulesAutoFire: settings.schedulesAutoFire,
       offlinePid: offline.pid,
+      functionsNode: node,
     };
 
     const unexpectedExit = offline.exited.then(async (exit) => {

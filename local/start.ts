@@ -11,14 +11,16 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StackSettings } from './settings.js';
 
-// Before any AWS SDK module loads: this process runs on Node 20 in development, on purpose.
+// Before any AWS SDK module loads. This process (the stand-ins, the poller's SQS client) runs on the host's Node,
+// which may be 20, below the SDK's supported 22: its warning would be about the tooling, not the functions (they
+// run on Node 24 in serverless offline, local/offline.ts, where the SDK has nothing to warn about).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 const { renderBanner } = await import('./banner.js');
 const { consoleLog } = await import('./log.js');
-const { OfflineStartError } = await import('./offline.js');
+const { FunctionsNodeError, OfflineStartError } = await import('./offline.js');
 const { loadSettings, SettingsError } = await import('./settings.js');
 const { PortInUseError, startStack } = await import('./stack.js');
 
@@ -87,6 +89,7 @@ try {
   stack = await startStack(settings, log);
 } catch (error) {
   if (error instanceof PortInUseError || error instanceof SettingsError) fail(error.message, 2);
+  if (error instanceof FunctionsNodeError) fail(error.message, 1);
   if (error instanceof OfflineStartError) {
     fail(`${error.message}. Its last output:\n${error.output.map((line) => `  | ${line}`).join('\n')}`, 1);
   }

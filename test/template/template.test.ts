@@ -38,9 +38,9 @@ const roleOf = (name: (typeof FUNCTIONS)[number]): Resource => t.Resources[fn(na
 const lateness = () => Number(env('schedule').SCHEDULE_MAX_LATENESS_SECONDS);
 
 describe('functions', () => {
-  test.each(FUNCTIONS)('%s runs on nodejs22.x, arm64', (name) => {
+  test.each(FUNCTIONS)('%s runs on nodejs24.x, arm64', (name) => {
     expect(fn(name).Type).toBe('AWS::Lambda::Function');
-    expect(fn(name).Properties.Runtime).toBe('nodejs22.x');
+    expect(fn(name).Properties.Runtime).toBe('nodejs24.x');
     expect(fn(name).Properties.Architectures).toEqual(['arm64']);
     expect(fn(name).Properties.Handler).toBe(`functions/${name}.handler`);
   });
