@@ -24,6 +24,7 @@ import {
   type RunningStack,
   startLocalStack,
 } from '../helpers/local-stack.js';
+import { fetchDocumented } from '../helpers/openapi.js';
 
 /** Runs start.ts to its exit (for start-up refusals); resolves with the exit code and the output. */
 function runToExit(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
@@ -109,7 +110,7 @@ describe('pointed at another Voximplant API with VOXIMPLANT_CREDENTIALS_FILE', (
 
   test('the HTTP trigger reaches that API with the key from the file (via the Secrets Manager stand-in)', async () => {
     const info = (stack as RunningStack).info;
-    const response = await fetch(info.conferencesUrl, {
+    const response = await fetchDocumented(info.conferencesUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ conference_name: 'real-mode', rule_id: ruleId }),

@@ -7,6 +7,7 @@
  *   stack control "fire now" -> scheduler -> schedule function -> emulator
  *
  * The functions run on the Node of serverless.yml's Lambda runtime (nodejs24.x), whatever Node runs the test.
+ * Every answer of the HTTP API is checked against docs/openapi.yaml (route, status, headers, body).
  *
  * and finally Ctrl-C (SIGINT): exit 0, no process and no port left.
  *
@@ -29,6 +30,7 @@ import {
   type RunningStack,
   startLocalStack,
 } from '../helpers/local-stack.js';
+import { expectMatchesOpenApi, fetchDocumented } from '../helpers/openapi.js';
 
 const VISIBILITY_TIMEOUT_SECONDS = 3;
 const MAX_RECEIVE_COUNT = 3;
@@ -41,13 +43,16 @@ let stopped = false;
 
 const info = () => (stack as RunningStack).info;
 
-async function postConference(body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(info().conferencesUrl, {
+/** POST /conferences through serverless offline; the answer is checked against docs/openapi.yaml. */
+async function postConference(
+  body: unknown,
+  options: { text?: string; contentType?: string } = {},
+): Promise<{ status: number; headers: Headers; json: Record<string, any> }> {
+  return fetchDocumented(info().conferencesUrl, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
+    headers: { 'content-type': options.contentType ?? 'application/json' },
+    body: options.text ?? JSON.stringify(body),
   });
-  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
 }
 
 async function enqueue(body: string): Promise<string> {
@@ -184,6 +189,43 @@ describe('HTTP trigger (POST /conferences through serverless offline)', () => {
     expect(status).toBe(400);
     expect(json.error).toMatchObject({ code: 'invalid_request', field: 'conference_name' });
   }, 20_000);
+
+  test('the other refusals answer as docs/openapi.yaml says: 413, 415, 422, 502, 503 with Retry-After', async () => {
+    const code = async (status: number, answer: Promise<{ status: number; json: Record<string, any> }>) => {
+      const { status: got, json } = await answer;
+      expect(got).toBe(status);
+      return json.error.code as string;
+    };
+    expect(await code(415, postConference(undefined, { text: 'conference_name=x', contentType: 'text/plain' }))).toBe(
+      'unsupported_media_type',
+    );
+    expect(await code(422, postConference(undefined, { text: '{"conference_name":' }))).toBe('malformed_json');
+    expect(
+      await code(413, postConference({ conference_name: 'e2e-big', script_custom_data: 'y'.repeat(40_000) })),
+    ).toBe('body_too_large');
+    expect(await code(422, postConference({ conference_name: 'e2e-http-rule', rule_id: 999_999 }))).toBe(
+      'voximplant_rejected_request',
+    );
+
+    const account = await emulator.fault({ type: 'error', code: 127, conferenceName: 'e2e-http-502' });
+    const unavailable = await emulator.fault({
+      type: 'http',
+      status: 503,
+      retryAfter: 30,
+      conferenceName: 'e2e-http-503',
+    });
+    try {
+      expect(await code(502, postConference({ conference_name: 'e2e-http-502', rule_id: ruleId }))).toBe(
+        'voximplant_account_error',
+      );
+      const throttled = await postConference({ conference_name: 'e2e-http-503', rule_id: ruleId });
+      expect(throttled.status).toBe(503);
+      expect(throttled.headers.get('retry-after')).toBe('30');
+    } finally {
+      await emulator.clearFaults(account.id);
+      await emulator.clearFaults(unavailable.id);
+    }
+  }, 30_000);
 });
 
 describe('queue trigger (SQS -> poller -> queue function)', () => {
@@ -299,10 +341,17 @@ describe("the banner's copy-paste commands", () => {
         expect(result.status).toBe(0);
         return result.stdout;
       };
-      // The HTTP command's conference "demo" is new; the second run joins it.
-      const first = JSON.parse(run(commands.http)) as Record<string, unknown>;
+      // The HTTP command's conference "demo" is new; the second run joins it. curl -sS prints only the body:
+      // checked against the document's 200 without headers.
+      const http = () =>
+        expectMatchesOpenApi('POST', info().conferencesUrl, {
+          status: 200,
+          headers: undefined,
+          body: run(commands.http),
+        });
+      const first = http() as Record<string, unknown>;
       expect(first.conference_name).toBe('demo');
-      expect(JSON.parse(run(commands.http))).toEqual(first);
+      expect(http()).toEqual(first);
 
       expect(run(commands.enqueue)).toMatch(/<MessageId>[0-9a-f-]{36}<\/MessageId>/);
       await eventually(() => conferenceNamed('from-queue'), 15_000, "the conference of the banner's queue command");

@@ -1,8 +1,12 @@
-/** functions/http.ts with real API Gateway v2 events, against the emulator and the Secrets Manager stand-in. */
+/**
+ * functions/http.ts with real API Gateway v2 events, against the emulator and the Secrets Manager stand-in.
+ * Every answer is checked against docs/openapi.yaml.
+ */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { httpEvent, lambdaContext } from '../helpers/events.js';
 import { type CoreFixture, startCoreFixture } from '../helpers/fixture.js';
+import { expectMatchesOpenApi, fromLambdaResult } from '../helpers/openapi.js';
 
 let fx: CoreFixture;
 let handler: (event: unknown, context: unknown) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -18,10 +22,15 @@ afterAll(async () => {
   await fx.close();
 });
 
-async function post(body: string | undefined, options: Parameters<typeof httpEvent>[1] = {}) {
-  const response = await handler(httpEvent(body, options), lambdaContext(10_000));
-  return { status: response.statusCode, headers: response.headers ?? {}, body: JSON.parse(String(response.body)) };
+/** Invokes the handler as API Gateway does; the answer must match docs/openapi.yaml. */
+async function invoke(event: ReturnType<typeof httpEvent>, remainingMs = 10_000) {
+  const response = await handler(event, lambdaContext(remainingMs));
+  const body = expectMatchesOpenApi('POST', event.rawPath, fromLambdaResult(response)) as Record<string, any>;
+  return { status: response.statusCode, headers: response.headers ?? {}, body };
 }
+
+const post = (body: string | undefined, options: Parameters<typeof httpEvent>[1] = {}) =>
+  invoke(httpEvent(body, options));
 
 describe('POST /conferences', () => {
   it('starts a conference for an IAM-authorised caller', async () => {
@@ -114,12 +123,12 @@ describe('POST /conferences', () => {
 
   it('answers 504 when Voximplant is slower than the invocation allows', async () => {
     fx.emulator.setLatency(3_000);
-    const response = await handler(
+    const response = await invoke(
       httpEvent(JSON.stringify({ conference_name: 'http-504', rule_id: fx.account.ruleId })),
-      lambdaContext(2_000),
+      2_000,
     );
     fx.emulator.setLatency(0);
-    expect(response.statusCode).toBe(504);
-    expect(JSON.parse(String(response.body)).error.code).toBe('voximplant_timeout');
+    expect(response.status).toBe(504);
+    expect(response.body.error.code).toBe('voximplant_timeout');
   });
 });

@@ -2,6 +2,7 @@
 import { afterAll, expect, it } from '@jest/globals';
 import { captureOutput } from '../helpers/capture.js';
 import { httpEvent, lambdaContext } from '../helpers/events.js';
+import { expectMatchesOpenApi, fromLambdaResult } from '../helpers/openapi.js';
 
 // Powertools reads its level when lib/ is first imported: set it before.
 const saved = { ...process.env };
@@ -11,7 +12,10 @@ Object.assign(process.env, {
   VOXIMPLANT_API_URL: 'not a url',
 });
 const { handler } = (await import('../../functions/http.js')) as unknown as {
-  handler: (event: unknown, context: unknown) => Promise<{ statusCode: number; body: string }>;
+  handler: (
+    event: unknown,
+    context: unknown,
+  ) => Promise<{ statusCode: number; body: string; headers?: Record<string, string> }>;
 };
 afterAll(() => {
   process.env = saved;
@@ -19,14 +23,14 @@ afterAll(() => {
 
 it('answers 500 configuration_error without internals, and logs which variable is wrong', async () => {
   const output = captureOutput();
-  let response: { statusCode: number; body: string };
+  let response: { statusCode: number; body: string; headers?: Record<string, string> };
   try {
     response = await handler(httpEvent(JSON.stringify({ conference_name: 'a', rule_id: 1 })), lambdaContext());
   } finally {
     output.restore();
   }
   expect(response.statusCode).toBe(500);
-  expect(JSON.parse(response.body)).toEqual({
+  expect(expectMatchesOpenApi('POST', '/conferences', fromLambdaResult(response))).toEqual({
     error: { code: 'configuration_error', message: 'The service is misconfigured.' },
   });
   const errors = output.json().filter((line) => line.level === 'ERROR');

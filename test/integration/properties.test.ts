@@ -1,6 +1,7 @@
 /**
  * Property-based tests of the three edges: whatever arrives, the answer is a 4xx (or a dead-lettered
- * record) naming the problem; never a 5xx, never an unhandled rejection, never a call to Voximplant.
+ * record) naming the problem; never a 5xx, never an unhandled rejection, never a call to Voximplant. Every HTTP
+ * answer is also checked against docs/openapi.yaml (compiled once; microseconds per case).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { SQSRecord } from 'aws-lambda';
@@ -9,12 +10,16 @@ import type { DeadLetterSink } from '../../lib/dead-letter.js';
 import type { VoxconfError } from '../../lib/index.js';
 import { httpEvent, lambdaContext, sqsRecord } from '../helpers/events.js';
 import { type CoreFixture, startCoreFixture } from '../helpers/fixture.js';
+import { expectMatchesOpenApi, fromLambdaResult } from '../helpers/openapi.js';
 
 /** Cases per property (7 properties; the invalid-UTF-8 one runs a quarter as many). */
 const RUNS = Number(process.env.VOXCONF_PROPERTY_RUNS ?? 200);
 
 let fx: CoreFixture;
-let http: (event: unknown, context: unknown) => Promise<{ statusCode: number; body: string }>;
+let http: (
+  event: unknown,
+  context: unknown,
+) => Promise<{ statusCode: number; body: string; headers?: Record<string, string> }>;
 const saved = { ...process.env };
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => unhandled.push(reason);
@@ -119,7 +124,7 @@ function isNamed(error: { code?: unknown; message?: unknown; field?: unknown; de
 async function expectRefused(event: unknown): Promise<void> {
   const before = fx.emulator.stats().requests;
   const response = await http(event, lambdaContext(10_000));
-  const body = JSON.parse(response.body);
+  const body = expectMatchesOpenApi('POST', '/conferences', fromLambdaResult(response)) as Record<string, any>;
   if (response.statusCode < 400 || response.statusCode >= 500 || !isNamed(body.error ?? {})) {
     throw new Error(`answered ${response.statusCode} ${response.body.slice(0, 300)}`);
   }
