@@ -12,7 +12,6 @@
  * and their ratios to the floor.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -31,7 +30,6 @@ import { buildPeerBundle } from './peer.js';
 import { startStack } from './stack.js';
 import { KiB, MiB, median } from './stats.js';
 
-const _require = createRequire(import.meta.url);
 const here = path.join(ROOT, 'bench', 'what-if');
 
 /** Alternatives to what deploys (which already has A, builtins via require(), and B, credentials from the environment). */

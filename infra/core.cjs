@@ -1,3 +1,4 @@
+// @ts-check
 'use strict';
 /**
  * lib/ modules for deploy-time code. serverless.yml loads CommonJS and lib/ is TypeScript (ESM); rather than
@@ -9,9 +10,14 @@
 const path = require('node:path');
 
 const LIB = path.join(__dirname, '..', 'lib');
+/** @type {Map<string, unknown>} */
 const loaded = new Map();
 
-/** The exports of lib/<name>.ts. */
+/**
+ * The exports of lib/<name>.ts; the caller states their type (`typeof import('../lib/<name>.js')`).
+ * @param {string} name
+ * @returns {unknown}
+ */
 function requireLib(name) {
   if (!loaded.has(name)) {
     const esbuild = require('esbuild');

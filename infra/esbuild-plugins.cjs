@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * esbuild plugins of the deployed bundles (serverless.yml `custom.esbuild.plugins`; serverless-esbuild
  * `require`s this file and passes the array to esbuild; scripts/package.mjs and the bench load it too).

@@ -1,3 +1,4 @@
+// @ts-check
 'use strict';
 /**
  * Stage parameters, checked at package time.
@@ -12,6 +13,12 @@
 
 const facts = require('../lib/facts.json');
 
+/**
+ * What osls passes to a `${file(infra/params.cjs):<name>}` function (the part used here). resolveVariable takes a
+ * variable address without `${}` (`sls:stage`, `param:name, null`) and resolves to its value.
+ * @typedef {{ resolveVariable: (address: string) => Promise<unknown> }} ResolverContext
+ */
+
 /** The only stage whose HTTP route may be unauthenticated: serverless-offline on 127.0.0.1. */
 const LOCAL_STAGE = 'local';
 const AUTH_MODES = ['iam', 'jwt', 'none'];
@@ -24,13 +31,22 @@ const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
 const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
 
 class ParameterError extends Error {
+  /**
+   * @param {string} name the parameter
+   * @param {string} message what is wrong with it, completing "Parameter "<name>" ..."
+   */
   constructor(name, message) {
     super(`Parameter "${name}" ${message} (set it with --param="${name}=...")`);
     this.name = 'ParameterError';
   }
 }
 
-/** Reads `${param:name}`; an unset parameter (no default, no --param) is undefined, '' counts as unset. */
+/**
+ * Reads `${param:name}`; an unset parameter (no default, no --param) is undefined, '' counts as unset.
+ * @param {ResolverContext['resolveVariable']} resolveVariable
+ * @param {string} name
+ * @returns {Promise<string | undefined>}
+ */
 async function param(resolveVariable, name) {
   const value = await resolveVariable(`param:${name}, null`);
   if (value === null || value === undefined) return undefined;
@@ -38,10 +54,21 @@ async function param(resolveVariable, name) {
   return text === '' ? undefined : text;
 }
 
+/**
+ * @param {ResolverContext['resolveVariable']} resolveVariable
+ * @returns {Promise<string>}
+ */
 async function stage(resolveVariable) {
   return String(await resolveVariable('sls:stage'));
 }
 
+/**
+ * @param {string} name the parameter, for the message
+ * @param {string} raw its value
+ * @param {number} min
+ * @param {number} max
+ * @returns {number}
+ */
 function integer(name, raw, min, max) {
   if (!/^\d+$/.test(raw)) throw new ParameterError(name, `must be a whole number, got "${raw}"`);
   const value = Number(raw);
@@ -49,12 +76,24 @@ function integer(name, raw, min, max) {
   return value;
 }
 
+/**
+ * @param {ResolverContext['resolveVariable']} resolveVariable
+ * @param {string} name
+ * @param {number} min
+ * @param {number} max
+ * @returns {Promise<number>}
+ */
 async function requiredInteger(resolveVariable, name, min, max) {
   const raw = await param(resolveVariable, name);
   if (raw === undefined) throw new ParameterError(name, 'is required');
   return integer(name, raw, min, max);
 }
 
+/**
+ * The items of a list parameter (separated by commas, semicolons or white space); unset is an empty list.
+ * @param {string | undefined} raw
+ * @returns {string[]}
+ */
 function list(raw) {
   return raw === undefined
     ? []
@@ -64,6 +103,11 @@ function list(raw) {
         .filter((part) => part !== '');
 }
 
+/**
+ * @param {string} name the parameter, for the message
+ * @param {string | undefined} raw a list of rule ids
+ * @returns {number[]}
+ */
 function ruleIds(name, raw) {
   return list(raw).map((part) => {
     if (!/^\d{1,16}$/.test(part) || Number(part) < 1 || !Number.isSafeInteger(Number(part))) {
@@ -82,6 +126,10 @@ function isPackagingCommand() {
   return args.includes('deploy') || args.includes('package');
 }
 
+/**
+ * @param {ResolverContext} context
+ * @returns {Promise<string>} iam, jwt or none
+ */
 async function authMode({ resolveVariable }) {
   if ((await stage(resolveVariable)) === LOCAL_STAGE && isPackagingCommand()) {
     // Whatever its authMode: its parameters (http:// API URL, loopback queue) are for 127.0.0.1 only.
@@ -127,6 +175,7 @@ module.exports = {
    * The httpApi event of the http function: POST /conferences with its authorizer. The event is built here as a
    * whole because "no authorizer" (authMode=none, local stage under serverless offline only) must mean no
    * `authorizer` key at all.
+   * @param {ResolverContext} context
    */
   async conferencesRoute(context) {
     const mode = await authMode(context);
@@ -136,7 +185,10 @@ module.exports = {
     return route;
   },
 
-  /** provider.httpApi.authorizers: the JWT authorizer exists only when it is used. */
+  /**
+   * provider.httpApi.authorizers: the JWT authorizer exists only when it is used.
+   * @param {ResolverContext} context
+   */
   async httpApiAuthorizers(context) {
     const mode = await authMode(context);
     if (mode !== 'jwt') return {};
@@ -151,7 +203,10 @@ module.exports = {
     };
   },
 
-  /** provider.httpApi.cors: off unless corsAllowedOrigins lists origins. */
+  /**
+   * provider.httpApi.cors: off unless corsAllowedOrigins lists origins.
+   * @param {ResolverContext} context
+   */
   async cors({ resolveVariable }) {
     const origins = list(await param(resolveVariable, 'corsAllowedOrigins'));
     if (origins.length === 0) return false;
@@ -183,6 +238,7 @@ module.exports = {
     };
   },
 
+  /** @param {ResolverContext} context */
   async credentialsSecretArn({ resolveVariable }) {
     const arn = await param(resolveVariable, 'credentialsSecretArn');
     if (arn === undefined) {
@@ -213,7 +269,10 @@ module.exports = {
     return arn;
   },
 
-  /** '' when the secret uses the AWS managed key (no kms permission needed). */
+  /**
+   * '' when the secret uses the AWS managed key (no kms permission needed).
+   * @param {ResolverContext} context
+   */
   async credentialsKmsKeyArn({ resolveVariable }) {
     const arn = await param(resolveVariable, 'credentialsKmsKeyArn');
     if (arn === undefined) return '';
@@ -221,6 +280,7 @@ module.exports = {
     return arn;
   },
 
+  /** @param {ResolverContext} context */
   async alarmTopicArn({ resolveVariable }) {
     const arn = await param(resolveVariable, 'alarmTopicArn');
     if (arn === undefined) return '';
@@ -228,6 +288,7 @@ module.exports = {
     return arn;
   },
 
+  /** @param {ResolverContext} context */
   async apiUrl({ resolveVariable }) {
     const raw = (await param(resolveVariable, 'apiUrl')) ?? facts.voximplant.apiUrl;
     let url;
@@ -243,6 +304,7 @@ module.exports = {
     return raw.replace(/\/+$/, '');
   },
 
+  /** @param {ResolverContext} context */
   async defaultRuleId({ resolveVariable }) {
     const ids = ruleIds('defaultRuleId', await param(resolveVariable, 'defaultRuleId'));
     if (ids.length > 1) throw new ParameterError('defaultRuleId', 'must be a single rule id');
@@ -253,10 +315,12 @@ module.exports = {
     return ids.length === 1 ? String(ids[0]) : '';
   },
 
+  /** @param {ResolverContext} context */
   async allowedRuleIds({ resolveVariable }) {
     return ruleIds('allowedRuleIds', await param(resolveVariable, 'allowedRuleIds')).join(',');
   },
 
+  /** @param {ResolverContext} context */
   async logLevel({ resolveVariable }) {
     const level = ((await param(resolveVariable, 'logLevel')) ?? 'INFO').toUpperCase();
     const levels = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'];
@@ -265,6 +329,7 @@ module.exports = {
     return level;
   },
 
+  /** @param {ResolverContext} context */
   async logRetentionInDays({ resolveVariable }) {
     const days = await requiredInteger(resolveVariable, 'logRetentionInDays', 1, 3653);
     if (!RETENTION_DAYS.includes(days)) {
@@ -273,10 +338,12 @@ module.exports = {
     return days;
   },
 
+  /** @param {ResolverContext} context */
   async throttlingBurstLimit({ resolveVariable }) {
     return requiredInteger(resolveVariable, 'throttlingBurstLimit', 1, 5000);
   },
 
+  /** @param {ResolverContext} context */
   async throttlingRateLimit({ resolveVariable }) {
     return requiredInteger(resolveVariable, 'throttlingRateLimit', 1, 10000);
   },
@@ -285,20 +352,27 @@ module.exports = {
    * Cap on concurrent queue-function instances. Each instance sends at most one StartConference at a time, and
    * Voximplant allows 200 concurrent requests per account (shared with the HTTP and schedule functions), so the
    * cap must stay well below 200. SQS event sources accept 2..1000.
+   * @param {ResolverContext} context
    */
   async queueMaximumConcurrency({ resolveVariable }) {
     // 15 instances x 10 records = 150 concurrent calls: under Voximplant's 200, with room for the HTTP API.
     return requiredInteger(resolveVariable, 'queueMaximumConcurrency', 2, 15);
   },
 
-  /** Scheduled runs later than this are not started; also bounds every retry window on the schedule path. */
+  /**
+   * Scheduled runs later than this are not started; also bounds every retry window on the schedule path.
+   * @param {ResolverContext} context
+   */
   async scheduleMaxLatenessSeconds({ resolveVariable }) {
     const { default: fallback, min, max } = facts.settings.SCHEDULE_MAX_LATENESS_SECONDS;
     const raw = await param(resolveVariable, 'scheduleMaxLatenessSeconds');
     return raw === undefined ? fallback : integer('scheduleMaxLatenessSeconds', raw, min, max);
   },
 
-  /** DEAD_LETTER_QUEUE_URL: the stack's queue, or on the local stage the loopback queue given as a parameter. */
+  /**
+   * DEAD_LETTER_QUEUE_URL: the stack's queue, or on the local stage the loopback queue given as a parameter.
+   * @param {ResolverContext} context
+   */
   async deadLetterQueueUrl({ resolveVariable }) {
     if ((await stage(resolveVariable)) !== LOCAL_STAGE) return { Ref: 'DeadLetterQueue' };
     return (await param(resolveVariable, 'localDeadLetterQueueUrl')) ?? '';

@@ -1,3 +1,4 @@
+// @ts-check
 'use strict';
 /**
  * Turns infra/schedules.yml into AWS::Scheduler::Schedule resources (serverless.yml:
@@ -34,7 +35,41 @@ const REFS = {
 };
 
 const ENTRY_KEYS = ['name', 'description', 'schedule', 'timezone', 'enabled', 'request'];
+
+/**
+ * An entry of schedules.yml, once validateSchedules has accepted it.
+ * @typedef {object} ScheduleEntry
+ * @property {string} name
+ * @property {string} [description]
+ * @property {string} schedule cron(...), rate(...) or at(...)
+ * @property {string} timezone IANA time zone
+ * @property {boolean} [enabled] false: DISABLED
+ * @property {Record<string, unknown>} request StartConference fields
+ */
+
+/**
+ * The stage's rule parameters: an enabled entry needs a rule_id or a defaultRuleId, within allowedRuleIds
+ * (checkRules: false skips that, for the local stage).
+ * @typedef {object} RuleOptions
+ * @property {number} [defaultRuleId]
+ * @property {number[]} [allowedRuleIds]
+ * @property {boolean} [checkRules]
+ */
+
+/**
+ * @typedef {object} ResourceSettings
+ * @property {number} maxEventAgeSeconds the lateness limit (scheduleMaxLatenessSeconds)
+ */
+
+/** @typedef {{ Type: 'AWS::Scheduler::Schedule', Properties: Record<string, unknown> }} ScheduleResource */
+
+/** @typedef {import('./params.cjs').ResolverContext} ResolverContext */
+
 class ScheduleConfigError extends Error {
+  /**
+   * @param {string[]} problems
+   * @param {string} [fileName] as shown in the message
+   */
   constructor(problems, fileName = DISPLAY_FILE) {
     super(
       `${fileName}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n` +
@@ -45,17 +80,30 @@ class ScheduleConfigError extends Error {
   }
 }
 
+/**
+ * @param {unknown} value
+ * @returns {value is Record<string, unknown>}
+ */
 function isPlainObject(value) {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+/**
+ * The value for a message: its type, and itself when it is a scalar.
+ * @param {unknown} value
+ * @returns {string}
+ */
 function describe(value) {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   return typeof value === 'object' ? 'a mapping' : `${typeof value} ${JSON.stringify(value)}`;
 }
 
-/** `${` would be taken for a Serverless variable when the resources are resolved. */
+/**
+ * `${` would be taken for a Serverless variable when the resources are resolved.
+ * @param {string} text
+ * @returns {boolean}
+ */
 function hasVariableSyntax(text) {
   return text.includes('${');
 }
@@ -65,6 +113,10 @@ const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
 const AT = /^at\((\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\)$/;
 const TIMEZONE = /^(?:UTC|[A-Za-z]+(?:[_-][A-Za-z]+)*(?:\/[A-Za-z0-9]+(?:[_+-][A-Za-z0-9]+)*){0,2})$/;
 
+/**
+ * @param {unknown} expression
+ * @returns {string | undefined} the problem, to follow "schedule "
+ */
 function checkExpression(expression) {
   if (typeof expression !== 'string' || expression.trim() === '') {
     return `must be a cron(...), rate(...) or at(...) expression, got ${describe(expression)}`;
@@ -113,6 +165,10 @@ function checkExpression(expression) {
   return `"${text}" must start with cron(, rate( or at(`;
 }
 
+/**
+ * @param {unknown} timezone
+ * @returns {string | undefined} the problem, to follow "timezone "
+ */
 function checkTimezone(timezone) {
   if (typeof timezone !== 'string' || timezone.trim() === '') {
     return `is required: an IANA time zone such as Europe/Berlin or UTC, got ${describe(timezone)}`;
@@ -133,17 +189,25 @@ function checkTimezone(timezone) {
  * (the ones every trigger applies when it fires); what only a deploy knows is added here: the stage's
  * default and allowed rules, and no "${" (it would be read as a Serverless variable).
  * options.defaultRuleId / allowedRuleIds: the stage parameters (rule_id may be omitted when a default exists).
+ * @param {unknown} request
+ * @param {RuleOptions} options
+ * @param {boolean} enabled whether the entry is enabled (only then are its rules checked)
+ * @returns {string[]}
  */
 function checkRequest(request, options, enabled) {
   if (!isPlainObject(request)) return [`request must be a mapping of StartConference fields, got ${describe(request)}`];
-  const { validateConferenceRequest } = requireLib('validation');
+  const { validateConferenceRequest } = /** @type {typeof import('../lib/validation.js')} */ (requireLib('validation'));
   const problems = [];
   try {
     validateConferenceRequest(request);
   } catch (error) {
-    if (error?.code !== 'invalid_request') throw error;
+    // requireLib's bundle has its own ValidationError class: recognised by its code, not instanceof.
+    const failure = /** @type {{ code?: unknown, details: readonly import('../lib/errors.js').FieldProblem[] }} */ (
+      error
+    );
+    if (failure?.code !== 'invalid_request') throw error;
     // A missing rule_id is judged below, against the stage's parameters.
-    for (const detail of error.details) {
+    for (const detail of failure.details) {
       if (!(detail.field === 'rule_id' && detail.rule === 'required')) problems.push(`request.${detail.message}`);
     }
   }
@@ -171,9 +235,8 @@ function checkRequest(request, options, enabled) {
 /**
  * Checks the parsed document; returns a list of problems (empty when valid).
  * @param {unknown} doc the parsed schedules.yml
- * @param {{defaultRuleId?: number, allowedRuleIds?: number[], checkRules?: boolean}} [options] the stage's rule
- *   parameters; an enabled entry needs a rule_id or a defaultRuleId, within allowedRuleIds (checkRules: false
- *   skips that, for the local stage).
+ * @param {RuleOptions} [options] the stage's rule parameters
+ * @returns {string[]}
  */
 function validateSchedules(doc, options = {}) {
   if (doc === null || doc === undefined) return [];
@@ -186,14 +249,16 @@ function validateSchedules(doc, options = {}) {
   if (list === null || list === undefined) return problems;
   if (!Array.isArray(list)) return [...problems, `"schedules" must be a list, got ${describe(list)}`];
 
+  /** @type {Map<string, number>} name -> index */
   const names = new Map();
+  /** @type {Map<string, string>} logical id -> name */
   const logicalIds = new Map();
-  list.forEach((entry, index) => {
+  list.forEach((/** @type {unknown} */ entry, index) => {
     const label =
       isPlainObject(entry) && typeof entry.name === 'string' && entry.name !== ''
         ? `schedule #${index + 1} "${entry.name}"`
         : `schedule #${index + 1}`;
-    const add = (message) => problems.push(`${label}: ${message}`);
+    const add = (/** @type {string} */ message) => problems.push(`${label}: ${message}`);
     if (!isPlainObject(entry)) {
       add(`must be a mapping (name, schedule, timezone, request, ...), got ${describe(entry)}`);
       return;
@@ -207,7 +272,7 @@ function validateSchedules(doc, options = {}) {
     } else if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(name)) {
       add(`name must be 1-64 letters, digits, "-" or "_", starting with a letter or digit, got ${describe(name)}`);
     } else if (names.has(name)) {
-      add(`name is already used by schedule #${names.get(name) + 1}`);
+      add(`name is already used by schedule #${/** @type {number} */ (names.get(name)) + 1}`);
     } else {
       names.set(name, index);
       const id = logicalId(name);
@@ -243,7 +308,11 @@ function validateSchedules(doc, options = {}) {
   return problems;
 }
 
-/** Schedule<PascalCaseName>: a CloudFormation logical id (alphanumeric). */
+/**
+ * Schedule<PascalCaseName>: a CloudFormation logical id (alphanumeric).
+ * @param {string} name
+ * @returns {string}
+ */
 function logicalId(name) {
   return `Schedule${name
     .split(/[-_]+/)
@@ -252,7 +321,13 @@ function logicalId(name) {
     .join('')}`;
 }
 
-/** Parses schedules.yml text and validates it; throws ScheduleConfigError listing every problem. */
+/**
+ * Parses schedules.yml text and validates it; throws ScheduleConfigError listing every problem.
+ * @param {string} text
+ * @param {RuleOptions} [options]
+ * @param {string} [fileName] as shown in messages
+ * @returns {ScheduleEntry[]}
+ */
 function parseSchedules(text, options = {}, fileName = DISPLAY_FILE) {
   const doc = YAML.parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
@@ -261,16 +336,19 @@ function parseSchedules(text, options = {}, fileName = DISPLAY_FILE) {
       fileName,
     );
   }
+  /** @type {unknown} */
   const value = doc.toJS();
   const problems = validateSchedules(value, options);
   if (problems.length > 0) throw new ScheduleConfigError(problems, fileName);
-  return value && Array.isArray(value.schedules) ? value.schedules : [];
+  // Valid: empty (null), or a mapping whose schedules list, if any, holds valid entries.
+  return isPlainObject(value) && Array.isArray(value.schedules) ? value.schedules : [];
 }
 
 /**
  * The CloudFormation resources of validated entries.
- * @param {Array<object>} entries
- * @param {{maxEventAgeSeconds: number, stage?: string}} settings maxEventAgeSeconds: the lateness limit.
+ * @param {ScheduleEntry[]} entries
+ * @param {ResourceSettings} settings
+ * @returns {Record<string, ScheduleResource>} by logical id
  */
 function buildScheduleResources(entries, settings) {
   const maxEventAge = settings.maxEventAgeSeconds;
@@ -278,8 +356,10 @@ function buildScheduleResources(entries, settings) {
   if (!Number.isInteger(maxEventAge) || maxEventAge < min || maxEventAge > max) {
     throw new Error(`maxEventAgeSeconds must be an integer between ${min} and ${max}, got ${maxEventAge}`);
   }
+  /** @type {Record<string, ScheduleResource>} */
   const resources = {};
   for (const entry of entries) {
+    /** @type {Record<string, unknown>} */
     const properties = {
       Name: entry.name,
       GroupName: { Ref: REFS.group },
@@ -312,6 +392,10 @@ function buildScheduleResources(entries, settings) {
   return resources;
 }
 
+/**
+ * @param {unknown} value a resolved parameter
+ * @returns {string | undefined} undefined when unset or blank
+ */
 function optionalParam(value) {
   if (value === null || value === undefined) return undefined;
   const text = String(value).trim();
@@ -327,7 +411,10 @@ module.exports = {
   buildScheduleResources,
   logicalId,
 
-  /** osls hook: `${file(infra/schedules.cjs):resources}`. */
+  /**
+   * osls hook: `${file(infra/schedules.cjs):resources}`.
+   * @param {ResolverContext} context
+   */
   async resources({ resolveVariable }) {
     const params = require('./params.cjs');
     const context = { resolveVariable };
