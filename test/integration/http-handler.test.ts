@@ -55,6 +55,20 @@ describe('POST /conferences', () => {
     expect(body.error.details[0]).toMatchObject({ field: 'conference_name', rule: 'max_length' });
   });
 
+  it.each([
+    ['a C1 control character (a\\u0085b)', 'a\u0085b', 'control_characters'],
+    ['only zero width spaces', '\u200B\u200B', 'invisible_only'],
+    ['only a right-to-left override', '\u202E', 'invisible_only'],
+    ['a trailing space', 'demo ', 'surrounding_whitespace'],
+  ])('answers 400 for a name with %s, before calling Voximplant', async (_, name, rule) => {
+    const before = fx.emulator.stats().requests;
+    const { status, body } = await post(JSON.stringify({ conference_name: name, rule_id: fx.account.ruleId }));
+    expect(status).toBe(400);
+    expect(body.error).toMatchObject({ code: 'invalid_request', field: 'conference_name' });
+    expect(body.error.details).toEqual([expect.objectContaining({ field: 'conference_name', rule })]);
+    expect(fx.emulator.stats().requests).toBe(before);
+  });
+
   it('answers 400 for unknown fields and lists every problem', async () => {
     const { status, body } = await post(JSON.stringify({ conference_name: '', rule_id: 'one', room: 'x' }));
     expect(status).toBe(400);
