@@ -1,4 +1,5 @@
 /** functions/http.ts with real API Gateway v2 events, against the emulator and the Secrets Manager stand-in. */
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { httpEvent, lambdaContext } from '../helpers/events.js';
@@ -106,6 +107,25 @@ describe('POST /conferences', () => {
     const { status, body: answer } = await post(body, { isBase64Encoded: true });
     expect(status).toBe(200);
     expect(answer.conference_name).toBe('http-b64 ü');
+  });
+
+  it('answers 415 naming the encoding for a gzip body, before calling Voximplant', async () => {
+    const before = fx.emulator.stats().requests;
+    const gzipped = gzipSync(JSON.stringify({ conference_name: 'http-gzip', rule_id: fx.account.ruleId }));
+    const { status, body } = await post(gzipped.toString('base64'), {
+      isBase64Encoded: true,
+      headers: { 'content-encoding': 'gzip' },
+    });
+    expect(status).toBe(415);
+    expect(body.error).toEqual({
+      code: 'unsupported_media_type',
+      message: 'Content-Encoding "gzip" is not supported; send the JSON uncompressed.',
+    });
+    expect(fx.emulator.stats().requests).toBe(before);
+    const identity = await post(JSON.stringify({ conference_name: 'http-identity', rule_id: fx.account.ruleId }), {
+      headers: { 'content-encoding': 'identity' },
+    });
+    expect(identity.status).toBe(200);
   });
 
   it("answers 422 with voximplant_code when Voximplant refuses the request's values", async () => {
