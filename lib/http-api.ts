@@ -20,6 +20,15 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 /** `application/json`, and `application/<anything>+json` (e.g. `application/merge-patch+json`). */
 const JSON_CONTENT_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
 
+/** No Content-Encoding: absent, empty, or only `identity` (a list such as `identity, gzip` is compressed). */
+const IDENTITY_ENCODING = /^(identity)?$/i;
+
+/** A header value safe to echo back: printable ASCII, at most 64 characters. */
+function printable(value: string): string {
+  const clean = value.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > 64 ? `${clean.slice(0, 64)}...` : clean;
+}
+
 /** Keys that would reach an object's prototype if a consumer ever merged the body into another object. */
 function refuseProtoKeys(key: string, value: unknown): unknown {
   if (
@@ -32,13 +41,21 @@ function refuseProtoKeys(key: string, value: unknown): unknown {
 }
 
 /**
- * The request of POST /conferences from the event's body: present, at most MAX_BODY_BYTES, UTF-8 (a
- * lenient decode would silently turn bad bytes into U+FFFD and send them on), declared and parsed as JSON.
+ * The request of POST /conferences from the event's body: present, not content-encoded, at most MAX_BODY_BYTES,
+ * UTF-8 (a lenient decode would silently turn bad bytes into U+FFFD and send them on), declared and parsed as JSON.
  */
 export function readJsonBody(event: Pick<APIGatewayProxyEventV2, 'body' | 'isBase64Encoded' | 'headers'>): unknown {
   const { body, isBase64Encoded } = event;
   if (body === undefined || body === null || body === '') {
     throw new ValidationError([{ field: 'body', rule: 'required', message: 'A JSON body is required.' }]);
+  }
+  // Checked before decoding: compressed bytes are not a text problem (400) but an encoding we do not read (415).
+  const encoding = event.headers?.['content-encoding']?.trim() ?? '';
+  if (!IDENTITY_ENCODING.test(encoding)) {
+    throw new PayloadError(
+      'unsupported_media_type',
+      `Content-Encoding "${printable(encoding)}" is not supported; send the JSON uncompressed.`,
+    );
   }
   const bytes = isBase64Encoded ? Math.floor((body.length * 3) / 4) : Buffer.byteLength(body, 'utf8');
   if (bytes > MAX_BODY_BYTES) {

@@ -54,6 +54,13 @@ function printable(name: string): string {
   return clean.length > 64 ? `${clean.slice(0, 64)}...` : clean;
 }
 
+/** Unicode Cc: C0 (U+0000-U+001F), DEL (U+007F) and C1 (U+0080-U+009F). */
+const CONTROL = /\p{Cc}/u;
+/** Nothing visible: only White_Space and format (Cf) characters, e.g. "\u200B\u200B" or "\u202E". */
+const INVISIBLE_ONLY = /^[\p{White_Space}\p{Cf}]+$/u;
+/** Leading or trailing White_Space (U+00A0, U+3000, ... too, not only what String#trim removes). */
+const SURROUNDING_WHITE_SPACE = /^\p{White_Space}|\p{White_Space}$/u;
+
 class Checker {
   readonly problems: FieldProblem[] = [];
 
@@ -73,22 +80,36 @@ class Checker {
     return number;
   }
 
+  /**
+   * A name (conference_name, user_name, application_name, server_location), one rule set for all. Refused,
+   * never altered: a name is sent as its exact code points, and callers joining from the Web SDK use it as
+   * given, so a trimmed or normalized name would open a different room from theirs.
+   */
   string(field: string, value: unknown, maxCodePoints: number): string | undefined {
     if (typeof value !== 'string')
       return this.fail(field, 'type', `${field} must be a string, got ${describe(value)}.`);
     if (!value.isWellFormed()) {
       return this.fail(field, 'unicode', `${field} must be well-formed Unicode (no lone surrogates).`);
     }
-    if (value.trim() === '') return this.fail(field, 'required', `${field} must not be empty.`);
+    if (value === '') return this.fail(field, 'required', `${field} must not be empty.`);
     // "Less than 50 symbols": we read symbols as code points, so an emoji is one, not two UTF-16 units.
     let codePoints = 0;
     for (const _ of value) if (++codePoints > maxCodePoints) break;
     if (codePoints > maxCodePoints) {
       return this.fail(field, 'max_length', `${field} must be at most ${maxCodePoints} characters.`);
     }
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this looks for
-    if (/[\u0000-\u001f\u007f]/.test(value)) {
-      return this.fail(field, 'control_characters', `${field} must not contain control characters.`);
+    if (CONTROL.test(value)) {
+      return this.fail(field, 'control_characters', `${field} must not contain control characters (C0, DEL, C1).`);
+    }
+    if (INVISIBLE_ONLY.test(value)) {
+      return this.fail(
+        field,
+        'invisible_only',
+        `${field} must contain a visible character, not only white space and format characters.`,
+      );
+    }
+    if (SURROUNDING_WHITE_SPACE.test(value)) {
+      return this.fail(field, 'surrounding_whitespace', `${field} must not start or end with white space.`);
     }
     return value;
   }

@@ -2,6 +2,7 @@
  * functions/http.ts with real API Gateway v2 events, against the emulator and the Secrets Manager stand-in.
  * Every answer is checked against docs/openapi.yaml.
  */
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { httpEvent, lambdaContext } from '../helpers/events.js';
@@ -64,6 +65,20 @@ describe('POST /conferences', () => {
     expect(body.error.details[0]).toMatchObject({ field: 'conference_name', rule: 'max_length' });
   });
 
+  it.each([
+    ['a C1 control character (a\\u0085b)', 'a\u0085b', 'control_characters'],
+    ['only zero width spaces', '\u200B\u200B', 'invisible_only'],
+    ['only a right-to-left override', '\u202E', 'invisible_only'],
+    ['a trailing space', 'demo ', 'surrounding_whitespace'],
+  ])('answers 400 for a name with %s, before calling Voximplant', async (_, name, rule) => {
+    const before = fx.emulator.stats().requests;
+    const { status, body } = await post(JSON.stringify({ conference_name: name, rule_id: fx.account.ruleId }));
+    expect(status).toBe(400);
+    expect(body.error).toMatchObject({ code: 'invalid_request', field: 'conference_name' });
+    expect(body.error.details).toEqual([expect.objectContaining({ field: 'conference_name', rule })]);
+    expect(fx.emulator.stats().requests).toBe(before);
+  });
+
   it('answers 400 for unknown fields and lists every problem', async () => {
     const { status, body } = await post(JSON.stringify({ conference_name: '', rule_id: 'one', room: 'x' }));
     expect(status).toBe(400);
@@ -101,6 +116,25 @@ describe('POST /conferences', () => {
     const { status, body: answer } = await post(body, { isBase64Encoded: true });
     expect(status).toBe(200);
     expect(answer.conference_name).toBe('http-b64 ü');
+  });
+
+  it('answers 415 naming the encoding for a gzip body, before calling Voximplant', async () => {
+    const before = fx.emulator.stats().requests;
+    const gzipped = gzipSync(JSON.stringify({ conference_name: 'http-gzip', rule_id: fx.account.ruleId }));
+    const { status, body } = await post(gzipped.toString('base64'), {
+      isBase64Encoded: true,
+      headers: { 'content-encoding': 'gzip' },
+    });
+    expect(status).toBe(415);
+    expect(body.error).toEqual({
+      code: 'unsupported_media_type',
+      message: 'Content-Encoding "gzip" is not supported; send the JSON uncompressed.',
+    });
+    expect(fx.emulator.stats().requests).toBe(before);
+    const identity = await post(JSON.stringify({ conference_name: 'http-identity', rule_id: fx.account.ruleId }), {
+      headers: { 'content-encoding': 'identity' },
+    });
+    expect(identity.status).toBe(200);
   });
 
   it("answers 422 with voximplant_code when Voximplant refuses the request's values", async () => {

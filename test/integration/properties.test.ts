@@ -12,7 +12,7 @@ import { httpEvent, lambdaContext, sqsRecord } from '../helpers/events.js';
 import { type CoreFixture, startCoreFixture } from '../helpers/fixture.js';
 import { expectMatchesOpenApi, fromLambdaResult } from '../helpers/openapi.js';
 
-/** Cases per property (7 properties; the invalid-UTF-8 one runs a quarter as many). */
+/** Cases per property (8 properties; the invalid-UTF-8 one runs a quarter as many, the names one five times as many). */
 const RUNS = Number(process.env.VOXCONF_PROPERTY_RUNS ?? 200);
 
 let fx: CoreFixture;
@@ -49,6 +49,64 @@ const FIELDS = [
   'server_location',
 ];
 
+/** Unicode White_Space (PropList.txt), listed here rather than taken from the validator's regex. */
+const WHITE_SPACE = new Set([
+  0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0x85, 0xa0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006,
+  0x2007, 0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000,
+]);
+
+/**
+ * The README's rules for a name (conference_name, user_name, application_name, server_location), written
+ * apart from lib/validation.ts: the rule a name breaks first, or undefined for a valid one.
+ */
+function nameRule(name: string, maxCodePoints: number): string | undefined {
+  if (!name.isWellFormed()) return 'unicode';
+  if (name === '') return 'required';
+  const codePoints = [...name].map((c) => c.codePointAt(0) as number);
+  if (codePoints.length > maxCodePoints) return 'max_length';
+  // C0, DEL and C1.
+  if (codePoints.some((c) => c <= 0x1f || (c >= 0x7f && c <= 0x9f))) return 'control_characters';
+  if ([...name].every((c) => WHITE_SPACE.has(c.codePointAt(0) as number) || /^\p{Cf}$/u.test(c))) {
+    return 'invisible_only';
+  }
+  if (WHITE_SPACE.has(codePoints[0] as number) || WHITE_SPACE.has(codePoints.at(-1) as number)) {
+    return 'surrounding_whitespace';
+  }
+  return undefined;
+}
+
+/** Names from any code point, weighted towards the characters the rules are about. */
+const anyName = fc.string({
+  maxLength: 60,
+  unit: fc.oneof(
+    fc.constantFrom(
+      'a',
+      'é',
+      'e\u0301',
+      '😀',
+      ' ',
+      '\t',
+      '\u007f',
+      '\u0080',
+      '\u0085',
+      '\u009f',
+      '\u00a0',
+      '\u1680',
+      '\u180e',
+      '\u200b',
+      '\u200c',
+      '\u200d',
+      '\u2028',
+      '\u202e',
+      '\u2060',
+      '\u3000',
+      '\ufeff',
+      '\ud800',
+    ),
+    fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+  ),
+});
+
 /** Values of every JSON type and the awkward corners: huge strings, lone surrogates, extreme numbers. */
 const nasty = fc.oneof(
   fc.jsonValue(),
@@ -59,6 +117,11 @@ const nasty = fc.oneof(
     '\u0000',
     '\ud800',
     'a\udfff',
+    'a\u0085b',
+    '\u200B\u200B',
+    '\u202E',
+    ' a',
+    'a\u3000',
     '😀'.repeat(50),
     Number.POSITIVE_INFINITY,
     -0,
@@ -80,10 +143,7 @@ const nasty = fc.oneof(
 const brokenRequest = fc
   .record({
     base: fc.record({
-      conference_name: fc
-        .string({ minLength: 1, maxLength: 10 })
-        // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this looks for
-        .filter((s) => s.trim() !== '' && !/[\u0000-\u001f\u007f]/.test(s)),
+      conference_name: fc.string({ minLength: 1, maxLength: 10 }).filter((s) => nameRule(s, 49) === undefined),
       rule_id: fc.integer({ min: 1, max: 1000 }),
     }),
     field: fc.oneof(
@@ -216,6 +276,32 @@ describe('HTTP body', () => {
         },
       ),
       { numRuns: RUNS },
+    );
+  });
+});
+
+describe('names', () => {
+  it("every name field is accepted as given exactly when it keeps the README's rules, refused naming the rule otherwise", async () => {
+    const { validateConferenceRequest } = await import('../../lib/validation.js');
+    const fields = { conference_name: 49, user_name: 255, application_name: 255, server_location: 255 };
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...Object.keys(fields)), anyName, async (field, name) => {
+        const request = { conference_name: 'a', rule_id: 1, [field]: name };
+        const expected = nameRule(name, fields[field as keyof typeof fields]);
+        if (expected === undefined) {
+          expect(validateConferenceRequest(request)).toMatchObject({ [field]: name });
+          return;
+        }
+        expect(() => validateConferenceRequest(request)).toThrow(
+          expect.objectContaining({ details: [expect.objectContaining({ field, rule: expected })] }),
+        );
+        const before = fx.emulator.stats().requests;
+        const response = await http(httpEvent(JSON.stringify(request)), lambdaContext(10_000));
+        expect(response.statusCode).toBe(400);
+        expect(JSON.parse(response.body).error).toMatchObject({ code: 'invalid_request', field });
+        expect(fx.emulator.stats().requests).toBe(before);
+      }),
+      { numRuns: RUNS * 5 },
     );
   });
 });

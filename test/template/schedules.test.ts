@@ -85,8 +85,23 @@ describe('validation: every problem names the entry and the field', () => {
     ['missing conference_name', { request: { rule_id: 1 } }, /"standup": request.conference_name is required/],
     [
       'empty conference_name',
-      { request: { conference_name: ' ', rule_id: 1 } },
+      { request: { conference_name: '', rule_id: 1 } },
       /request.conference_name must not be empty/,
+    ],
+    [
+      'blank conference_name',
+      { request: { conference_name: ' ', rule_id: 1 } },
+      /request.conference_name must contain a visible character/,
+    ],
+    [
+      'C1 control character in conference_name',
+      { request: { conference_name: 'a\u0085b', rule_id: 1 } },
+      /request.conference_name must not contain control characters/,
+    ],
+    [
+      'conference_name with a trailing space',
+      { request: { conference_name: 'standup ', rule_id: 1 } },
+      /request.conference_name must not start or end with white space/,
     ],
     ['long conference_name', { request: { conference_name: 'x'.repeat(50), rule_id: 1 } }, /at most 49 characters/],
     [

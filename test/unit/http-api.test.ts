@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from '@jest/globals';
 import { httpErrorResponse, httpSuccessResponse, MAX_BODY_BYTES, readJsonBody } from '../../lib/http-api.js';
 import {
@@ -64,6 +65,29 @@ describe('HTTP edge', () => {
       status: 400,
       error: { field: 'body', details: [{ rule: 'utf8' }] },
     });
+  });
+
+  it('415 naming a Content-Encoding other than identity, before decoding the body', () => {
+    const json = '{"conference_name":"a","rule_id":1}';
+    const gzipped = gzipSync(json).toString('base64');
+    for (const encoding of ['gzip', 'br', 'deflate', 'GZIP', 'identity, gzip', 'x-custom']) {
+      const answer = answerFor(gzipped, { ...JSON_TYPE, 'content-encoding': encoding }, true);
+      expect(answer).toMatchObject({ status: 415, error: { code: 'unsupported_media_type' } });
+      expect(answer.error.message).toBe(`Content-Encoding "${encoding}" is not supported; send the JSON uncompressed.`);
+    }
+    // Even a body that happens to be UTF-8: the encoding is what is refused.
+    expect(answerFor(json, { ...JSON_TYPE, 'content-encoding': 'gzip' })).toMatchObject({ status: 415 });
+    // What is echoed is printable and short, whatever the caller sent.
+    const odd = answerFor(json, { ...JSON_TYPE, 'content-encoding': `\u0085x${'y'.repeat(100)}` });
+    expect(odd.error.message).toMatch(/^Content-Encoding "\?xy{62}\.\.\." is not supported/);
+    for (const encoding of ['identity', 'Identity', '', ' ']) {
+      expect(
+        readJsonBody({ body: json, headers: { ...JSON_TYPE, 'content-encoding': encoding }, isBase64Encoded: false }),
+      ).toEqual({
+        conference_name: 'a',
+        rule_id: 1,
+      });
+    }
   });
 
   it('names a __proto__ or constructor.prototype key, and absurd nesting, as 400s', () => {

@@ -125,9 +125,87 @@ describe('validateConferenceRequest', () => {
 
   it('refuses empty, blank, control-character and lone-surrogate names', () => {
     expect(problems({ conference_name: '', rule_id: 1 })).toEqual(['conference_name:required']);
-    expect(problems({ conference_name: '   ', rule_id: 1 })).toEqual(['conference_name:required']);
+    expect(problems({ conference_name: '   ', rule_id: 1 })).toEqual(['conference_name:invisible_only']);
     expect(problems({ conference_name: 'a\nb', rule_id: 1 })).toEqual(['conference_name:control_characters']);
     expect(problems({ conference_name: 'a\ud800', rule_id: 1 })).toEqual(['conference_name:unicode']);
     expect(problems({ conference_name: null, rule_id: 1 })).toEqual(['conference_name:type']);
+  });
+
+  describe('names: one rule set for conference_name, user_name, application_name and server_location', () => {
+    const NAME_FIELDS = ['conference_name', 'user_name', 'application_name', 'server_location'] as const;
+    const request = (field: (typeof NAME_FIELDS)[number], value: string) =>
+      field === 'conference_name'
+        ? { conference_name: value, rule_id: 1 }
+        : { conference_name: 'a', rule_id: 1, [field]: value };
+
+    describe.each(NAME_FIELDS)('%s', (field) => {
+      it.each([
+        ['C0', 'a\u0001b'],
+        ['tab', 'a\tb'],
+        ['DEL', 'a\u007fb'],
+        ['C1 first', 'a\u0080b'],
+        ['C1 NEL', 'a\u0085b'],
+        ['C1 last', 'a\u009fb'],
+        ['C1 at the end', 'ab\u0085'],
+      ])('refuses a control character (%s)', (_, value) => {
+        expect(problems(request(field, value))).toEqual([`${field}:control_characters`]);
+      });
+
+      it.each([
+        ['zero width spaces', '\u200B\u200B'],
+        ['a right-to-left override', '\u202E'],
+        ['a byte order mark', '\uFEFF'],
+        ['a zero width joiner', '\u200D'],
+        ['spaces', '   '],
+        ['no-break and ideographic spaces', '\u00A0\u3000'],
+        ['white space and format characters', ' \u200B\u2060 '],
+      ])('refuses a name made only of %s', (_, value) => {
+        expect(problems(request(field, value))).toEqual([`${field}:invisible_only`]);
+      });
+
+      it.each([
+        ['a leading space', ' demo'],
+        ['a trailing space', 'demo '],
+        ['a leading no-break space', '\u00A0demo'],
+        ['a trailing ideographic space', 'demo\u3000'],
+        ['a trailing line separator', 'demo\u2028'],
+        ['an en quad on both sides', '\u2000demo\u2000'],
+      ])('refuses %s rather than trimming it', (_, value) => {
+        expect(problems(request(field, value))).toEqual([`${field}:surrounding_whitespace`]);
+      });
+
+      it.each([
+        ['inner spaces', 'Daily stand-up'],
+        ['a ZWJ emoji sequence', '👩‍💻'],
+        ['a ZWJ sequence among text', 'team 👨‍👩‍👧 call'],
+        ['a flag', '🇩🇪'],
+        ['an inner no-break space', 'a\u00A0b'],
+        ['a zero width non-joiner inside a word', 'می\u200Cخواهم'],
+      ])('keeps %s as given', (_, value) => {
+        expect(validateConferenceRequest(request(field, value))).toMatchObject({ [field]: value });
+      });
+    });
+
+    it('compares names as exact code points: NFC and NFD are different names, neither altered', () => {
+      const nfc = 'caf\u00e9';
+      const nfd = 'cafe\u0301';
+      expect(nfc.normalize('NFC')).toBe(nfd.normalize('NFC'));
+      expect(validateConferenceRequest({ conference_name: nfc, rule_id: 1 }).conference_name).toBe(nfc);
+      expect(validateConferenceRequest({ conference_name: nfd, rule_id: 1 }).conference_name).toBe(nfd);
+    });
+
+    it('each refusal says what is wrong in its message', () => {
+      const message = (value: string) => {
+        try {
+          validateConferenceRequest({ conference_name: value, rule_id: 1 });
+        } catch (error) {
+          return (error as ValidationError).details?.[0]?.message;
+        }
+        return undefined;
+      };
+      expect(message('a\u0085b')).toMatch(/control characters/);
+      expect(message('\u200B')).toMatch(/visible character/);
+      expect(message(' a')).toMatch(/start or end with white space/);
+    });
   });
 });
