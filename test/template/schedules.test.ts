@@ -45,16 +45,18 @@ const problemsOf = (entry: unknown, options = {}) => schedules.validateSchedules
 describe('the shipped infra/schedules.yml', () => {
   const text = readFileSync(path.join(ROOT, 'infra', 'schedules.yml'), 'utf8');
 
-  test('is valid for a stage with a default rule, and names one enabled and one disabled example', () => {
-    const entries = schedules.parseSchedules(text, { defaultRuleId: 1000001 });
-    expect(entries.map((e) => [e.name, e.enabled !== false])).toEqual([
-      ['weekday-standup', true],
+  test('ships every example disabled: a deploy starts no conference nobody asked for', () => {
+    const entries = schedules.parseSchedules(text, {});
+    expect(entries.map((e) => [e.name, e.enabled])).toEqual([
+      ['weekday-standup', false],
       ['monthly-review', false],
     ]);
   });
 
-  test('its enabled example needs a rule: without defaultRuleId the error says what to do', () => {
-    expect(() => schedules.parseSchedules(text, {})).toThrow(
+  test('enabled as the README says, the stand-up needs a rule: without defaultRuleId the error says what to do', () => {
+    const enabled = text.replace(/(name: weekday-standup[\s\S]*?)enabled: false/, '$1enabled: true');
+    expect(enabled).not.toBe(text);
+    expect(() => schedules.parseSchedules(enabled, {})).toThrow(
       /schedule #1 "weekday-standup": request.rule_id is missing .*defaultRuleId.*enabled: false/,
     );
   });

@@ -339,13 +339,14 @@ describe('EventBridge Scheduler', () => {
     }
   });
 
-  test('the shipped example: weekday stand-up, 09:00 Europe/Berlin, enabled', () => {
+  test('the shipped examples deploy disabled: weekday stand-up, 09:00 Europe/Berlin', () => {
     const [, standup] = schedules().find(([, s]) => s.Properties.Name === 'weekday-standup')!;
     expect(standup.Properties).toMatchObject({
       ScheduleExpression: 'cron(0 9 ? * MON-FRI *)',
       ScheduleExpressionTimezone: 'Europe/Berlin',
-      State: 'ENABLED',
+      State: 'DISABLED',
     });
+    expect(schedules().map(([, s]) => s.Properties.State)).toEqual(schedules().map(() => 'DISABLED'));
   });
 
   test('every schedule: no flexible window, a time zone, its group, the schedule function, its own role', () => {
