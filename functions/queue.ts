@@ -2,10 +2,11 @@ import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { getDeadLetterSink } from '../lib/dead-letter.js';
 import { deadlineFrom, RESERVE_MS } from '../lib/deadline.js';
-import { getConferenceService } from '../lib/index.js';
+import { getConferenceService, getConfig } from '../lib/index.js';
 import { MIDDY_OPTIONS, observability } from '../lib/middleware.js';
 import { logger } from '../lib/observability.js';
 import { processQueueBatch } from '../lib/queue-batch.js';
+import { getRedelivery } from '../lib/redelivery.js';
 
 /** SQS records, each a request in the shared schema; answers the records SQS must redeliver. */
 export const handler = middy<SQSEvent, SQSBatchResponse>(MIDDY_OPTIONS)
@@ -16,6 +17,9 @@ export const handler = middy<SQSEvent, SQSBatchResponse>(MIDDY_OPTIONS)
       {
         service: getConferenceService(),
         deadLetter: getDeadLetterSink(),
+        redelivery: getRedelivery(),
+        maxReceiveCount: getConfig().queueMaxReceiveCount,
+        redeliveryBaseSeconds: getConfig().queueRedeliveryBaseSeconds,
         loggerFor: (record) => logger.createChild({ persistentKeys: { correlation_id: record.messageId } }),
       },
       { deadline: deadlineFrom(context, RESERVE_MS.queue) },

@@ -22,6 +22,7 @@ export const handler = middy<unknown, ScheduleOutcome>(MIDDY_OPTIONS)
         service: getConferenceService(),
         deadLetter: getDeadLetterSink(),
         maxLatenessSeconds: getConfig().scheduleMaxLatenessSeconds,
+        maxEarlinessSeconds: getConfig().scheduleMaxEarlinessSeconds,
       },
       { deadline: deadlineFrom(context, RESERVE_MS.schedule), logger },
     ),

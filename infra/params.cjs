@@ -90,6 +90,20 @@ async function requiredInteger(resolveVariable, name, min, max) {
 }
 
 /**
+ * A parameter that sets one of the functions' settings: its default and range are the setting's, from
+ * lib/facts.json.
+ * @param {ResolverContext['resolveVariable']} resolveVariable
+ * @param {string} name
+ * @param {keyof typeof facts.settings} setting
+ * @returns {Promise<number>}
+ */
+async function settingParam(resolveVariable, name, setting) {
+  const { default: fallback, min, max } = facts.settings[setting];
+  const raw = await param(resolveVariable, name);
+  return raw === undefined ? fallback : integer(name, raw, min, max);
+}
+
+/**
  * The items of a list parameter (separated by commas, semicolons or white space); unset is an empty list.
  * @param {string | undefined} raw
  * @returns {string[]}
@@ -364,9 +378,32 @@ module.exports = {
    * @param {ResolverContext} context
    */
   async scheduleMaxLatenessSeconds({ resolveVariable }) {
-    const { default: fallback, min, max } = facts.settings.SCHEDULE_MAX_LATENESS_SECONDS;
-    const raw = await param(resolveVariable, 'scheduleMaxLatenessSeconds');
-    return raw === undefined ? fallback : integer('scheduleMaxLatenessSeconds', raw, min, max);
+    return settingParam(resolveVariable, 'scheduleMaxLatenessSeconds', 'SCHEDULE_MAX_LATENESS_SECONDS');
+  },
+
+  /**
+   * The request queue's maxReceiveCount: its redrive policy and the queue function's QUEUE_MAX_RECEIVE_COUNT.
+   * @param {ResolverContext} context
+   */
+  async queueMaxReceiveCount({ resolveVariable }) {
+    return settingParam(resolveVariable, 'queueMaxReceiveCount', 'QUEUE_MAX_RECEIVE_COUNT');
+  },
+
+  /**
+   * First redelivery delay of a retryable queue failure (QUEUE_REDELIVERY_BASE_SECONDS).
+   * @param {ResolverContext} context
+   */
+  async queueRedeliveryBaseSeconds({ resolveVariable }) {
+    return settingParam(resolveVariable, 'queueRedeliveryBaseSeconds', 'QUEUE_REDELIVERY_BASE_SECONDS');
+  },
+
+  /**
+   * REQUEST_QUEUE_URL: the stack's queue, or on the local stage the loopback queue given as a parameter.
+   * @param {ResolverContext} context
+   */
+  async requestQueueUrl({ resolveVariable }) {
+    if ((await stage(resolveVariable)) !== LOCAL_STAGE) return { Ref: 'RequestQueue' };
+    return (await param(resolveVariable, 'localRequestQueueUrl')) ?? '';
   },
 
   /**

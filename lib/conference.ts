@@ -136,10 +136,14 @@ export class ConferenceService {
     const deadline = options.deadline ?? Number.POSITIVE_INFINITY;
     let refresh: GetCredentialsOptions | undefined;
     let keyRefreshed = false;
+    let mayHaveStarted = false;
     for (let attempt = 1; ; ) {
       const outcome = await this.attempt(request, deadline, refresh);
       if (outcome.ok) return outcome.response;
       const { error, key } = outcome;
+      // An earlier attempt that may have reached Voximplant leaves the conference possibly running.
+      mayHaveStarted ||= error.outcome === 'unknown';
+      if (mayHaveStarted) error.outcome = 'unknown';
       // A forced read that failed is asked for again on the next attempt.
       if (key) refresh = undefined;
       if (error.voximplantCode === AUTHORIZATION_FAILED && key && !keyRefreshed) {

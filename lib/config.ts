@@ -28,6 +28,14 @@ export interface VoxconfConfig {
   readonly deadLetterQueueUrl: string | undefined;
   /** A scheduled conference later than this past its scheduled time is not started. */
   readonly scheduleMaxLatenessSeconds: number;
+  /** A scheduled conference due further ahead than this is not started (Scheduler never fires early). */
+  readonly scheduleMaxEarlinessSeconds: number;
+  /** The request queue's maxReceiveCount: the last receive dead-letters a retryable failure itself. */
+  readonly queueMaxReceiveCount: number;
+  /** The first redelivery delay of a retryable queue failure. */
+  readonly queueRedeliveryBaseSeconds: number;
+  /** Where the queue function asks SQS to redeliver a message later (ChangeMessageVisibility). */
+  readonly requestQueueUrl: string | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -131,6 +139,10 @@ export function loadConfig(env: Env = process.env): VoxconfConfig {
     tokenRefreshMarginSeconds,
     deadLetterQueueUrl: text(env, 'DEAD_LETTER_QUEUE_URL'),
     scheduleMaxLatenessSeconds: integer(env, 'SCHEDULE_MAX_LATENESS_SECONDS'),
+    scheduleMaxEarlinessSeconds: integer(env, 'SCHEDULE_MAX_EARLINESS_SECONDS'),
+    queueMaxReceiveCount: integer(env, 'QUEUE_MAX_RECEIVE_COUNT'),
+    queueRedeliveryBaseSeconds: integer(env, 'QUEUE_REDELIVERY_BASE_SECONDS'),
+    requestQueueUrl: text(env, 'REQUEST_QUEUE_URL'),
   };
 }
 

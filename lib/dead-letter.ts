@@ -1,6 +1,7 @@
-import { type MessageAttributeValue, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { getConfig } from './config.js';
 import { ConfigurationError, DeadLetterError, type VoxconfError } from './errors.js';
+import { sqsClient } from './sqs.js';
 
 /** Where permanent failures go, with their reason, so they can be read and redriven as they were. */
 export interface DeadLetterSink {
@@ -11,6 +12,8 @@ export interface DeadLetterContext {
   readonly source: 'queue' | 'schedule';
   /** SQS message id or Scheduler execution id. */
   readonly sourceId?: string;
+  /** How many times SQS delivered the message (queue only). */
+  readonly receiveCount?: number;
   /** Upper bound of the send, retries included. */
   readonly timeoutMs?: number;
 }
@@ -40,12 +43,7 @@ export class SqsDeadLetterSink implements DeadLetterSink {
       throw new ConfigurationError('DEAD_LETTER_QUEUE_URL', 'is required for the queue and schedule functions.');
     }
     this.queueUrl = options.queueUrl;
-    this.client =
-      options.client ??
-      new SQSClient({
-        maxAttempts: 3,
-        requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000, throwOnRequestTimeout: true },
-      });
+    this.client = options.client ?? sqsClient();
   }
 
   async send(body: string, error: VoxconfError, context: DeadLetterContext): Promise<void> {
@@ -53,6 +51,12 @@ export class SqsDeadLetterSink implements DeadLetterSink {
       error_code: text(error.code),
       error_message: text(error.message),
       source: text(context.source),
+      // unknown: the conference may be running although this start failed (a timeout, a dropped connection).
+      outcome: text(error.outcome),
+      receive_count:
+        context.receiveCount === undefined
+          ? undefined
+          : { DataType: 'Number', StringValue: String(context.receiveCount) },
       error_field: error.field === undefined ? undefined : text(error.field),
       voximplant_code:
         error.voximplantCode === undefined

@@ -23,6 +23,8 @@ interface CatalogEntry {
   readonly exposeMessage: boolean;
   readonly logLevel: LogLevel;
   readonly publicMessage: string;
+  /** The triggers that can raise it, where not all can (the HTTP API never schedules or dead-letters). */
+  readonly raisedBy?: readonly Trigger[];
 }
 
 const caller = (status: number, publicMessage: string): CatalogEntry => ({
@@ -57,7 +59,8 @@ export const ERROR_CATALOG = {
   unsupported_media_type: caller(415, 'The body must be JSON (Content-Type: application/json).'),
   body_too_large: caller(413, 'The body is too large.'),
   rule_not_allowed: caller(403, 'This rule may not be started through voxconf.'),
-  too_late: caller(422, 'The scheduled conference is too late to start.'),
+  too_late: { ...caller(422, 'The scheduled conference is too late to start.'), raisedBy: ['schedule'] },
+  too_early: { ...caller(422, 'The scheduled conference is too early to start.'), raisedBy: ['schedule'] },
   voximplant_rejected_request: {
     ...caller(422, 'Voximplant refused the request; change the request and try again.'),
     logLevel: 'warn',
@@ -66,10 +69,19 @@ export const ERROR_CATALOG = {
     ...caller(502, 'Voximplant refused the request for a reason of the account.'),
     logLevel: 'warn',
   },
-  voximplant_authorization_failed: upstream(502, false, 'Voximplant did not accept the service account key.'),
+  voximplant_authorization_failed: {
+    ...upstream(502, false, 'Voximplant did not accept the service account key.'),
+    // After one refresh it is an operator's problem that usually passes (a rotation in progress): the HTTP
+    // caller is told now; a queued or scheduled start waits for its trigger's redelivery or retry.
+    retryableBy: { queue: true, schedule: true },
+  },
   voximplant_unavailable: upstream(503, true, 'Voximplant is temporarily unavailable; try again shortly.'),
   voximplant_throttled: upstream(503, true, 'Voximplant is throttling requests; try again shortly.'),
-  voximplant_timeout: upstream(504, true, 'Voximplant did not answer in time.'),
+  voximplant_timeout: upstream(
+    504,
+    true,
+    'Voximplant did not answer in time; the conference may have started (starting it again joins it).',
+  ),
   voximplant_unreachable: upstream(503, true, 'Voximplant could not be reached; try again shortly.'),
   voximplant_invalid_response: upstream(502, true, 'Voximplant answered with an unexpected response.'),
   voximplant_http_error: upstream(502, false, 'Voximplant answered with an unexpected HTTP status.'),
@@ -87,6 +99,7 @@ export const ERROR_CATALOG = {
     ...misconfigured,
     retryable: true,
     publicMessage: 'The message could not be moved to the dead-letter queue.',
+    raisedBy: ['queue', 'schedule'],
   },
   internal_error: { ...misconfigured, publicMessage: 'Internal error.' },
 } as const satisfies Readonly<Record<string, CatalogEntry>>;
@@ -114,12 +127,24 @@ export function catalogEntry(code: ErrorCode): CatalogEntry {
   return ERROR_CATALOG[code];
 }
 
+/** Whether a request on this trigger can end in this code. */
+export function canRaise(code: ErrorCode, trigger: Trigger): boolean {
+  return catalogEntry(code).raisedBy?.includes(trigger) ?? true;
+}
+
 /** Whether this trigger tries the failure again (its own redelivery or retry), per the catalog. */
 export function isRetryableBy(error: VoxconfError, trigger: Trigger): boolean {
   return catalogEntry(error.code).retryableBy?.[trigger] ?? error.retryable;
 }
 
+/**
+ * failed: Voximplant did not start the conference. unknown: the request may have reached it (a timeout or a
+ * connection dropped after it was sent), so the conference may be running.
+ */
+export type Outcome = 'failed' | 'unknown';
+
 export interface VoxconfErrorOptions {
+  outcome?: Outcome;
   cause?: unknown;
   field?: string;
   details?: readonly FieldProblem[];
@@ -143,11 +168,14 @@ export class VoxconfError extends Error {
   readonly details?: readonly FieldProblem[];
   readonly voximplantCode?: number;
   readonly retryAfterSeconds?: number;
+  /** Set by the service when any attempt may have reached Voximplant, not only the last one. */
+  outcome: Outcome;
 
   constructor(code: ErrorCode, message: string, options: VoxconfErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.retryable = ERROR_CATALOG[code].retryable;
+    this.outcome = options.outcome ?? 'failed';
     if (options.field !== undefined) this.field = options.field;
     if (options.details !== undefined) this.details = options.details;
     if (options.voximplantCode !== undefined) this.voximplantCode = options.voximplantCode;
@@ -192,10 +220,11 @@ export class RuleNotAllowedError extends VoxconfError {
   }
 }
 
-export class TooLateError extends VoxconfError {
-  override name = 'TooLateError';
-  constructor(message: string) {
-    super('too_late', message);
+/** A scheduled run outside its window: too late to be of use, or earlier than Scheduler ever fires. */
+export class ScheduleWindowError extends VoxconfError {
+  override name = 'ScheduleWindowError';
+  constructor(code: 'too_late' | 'too_early', message: string) {
+    super(code, message);
   }
 }
 
@@ -221,7 +250,7 @@ export class UpstreamError extends VoxconfError {
   constructor(
     code: UpstreamCode,
     message: string,
-    options: { cause?: unknown; httpStatus?: number; retryAfterSeconds?: number } = {},
+    options: { cause?: unknown; httpStatus?: number; retryAfterSeconds?: number; outcome?: Outcome } = {},
   ) {
     super(code, message, options);
     if (options.httpStatus !== undefined) this.httpStatus = options.httpStatus;

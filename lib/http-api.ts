@@ -91,6 +91,8 @@ export function httpErrorResponse(thrown: unknown): APIGatewayProxyStructuredRes
   const body: Record<string, unknown> = { code: error.code, message: error.publicMessage };
   if (error.field !== undefined) body.field = error.field;
   if (error.details !== undefined) body.details = error.details;
+  // The conference may be running although this start failed: a retry joins it, it does not open a second.
+  if (error.outcome === 'unknown') body.outcome = 'unknown';
   if (error.voximplantCode !== undefined && exposeMessage) {
     body.voximplant_code = error.voximplantCode;
   }

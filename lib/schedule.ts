@@ -1,6 +1,6 @@
 import type { ConferenceService, StartOptions } from './conference.js';
 import type { DeadLetterSink } from './dead-letter.js';
-import { isRetryableBy, TooLateError, toVoxconfError, ValidationError } from './errors.js';
+import { isRetryableBy, ScheduleWindowError, toVoxconfError, ValidationError } from './errors.js';
 
 /**
  * What EventBridge delivers to the schedule function: a bare request (Scheduler input or a rule's
@@ -69,12 +69,32 @@ export interface ScheduleDeps {
   readonly service: Pick<ConferenceService, 'start'>;
   readonly deadLetter: DeadLetterSink;
   readonly maxLatenessSeconds: number;
+  /** Scheduler never fires early: an event further ahead than this was not sent by it for now. */
+  readonly maxEarlinessSeconds: number;
   readonly now?: () => number;
 }
 
 export type ScheduleOutcome =
   | { readonly outcome: 'started'; readonly conference_name: string; readonly call_session_history_id: number }
   | { readonly outcome: 'dead_lettered'; readonly error_code: string };
+
+/** Refuses a run later than the lateness limit or earlier than the earliness limit. */
+function checkWindow(scheduledTime: Date, now: number, deps: ScheduleDeps): void {
+  const due = scheduledTime.toISOString();
+  const lateSeconds = (now - scheduledTime.getTime()) / 1000;
+  if (lateSeconds > deps.maxLatenessSeconds) {
+    throw new ScheduleWindowError(
+      'too_late',
+      `The conference was due at ${due}, ${Math.round(lateSeconds)} s ago; the limit is ${deps.maxLatenessSeconds} s.`,
+    );
+  }
+  if (-lateSeconds > deps.maxEarlinessSeconds) {
+    throw new ScheduleWindowError(
+      'too_early',
+      `The conference is due at ${due}, ${Math.round(-lateSeconds)} s from now; the limit is ${deps.maxEarlinessSeconds} s.`,
+    );
+  }
+}
 
 /**
  * Same policy as the queue: started; permanent failure (including too late) to the DLQ with its
@@ -90,14 +110,7 @@ export async function processScheduledEvent(
   let invocation: ScheduledInvocation | undefined;
   try {
     invocation = parseScheduledEvent(event);
-    if (invocation.scheduledTime) {
-      const lateSeconds = (now() - invocation.scheduledTime.getTime()) / 1000;
-      if (lateSeconds > deps.maxLatenessSeconds) {
-        throw new TooLateError(
-          `The conference was due at ${invocation.scheduledTime.toISOString()}, ${Math.round(lateSeconds)} s ago; the limit is ${deps.maxLatenessSeconds} s.`,
-        );
-      }
-    }
+    if (invocation.scheduledTime) checkWindow(invocation.scheduledTime, now(), deps);
     const result = await deps.service.start(invocation.request, options);
     return {
       outcome: 'started',

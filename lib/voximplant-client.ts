@@ -61,18 +61,23 @@ export class VoximplantClient {
     const body = Buffer.from(form.toString(), 'utf8');
     const signal = AbortSignal.timeout(options.timeoutMs);
 
+    const progress = { sent: false };
     let response: RawResponse;
     try {
-      response = await this.post(body, token, signal);
+      response = await this.post(body, token, signal, progress);
     } catch (error) {
       if (error instanceof UpstreamError) throw error;
+      // Once the request is out, Voximplant may have started the conference whatever happened to the answer.
+      const outcome = progress.sent ? 'unknown' : 'failed';
       if (signal.aborted) {
         throw new UpstreamError('voximplant_timeout', `Voximplant did not answer within ${options.timeoutMs} ms.`, {
           cause: error,
+          outcome,
         });
       }
       const code = (error as NodeJS.ErrnoException).code ?? 'unknown';
-      throw new UpstreamError('voximplant_unreachable', `Voximplant could not be reached (${code}).`, { cause: error });
+      const what = progress.sent ? 'dropped the connection after the request was sent' : 'could not be reached';
+      throw new UpstreamError('voximplant_unreachable', `Voximplant ${what} (${code}).`, { cause: error, outcome });
     }
     return this.interpret(response);
   }
@@ -82,7 +87,7 @@ export class VoximplantClient {
     this.agent.destroy();
   }
 
-  private post(body: Buffer, token: string, signal: AbortSignal): Promise<RawResponse> {
+  private post(body: Buffer, token: string, signal: AbortSignal, progress: { sent: boolean }): Promise<RawResponse> {
     return new Promise((resolve, reject) => {
       const req = this.transport.request(
         this.url,
@@ -131,6 +136,9 @@ export class VoximplantClient {
         },
       );
       req.on('error', reject);
+      req.on('finish', () => {
+        progress.sent = true;
+      });
       req.end(body);
     });
   }

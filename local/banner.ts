@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import YAML from 'yaml';
+import facts from '../lib/facts.json' with { type: 'json' };
 import { FUNCTIONS_NODE_MAJOR } from '../scripts/node-runtime.mjs';
 import type { StackInfo } from './stack.js';
 
@@ -13,14 +14,14 @@ export function deployedQueueSettings(root: string): { visibilityTimeout: string
   try {
     const doc = YAML.parse(readFileSync(join(root, 'infra', 'resources.yml'), 'utf8'), { logLevel: 'silent' }) as {
       Resources?: {
-        RequestQueue?: { Properties?: { VisibilityTimeout?: unknown; RedrivePolicy?: { maxReceiveCount?: unknown } } };
+        RequestQueue?: { Properties?: { VisibilityTimeout?: unknown } };
       };
     };
     const props = doc.Resources?.RequestQueue?.Properties;
     return {
       visibilityTimeout: props?.VisibilityTimeout === undefined ? '?' : `${String(props.VisibilityTimeout)} s`,
-      maxReceiveCount:
-        props?.RedrivePolicy?.maxReceiveCount === undefined ? '?' : String(props.RedrivePolicy.maxReceiveCount),
+      // A stage parameter whose default is the functions' setting (infra/params.cjs).
+      maxReceiveCount: String(facts.settings.QUEUE_MAX_RECEIVE_COUNT.default),
     };
   } catch {
     return { visibilityTimeout: '?', maxReceiveCount: '?' };

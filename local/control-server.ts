@@ -15,7 +15,7 @@ import type { Scheduler } from './scheduler.js';
 export interface DeadLetter {
   readonly message_id: string;
   readonly origin:
-    | 'queue function (permanent failure)'
+    | 'queue function (permanent failure, or retryable on its last receive)'
     | 'schedule function (permanent failure)'
     | 'lambda on-failure destination (schedule retries exhausted)'
     | 'redrive policy (received maxReceiveCount times without success)';

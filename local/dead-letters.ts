@@ -38,7 +38,7 @@ function originOf(
 ): DeadLetter['origin'] {
   if (system.DeadLetterQueueSourceArn !== undefined)
     return 'redrive policy (received maxReceiveCount times without success)';
-  if (attributes.source === 'queue') return 'queue function (permanent failure)';
+  if (attributes.source === 'queue') return 'queue function (permanent failure, or retryable on its last receive)';
   if (attributes.source === 'schedule') return 'schedule function (permanent failure)';
   try {
     const parsed = JSON.parse(body) as { requestContext?: { condition?: unknown } } | null;

@@ -13,8 +13,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { createRequestHandler } from 'local-aws-sqs';
 import { isLoopbackHost, listen } from './aws-json-server.js';
+import { localAwsSqs } from './local-aws-sqs.js';
 import { refuseBrowserRequest } from './loopback-guard.js';
 
 export interface StartSqsOptions {
@@ -74,7 +74,7 @@ export async function startSqs(options: StartSqsOptions = {}): Promise<LocalSqs>
   const arn = (name: string) => `arn:aws:sqs:${region}:${accountId}:${name}`;
   const fifoAttributes = fifo ? { FifoQueue: 'true' as const } : {};
 
-  const { service, requestHandler } = createRequestHandler({
+  const { service, requestHandler } = localAwsSqs().createRequestHandler({
     port: options.port ?? 0,
     hostname: host,
     accountId,

@@ -43,6 +43,8 @@ import { startEmulator, type VoximplantEmulator } from './voximplant-emulator/in
 const LOCAL_ACCESS_KEY = 'local';
 const LOCAL_SECRET_KEY = 'local';
 
+/** First redelivery delay of a retryable queue failure, locally (deployed: 30 s, doubling per receive). */
+const LOCAL_REDELIVERY_BASE_SECONDS = 1;
 export interface StackInfo {
   readonly mode: 'emulator' | 'real';
   readonly startupMs: number;
@@ -207,6 +209,10 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
       credentialsSecretArn: secretArn,
       apiUrl,
       localDeadLetterQueueUrl: sqs.deadLetterQueueUrl,
+      localRequestQueueUrl: sqs.queueUrl,
+      // The function dead-letters on the local queue's last receive, and retries after seconds, not minutes.
+      queueMaxReceiveCount: String(settings.maxReceiveCount),
+      queueRedeliveryBaseSeconds: String(LOCAL_REDELIVERY_BASE_SECONDS),
       logLevel: settings.logLevel,
     };
     if (defaultRuleId !== undefined) params.defaultRuleId = String(defaultRuleId);

@@ -279,20 +279,24 @@ describe('queue trigger (SQS -> poller -> queue function)', () => {
     expect((await deadLetters()).some((m) => m.Body?.includes(name))).toBe(false);
   }, 40_000);
 
-  test('a record failing every receive moves to the dead-letter queue after maxReceiveCount (redrive)', async () => {
+  test('a record failing every receive is dead-lettered by the function on its last receive, with its reason', async () => {
     const name = 'e2e-redrive';
     await emulator.fault({ type: 'http', status: 503, conferenceName: name });
     const body = JSON.stringify({ conference_name: name, rule_id: ruleId });
     const id = await enqueue(body);
     const moved = await deadLetterWithBody(body, (MAX_RECEIVE_COUNT + 2) * VISIBILITY_TIMEOUT_SECONDS * 1000);
-    expect(moved.MessageId).toBe(id);
+    // A new message in the dead-letter queue, naming the one it came from.
+    expect(moved.MessageAttributes?.source_id?.StringValue).toBe(id);
     const peek = (await (await fetch(`${info().controlUrl}/dead-letters`)).json()) as {
       message_id: string;
       origin: string;
     }[];
-    expect(peek.find((m) => m.message_id === id)?.origin).toMatch(/^redrive policy/);
-    // Moved by the queue's redrive policy, not by the function: no reason attributes.
-    expect(moved.MessageAttributes?.error_code).toBeUndefined();
+    expect(peek.find((m) => m.message_id === moved.MessageId)?.origin).toMatch(/^queue function/);
+    // Sent by the function on the queue's last receive, before the redrive policy would: with its reason.
+    expect(moved.MessageAttributes?.error_code?.StringValue).toBe('voximplant_unavailable');
+    expect(moved.MessageAttributes?.receive_count?.StringValue).toBe(String(MAX_RECEIVE_COUNT));
+    expect(moved.MessageAttributes?.outcome?.StringValue).toBe('failed');
+    // Each receive was a real attempt, and ChangeMessageVisibility did not count as one (local/local-aws-sqs.ts).
     const receives = (await emulator.requests()).filter((r) => r.params.conference_name === name && r.status === 503);
     expect(receives.length).toBeGreaterThanOrEqual(MAX_RECEIVE_COUNT);
     await emulator.clearFaults();

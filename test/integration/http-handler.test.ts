@@ -164,5 +164,22 @@ describe('POST /conferences', () => {
     fx.emulator.setLatency(0);
     expect(response.status).toBe(504);
     expect(response.body.error.code).toBe('voximplant_timeout');
+    // The request was out: the conference may have started, and the caller is told so.
+    expect(response.body.error.outcome).toBe('unknown');
+    expect(response.body.error.message).toMatch(/may have started/);
+  });
+
+  it('says nothing may have started when Voximplant could not be reached at all', async () => {
+    const { createServer } = await import('node:net');
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise((resolve) => server.close(resolve));
+    const { createConferenceService } = await import('../../lib/index.js');
+    const service = createConferenceService({
+      env: { ...fx.env, VOXIMPLANT_API_URL: `http://127.0.0.1:${port}/platform_api`, VOXIMPLANT_MAX_ATTEMPTS: '1' },
+    });
+    const error = await service.start({ conference_name: 'http-refused', rule_id: fx.account.ruleId }).catch((e) => e);
+    expect(error).toMatchObject({ code: 'voximplant_unreachable', outcome: 'failed' });
   });
 });

@@ -332,7 +332,10 @@ describe('SQS bodies', () => {
         const deadLetter: DeadLetterSink = { send: async (body, error) => void dead.push({ body, error }) };
         const records: SQSRecord[] = batch.map((body, i) => sqsRecord(body, { messageId: `m${i}` }));
         const before = fx.emulator.stats().requests;
-        const response = await processQueueBatch(records, { service, deadLetter });
+        // Invalid bodies are permanent: nothing may ask SQS for a redelivery.
+        const redelivery = { after: async () => Promise.reject(new Error('no redelivery expected')) };
+        const policy = { redelivery, maxReceiveCount: 5, redeliveryBaseSeconds: 30 };
+        const response = await processQueueBatch(records, { service, deadLetter, ...policy });
         expect(response.batchItemFailures).toEqual([]);
         expect(dead.map((d) => d.body).sort()).toEqual([...batch].sort());
         for (const { error } of dead) {
@@ -378,7 +381,12 @@ describe('schedule input', () => {
         const dead: string[] = [];
         const deadLetter: DeadLetterSink = { send: async (_body, error) => void dead.push(error.code) };
         const before = fx.emulator.stats().requests;
-        const outcome = await processScheduledEvent(event, { service, deadLetter, maxLatenessSeconds: 600 });
+        const outcome = await processScheduledEvent(event, {
+          service,
+          deadLetter,
+          maxLatenessSeconds: 600,
+          maxEarlinessSeconds: 300,
+        });
         expect(outcome.outcome).toBe('dead_lettered');
         expect(dead).toHaveLength(1);
         // too_late: a wrapper whose request is invalid but whose valid scheduled_time lies in the past.

@@ -1,6 +1,14 @@
 /** functions/queue.ts with real SQS batches, the emulator, the Secrets Manager stand-in and local SQS as DLQ. */
+
+import {
+  ChangeMessageVisibilityCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { SQSBatchResponse } from 'aws-lambda';
+import { toSqsRecord } from '../../local/sqs-event.js';
 import { attribute, drainQueue } from '../helpers/dlq.js';
 import { lambdaContext, sqsEvent, sqsRecord } from '../helpers/events.js';
 import { startTriggerFixture, type TriggerFixture } from '../helpers/fixture.js';
@@ -10,8 +18,9 @@ let sqs: TriggerFixture['sqs'];
 let handler: (event: unknown, context: unknown) => Promise<SQSBatchResponse>;
 
 beforeAll(async () => {
-  fx = await startTriggerFixture({ VOXIMPLANT_MAX_ATTEMPTS: '2' });
+  fx = await startTriggerFixture({ VOXIMPLANT_MAX_ATTEMPTS: '2', QUEUE_MAX_RECEIVE_COUNT: '2' });
   sqs = fx.sqs;
+  process.env.REQUEST_QUEUE_URL = sqs.queueUrl;
   ({ handler } = (await import('../../functions/queue.js')) as never);
 });
 afterAll(() => fx.close());
@@ -70,10 +79,67 @@ describe('queue handler', () => {
     const { SqsDeadLetterSink } = await import('../../lib/dead-letter.js');
     const { processQueueBatch } = await import('../../lib/queue-batch.js');
     const deadLetter = new SqsDeadLetterSink({ queueUrl: `${sqs.endpoint}/000000000000/does-not-exist` });
+    const { getRedelivery } = await import('../../lib/redelivery.js');
     const response = await processQueueBatch([sqsRecord('{"bad":true}', { messageId: 'kept' })], {
       service: fx.service(),
       deadLetter,
+      redelivery: getRedelivery(),
+      maxReceiveCount: 2,
+      redeliveryBaseSeconds: 30,
     });
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'kept' }]);
+  });
+
+  it('a refused key is redelivered later, not dead-lettered; on the last receive it is dead-lettered with its reason', async () => {
+    fx.emulator.fault({ type: 'error', code: 100, conferenceName: 'q-auth' } as never);
+    const client = new SQSClient({
+      endpoint: sqs.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    const receive = async (visibilitySeconds: number) => {
+      const { Messages = [] } = await client.send(
+        new ReceiveMessageCommand({
+          QueueUrl: sqs.queueUrl,
+          MaxNumberOfMessages: 1,
+          AttributeNames: ['All'],
+          VisibilityTimeout: visibilitySeconds,
+          WaitTimeSeconds: 0,
+        }),
+      );
+      return Messages.map((m) => toSqsRecord(m, { queueArn: sqs.queueArn, region: 'us-east-1' }));
+    };
+    try {
+      await client.send(new SendMessageCommand({ QueueUrl: sqs.queueUrl, MessageBody: body('q-auth') }));
+      const [first] = await receive(1);
+      const context = lambdaContext(30_000, 'voxconf-dev-queue');
+      expect((await handler(sqsEvent([first!]), context)).batchItemFailures).toEqual([
+        { itemIdentifier: first!.messageId },
+      ]);
+      expect(await drainQueue(sqs.deadLetterQueueUrl, sqs.endpoint)).toEqual([]);
+      // The receive made it visible again after 1 s; the function pushed that out by at least 15 s.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(await receive(1)).toEqual([]);
+
+      // Time passes (the test makes it visible now): the second receive is the queue's last (maxReceiveCount 2).
+      await client.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: sqs.queueUrl,
+          ReceiptHandle: first!.receiptHandle,
+          VisibilityTimeout: 0,
+        }),
+      );
+      const [last] = await receive(30);
+      expect(last!.attributes.ApproximateReceiveCount).toBe('2');
+      expect((await handler(sqsEvent([last!]), context)).batchItemFailures).toEqual([]);
+      const [dead] = await drainQueue(sqs.deadLetterQueueUrl, sqs.endpoint);
+      expect(dead!.Body).toBe(body('q-auth'));
+      expect(attribute(dead!, 'error_code')).toBe('voximplant_authorization_failed');
+      expect(attribute(dead!, 'receive_count')).toBe('2');
+      expect(attribute(dead!, 'outcome')).toBe('failed');
+    } finally {
+      await drainQueue(sqs.queueUrl, sqs.endpoint);
+      client.destroy();
+    }
   });
 });

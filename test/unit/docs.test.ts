@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
+import { canRaise, ERROR_CATALOG, type ErrorCode } from '../../lib/errors.js';
 import facts from '../../lib/facts.json' with { type: 'json' };
 import { README, renderFacts } from '../../scripts/docs.js';
 
@@ -36,6 +37,17 @@ describe('README facts', () => {
     const names = row![0].split(' / ');
     const defaults = row![1].split(' / ');
     expect(Number(defaults[names.indexOf(name)])).toBe(setting.default);
+  });
+
+  test('the status table lists every code the HTTP API can answer, each under its status (lib/errors.ts)', () => {
+    const listed = new Map<string, number>();
+    for (const cells of rows.filter((row) => /^\d{3}$/.test(row[0]))) {
+      for (const code of cells[1].split(/,\s*/)) listed.set(code, Number(cells[0]));
+    }
+    const overHttp = (Object.keys(ERROR_CATALOG) as ErrorCode[]).filter((code) => canRaise(code, 'http'));
+    expect(Object.fromEntries([...listed].sort())).toEqual(
+      Object.fromEntries(overHttp.map((code) => [code, ERROR_CATALOG[code].status]).sort()),
+    );
   });
 
   test('the configuration table gives the API URL default', () => {

@@ -1,18 +1,36 @@
 import { describe, expect, it } from '@jest/globals';
 import type { SQSRecord } from 'aws-lambda';
 import type { DeadLetterSink } from '../../lib/dead-letter.js';
-import { DeadLetterError, UpstreamError, ValidationError, type VoxconfError } from '../../lib/index.js';
+import {
+  DeadLetterError,
+  UpstreamError,
+  ValidationError,
+  type VoxconfError,
+  VoximplantApiError,
+} from '../../lib/index.js';
 import { processQueueBatch } from '../../lib/queue-batch.js';
+import { type Redelivery, redeliveryDelaySeconds } from '../../lib/redelivery.js';
 
-function record(messageId: string, body: string): SQSRecord {
+function record(messageId: string, body: string, receiveCount?: number): SQSRecord {
   return {
     messageId,
     body,
     receiptHandle: `rh-${messageId}`,
-    attributes: {},
+    attributes: receiveCount === undefined ? {} : { ApproximateReceiveCount: String(receiveCount) },
     messageAttributes: {},
   } as unknown as SQSRecord;
 }
+
+/** Redelivery delays asked for, by receipt handle. */
+function redeliveries() {
+  const asked: Array<{ receiptHandle: string; seconds: number }> = [];
+  const redelivery: Redelivery = {
+    after: async (receiptHandle, seconds) => void asked.push({ receiptHandle, seconds }),
+  };
+  return { asked, redelivery };
+}
+
+const policy = { redelivery: redeliveries().redelivery, maxReceiveCount: 5, redeliveryBaseSeconds: 30 };
 
 describe('processQueueBatch', () => {
   it('acknowledges successes, reports retryables, dead-letters permanents with the body unchanged', async () => {
@@ -50,7 +68,7 @@ describe('processQueueBatch', () => {
       record('4', 'not json {'),
       record('5', '{"conference_name":"dlq-down"}'),
     ];
-    const response = await processQueueBatch(records, { service, deadLetter });
+    const response = await processQueueBatch(records, { ...policy, service, deadLetter });
     expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['2', '5']);
     expect(sent.sort((a, b) => a.body.localeCompare(b.body))).toEqual([
       { body: '{"conference_name":"bad"}', code: 'invalid_request', sourceId: '3' },
@@ -65,6 +83,7 @@ describe('processQueueBatch', () => {
       throw new Error('logger broke');
     };
     const response = await processQueueBatch([record('x', '{}')], {
+      ...policy,
       service: { start: async () => Promise.reject(new Error('never')) },
       deadLetter,
       loggerFor,
@@ -76,10 +95,74 @@ describe('processQueueBatch', () => {
     const sent: string[] = [];
     const deadLetter: DeadLetterSink = { send: async (_body, error) => void sent.push(error.code) };
     const response = await processQueueBatch([record('x', '{}')], {
+      ...policy,
       service: { start: async () => Promise.reject(new TypeError('bug')) },
       deadLetter,
     });
     expect(response.batchItemFailures).toEqual([]);
     expect(sent).toEqual(['internal_error']);
+  });
+});
+
+describe('retries through SQS, and the last receive', () => {
+  const refused = () => new VoximplantApiError('voximplant_authorization_failed', 100, 'Authorization failed');
+  const timeout = () => new UpstreamError('voximplant_timeout', 'slow', { outcome: 'unknown' });
+
+  function run(error: () => VoxconfError, receiveCount: number) {
+    const sent: Array<{ code: string; outcome: string; receiveCount?: number }> = [];
+    const deadLetter: DeadLetterSink = {
+      send: async (_body, e, context) =>
+        void sent.push({ code: e.code, outcome: e.outcome, receiveCount: context.receiveCount }),
+    };
+    const { asked, redelivery } = redeliveries();
+    const service = { start: async () => Promise.reject(error()) };
+    return processQueueBatch([record('m', '{}', receiveCount)], {
+      service,
+      deadLetter,
+      redelivery,
+      maxReceiveCount: 5,
+      redeliveryBaseSeconds: 30,
+      random: () => 1,
+    }).then((response) => ({ failures: response.batchItemFailures, sent, asked }));
+  }
+
+  it('an authorization failure that survived its refresh is redelivered later, not dead-lettered (a rotation passes)', async () => {
+    const { failures, sent, asked } = await run(refused, 1);
+    expect(failures).toEqual([{ itemIdentifier: 'm' }]);
+    expect(sent).toEqual([]);
+    expect(asked).toEqual([{ receiptHandle: 'rh-m', seconds: 30 }]);
+  });
+
+  it('each receive waits longer: 30, 60, 120, 240 s at most, at least half of that', async () => {
+    const delays = [];
+    for (const receives of [1, 2, 3, 4]) delays.push((await run(refused, receives)).asked[0]?.seconds);
+    expect(delays).toEqual([30, 60, 120, 240]);
+    expect(redeliveryDelaySeconds(4, { baseSeconds: 30 }, () => 0)).toBe(120);
+    expect(redeliveryDelaySeconds(20, { baseSeconds: 30 }, () => 1)).toBe(900);
+  });
+
+  it('on the last receive a retryable failure is dead-lettered by voxconf, with its reason and receive count', async () => {
+    const { failures, sent, asked } = await run(refused, 5);
+    expect(failures).toEqual([]);
+    expect(asked).toEqual([]);
+    expect(sent).toEqual([{ code: 'voximplant_authorization_failed', outcome: 'failed', receiveCount: 5 }]);
+  });
+
+  it('a timeout dead-lettered on the last receive says the conference may have started (outcome unknown)', async () => {
+    const { sent } = await run(timeout, 5);
+    expect(sent).toEqual([{ code: 'voximplant_timeout', outcome: 'unknown', receiveCount: 5 }]);
+  });
+
+  it('a failed visibility change still reports the record: the queue visibility timeout brings it back', async () => {
+    const deadLetter: DeadLetterSink = { send: async () => undefined };
+    const redelivery: Redelivery = { after: async () => Promise.reject(new Error('AccessDenied')) };
+    const response = await processQueueBatch([record('m', '{}', 1)], {
+      service: { start: async () => Promise.reject(refused()) },
+      deadLetter,
+      redelivery,
+      maxReceiveCount: 5,
+      redeliveryBaseSeconds: 30,
+    });
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm' }]);
   });
 });

@@ -69,7 +69,13 @@ describe('processScheduledEvent', () => {
   it('starts a conference that is on time, without the URLs in its result', async () => {
     const { deadLetter, sent } = sink();
     const event = { request, scheduled_time: '2026-11-26T09:00:00Z', execution_id: 'e' };
-    const outcome = await processScheduledEvent(event, { service: started, deadLetter, maxLatenessSeconds: 600, now });
+    const outcome = await processScheduledEvent(event, {
+      service: started,
+      deadLetter,
+      maxLatenessSeconds: 600,
+      maxEarlinessSeconds: 300,
+      now,
+    });
     expect(outcome).toEqual({ outcome: 'started', conference_name: 'standup', call_session_history_id: 9 });
     expect(JSON.stringify(outcome)).not.toContain('http');
     expect(sent).toEqual([]);
@@ -78,16 +84,41 @@ describe('processScheduledEvent', () => {
   it('dead-letters a conference more than the limit late, with the event unchanged', async () => {
     const { deadLetter, sent } = sink();
     const event = { request, scheduled_time: '2026-11-26T08:54:59Z', execution_id: 'e' };
-    const outcome = await processScheduledEvent(event, { service: started, deadLetter, maxLatenessSeconds: 600, now });
+    const outcome = await processScheduledEvent(event, {
+      service: started,
+      deadLetter,
+      maxLatenessSeconds: 600,
+      maxEarlinessSeconds: 300,
+      now,
+    });
     expect(outcome).toEqual({ outcome: 'dead_lettered', error_code: 'too_late' });
     expect(sent).toEqual([{ body: JSON.stringify(event), code: 'too_late' }]);
+  });
+
+  it('dead-letters an event far ahead of its time as too_early (Scheduler never fires early), starts a near one', async () => {
+    const { deadLetter, sent } = sink();
+    const deps = { service: started, deadLetter, maxLatenessSeconds: 600, maxEarlinessSeconds: 300, now };
+    const future = { request, scheduled_time: '2099-01-01T09:00:00Z', execution_id: 'e' };
+    expect(await processScheduledEvent(future, deps)).toEqual({ outcome: 'dead_lettered', error_code: 'too_early' });
+    expect(sent).toEqual([{ body: JSON.stringify(future), code: 'too_early' }]);
+    // Clocks differ by seconds, not minutes: 300 s ahead is still a start.
+    const soon = { request, scheduled_time: '2026-11-26T09:10:00Z', execution_id: 'e' };
+    expect(await processScheduledEvent(soon, deps)).toMatchObject({ outcome: 'started' });
+    const justTooSoon = { request, scheduled_time: '2026-11-26T09:10:01Z', execution_id: 'e' };
+    expect(await processScheduledEvent(justTooSoon, deps)).toMatchObject({ error_code: 'too_early' });
   });
 
   it('throws retryable failures so Lambda retries them, and nothing is dead-lettered', async () => {
     const { deadLetter, sent } = sink();
     const failing = { start: async () => Promise.reject(new UpstreamError('voximplant_unavailable', 'HTTP 503')) };
     await expect(
-      processScheduledEvent(request, { service: failing, deadLetter, maxLatenessSeconds: 600, now }),
+      processScheduledEvent(request, {
+        service: failing,
+        deadLetter,
+        maxLatenessSeconds: 600,
+        maxEarlinessSeconds: 300,
+        now,
+      }),
     ).rejects.toMatchObject({
       retryable: true,
     });
@@ -105,6 +136,7 @@ describe('processScheduledEvent', () => {
           service: { start: async () => Promise.reject(new ValidationError([])) },
           deadLetter,
           maxLatenessSeconds: 600,
+          maxEarlinessSeconds: 300,
           now,
         },
       ),
