@@ -6,6 +6,8 @@
  * Lambda reports as errorType and what the logs and the on-failure record show.
  */
 
+import { retryAfterSeconds } from './retry.js';
+
 /** The triggers that run the core; they may differ on whether they try a failure again. */
 export type Trigger = 'http' | 'queue' | 'schedule';
 
@@ -142,6 +144,7 @@ export class VoxconfError extends Error {
   readonly field?: string;
   readonly details?: readonly FieldProblem[];
   readonly voximplantCode?: number;
+  /** Whole seconds within RETRY_AFTER_SECONDS (lib/facts.json). */
   readonly retryAfterSeconds?: number;
 
   constructor(code: ErrorCode, message: string, options: VoxconfErrorOptions = {}) {
@@ -151,7 +154,9 @@ export class VoxconfError extends Error {
     if (options.field !== undefined) this.field = options.field;
     if (options.details !== undefined) this.details = options.details;
     if (options.voximplantCode !== undefined) this.voximplantCode = options.voximplantCode;
-    if (options.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
+    // Bounded here, so that no error carries a Retry-After callers cannot use (see retryAfterSeconds).
+    const retryAfter = retryAfterSeconds(options.retryAfterSeconds);
+    if (retryAfter !== undefined) this.retryAfterSeconds = retryAfter;
   }
 
   /** The message a caller may see: the error's own one where safe, the catalog's otherwise. */

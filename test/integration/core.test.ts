@@ -163,6 +163,34 @@ describe('Voximplant failures', () => {
     expect(fx.emulator.stats().requests - before).toBe((spec as { times: number }).times + 1);
   });
 
+  it('spreads the retries of concurrent throttled requests (Retry-After: 1 plus jitter)', async () => {
+    const n = 40;
+    const service = fx.service();
+    await service.start({ conference_name: 'core-spread-warm', rule_id: fx.account.ruleId });
+    fx.emulator.fault({ type: 'http', status: 429, retryAfter: 1, times: n } as never);
+    const sinceId = fx.emulator.requests().at(-1)!.id;
+    const names = Array.from({ length: n }, (_, i) => `core-spread-${i}`);
+    await Promise.all(names.map((name) => service.start({ conference_name: name, rule_id: fx.account.ruleId })));
+    const records = fx.emulator.requests({ sinceId });
+    const arrivals = (name: string) =>
+      records.filter((r) => r.params.conference_name === name).map((r) => Date.parse(r.receivedAt));
+    // Per request: the wait between its throttled attempt and its retry (machine load shifts both alike).
+    const waits = names.map((name) => {
+      const [throttled, retried] = arrivals(name);
+      return retried! - throttled!;
+    });
+    const retries = names.map((name) => arrivals(name)[1]!);
+    const spread = (values: number[]) => Math.max(...values) - Math.min(...values);
+    console.log(
+      `throttled retries: waits ${Math.min(...waits)}..${Math.max(...waits)} ms, wait spread ${spread(waits)} ms, retry arrival spread ${spread(retries)} ms`,
+    );
+    expect(Math.min(...waits)).toBeGreaterThanOrEqual(1_000);
+    // Without jitter every wait is 1000 ms plus timer noise (a few ms); with jitter they spread over 0..500 ms,
+    // and 40 uniform draws all landing within 250 ms of each other has a probability below 1e-10.
+    expect(spread(waits)).toBeGreaterThanOrEqual(250);
+    expect(Math.max(...waits)).toBeLessThan(1_500 + 1_000);
+  }, 20_000);
+
   it('refuses an answer too large to be a StartConference result, as a retryable invalid response', async () => {
     fx.emulator.fault({
       type: 'raw',

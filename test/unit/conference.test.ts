@@ -86,6 +86,14 @@ describe('ConferenceService', () => {
     expect(events).toContain('vox-162');
   });
 
+  it('waits Retry-After plus a jitter of up to half of it, so throttled callers spread', async () => {
+    const throttled = () => new UpstreamError('voximplant_throttled', 'HTTP 429', { retryAfterSeconds: 1 });
+    const { service, waits } = harness([throttled(), throttled(), session]);
+    await expect(service.start(request)).resolves.toMatchObject({ conference_name: 'room' });
+    // random() is 0.5: 1000 ms + 0.5 * 500 ms.
+    expect(waits).toEqual([1250, 1250]);
+  });
+
   it('never retries a permanent failure', async () => {
     const { service, calls } = harness([
       new VoximplantApiError('voximplant_rejected_request', 147, 'bad rule'),
