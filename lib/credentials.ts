@@ -4,6 +4,7 @@ import {
   type GetSecretValueCommandOutput,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { StandardRetryStrategy } from '@smithy/core/retry';
 import { type CryptoKey, importPKCS8 } from 'jose';
 import { CredentialsError } from './errors.js';
 
@@ -46,6 +47,23 @@ export interface SecretsManagerCredentialsOptions {
   readonly ttlMs: number;
   readonly client?: Pick<SecretsManagerClient, 'send'>;
   readonly now?: () => number;
+}
+
+/** GetSecretValue attempts for a 5xx or a network error (the SDK's retries, the only ones a read gets). */
+export const SECRETS_MANAGER_MAX_ATTEMPTS = 3;
+
+/**
+ * The SDK's standard retries, except for throttling: retrying a throttled read only adds load on a
+ * throttled API (and time before the answer). The caller gets credentials_unavailable with a Retry-After.
+ */
+export class NoThrottlingRetryStrategy extends StandardRetryStrategy {
+  override async refreshRetryTokenForRetry(
+    ...[token, errorInfo]: Parameters<StandardRetryStrategy['refreshRetryTokenForRetry']>
+  ): ReturnType<StandardRetryStrategy['refreshRetryTokenForRetry']> {
+    // Throwing here makes the SDK give up and throw the request's own error (ThrottlingException).
+    if (errorInfo.errorType === 'THROTTLING') throw new Error('A throttled request is not retried.');
+    return super.refreshRetryTokenForRetry(token, errorInfo);
+  }
 }
 
 /** PKCS#8 as Voximplant's control panel downloads it, or PKCS#1 as converting tools often write it. */
@@ -142,10 +160,12 @@ export class SecretsManagerCredentials implements CredentialsProvider {
   constructor(options: SecretsManagerCredentialsOptions) {
     this.options = options;
     // Bounded per attempt: a hung connection must fail over to the SDK's own retries, not eat the invocation.
+    // The SDK is the one layer that retries a read (5xx, network errors); a throttled read is not retried.
     this.client =
       options.client ??
       new SecretsManagerClient({
-        maxAttempts: 3,
+        maxAttempts: SECRETS_MANAGER_MAX_ATTEMPTS,
+        retryStrategy: new NoThrottlingRetryStrategy(SECRETS_MANAGER_MAX_ATTEMPTS),
         requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
       });
     this.now = options.now ?? Date.now;

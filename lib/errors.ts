@@ -21,6 +21,11 @@ interface CatalogEntry {
   readonly retryable: boolean;
   /** Triggers whose own retry (SQS redelivery, Lambda's async retries) decides otherwise. */
   readonly retryableBy?: Readonly<Partial<Record<Trigger, boolean>>>;
+  /**
+   * false: retryable, but not tried again inside the invocation, because the layer that failed already
+   * retried what was worth retrying (the AWS SDK, for Secrets Manager); the trigger and the caller still may.
+   */
+  readonly retriedInInvocation?: boolean;
   /** The caller sees the error's own message; false: only publicMessage (operators read the log). */
   readonly exposeMessage: boolean;
   readonly logLevel: LogLevel;
@@ -79,6 +84,8 @@ export const ERROR_CATALOG = {
     ...misconfigured,
     status: 503,
     retryable: true,
+    // The SDK retried 5xx and network errors; a throttled read is not retried by anyone within the invocation.
+    retriedInInvocation: false,
     publicMessage: 'The service account key could not be read right now; try again shortly.',
   },
   credentials_not_found: misconfigured,
@@ -114,6 +121,11 @@ export type UpstreamCode =
 /** The catalog entry of a code, typed as the general entry (optional fields included). */
 export function catalogEntry(code: ErrorCode): CatalogEntry {
   return ERROR_CATALOG[code];
+}
+
+/** Whether the core tries the failure again within the invocation (its attempt loop), per the catalog. */
+export function isRetriedInInvocation(error: VoxconfError): boolean {
+  return error.retryable && (catalogEntry(error.code).retriedInInvocation ?? true);
 }
 
 /** Whether this trigger tries the failure again (its own redelivery or retry), per the catalog. */

@@ -316,11 +316,46 @@ describe('credentials', () => {
     expect(text.message).not.toContain('hunter2');
   });
 
-  it("survives a throttled GetSecretValue through the SDK's own retries", async () => {
-    fx.secrets.fault({ kind: 'throttle', times: 1 });
-    const result = await fx.service().start({ conference_name: 'core-throttle', rule_id: fx.account.ruleId });
-    expect(result.conference_name).toBe('core-throttle');
+  it('reads a throttled secret once: no layer retries, the answer is a retryable credentials_unavailable', async () => {
+    fx.secrets.fault({ kind: 'throttle' });
+    fx.secrets.clearCalls();
+    const started = Date.now();
+    const error = await failure(fx.service().start({ conference_name: 'core-throttle', rule_id: fx.account.ruleId }));
+    console.log(
+      `throttled GetSecretValue: ${fx.secrets.getSecretValueCount(SECRET_NAME)} call(s), ${Date.now() - started} ms`,
+    );
+    expect(error).toMatchObject({ code: 'credentials_unavailable', retryable: true });
+    expect(fx.secrets.getSecretValueCount(SECRET_NAME)).toBe(1);
+    // Once Secrets Manager answers again, so does voxconf.
+    fx.secrets.clearFaults();
+    const service = fx.service();
+    await expect(
+      service.start({ conference_name: 'core-throttle', rule_id: fx.account.ruleId }),
+    ).resolves.toMatchObject({ conference_name: 'core-throttle' });
   });
+
+  it('retries a Secrets Manager 5xx or dropped connection in the SDK only: at most 3 reads per request', async () => {
+    for (const kind of ['server_error', 'drop'] as const) {
+      fx.secrets.clearFaults();
+      fx.secrets.fault({ kind });
+      fx.secrets.clearCalls();
+      const started = Date.now();
+      const error = await failure(fx.service().start({ conference_name: 'core-5xx', rule_id: fx.account.ruleId }));
+      console.log(
+        `${kind} GetSecretValue: ${fx.secrets.getSecretValueCount(SECRET_NAME)} call(s), ${Date.now() - started} ms`,
+      );
+      expect(error).toMatchObject({ code: 'credentials_unavailable', retryable: true });
+      expect(fx.secrets.getSecretValueCount(SECRET_NAME)).toBe(3);
+    }
+    // A single 5xx is absorbed by the SDK's retry.
+    fx.secrets.clearFaults();
+    fx.secrets.fault({ kind: 'server_error', times: 1 });
+    fx.secrets.clearCalls();
+    await expect(
+      fx.service().start({ conference_name: 'core-5xx-once', rule_id: fx.account.ruleId }),
+    ).resolves.toMatchObject({ conference_name: 'core-5xx-once' });
+    expect(fx.secrets.getSecretValueCount(SECRET_NAME)).toBe(2);
+  }, 20_000);
 
   it('reports Secrets Manager outages as retryable, access denied as permanent', async () => {
     fx.secrets.fault({ kind: 'server_error', times: 10 });
