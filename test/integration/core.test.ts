@@ -277,6 +277,33 @@ describe('credentials', () => {
     // The rotated key stays the fixture's key (in Secrets Manager and the emulator) for the tests after this one.
   });
 
+  it('uses a key put into Secrets Manager right after the old one was revoked and refused', async () => {
+    // Its own account and secret: the fixture's key stays as it is for the other tests.
+    const account = fx.emulator.createAccount();
+    const secretId = 'voxconf/test/credentials-revoked-first';
+    fx.secrets.putSecret(secretId, { secretString: JSON.stringify(account.credentials) });
+    const service = fx.service({ env: { VOXIMPLANT_CREDENTIALS_SECRET_ID: secretId } });
+    const start = (name: string) => service.start({ conference_name: name, rule_id: account.ruleId });
+    await start('core-revoked-0');
+
+    // The old key is revoked before the new one reaches Secrets Manager: one refresh still finds the old key.
+    const rotated = fx.emulator.addKey(account.accountId);
+    fx.emulator.removeKey(account.keyId);
+    const refused = await failure(start('core-revoked-1'));
+    expect(refused).toMatchObject({ code: 'voximplant_authorization_failed', voximplantCode: 100 });
+    expect(fx.secrets.getSecretValueCount(secretId)).toBe(2);
+
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    fx.secrets.putSecret(secretId, { secretString: JSON.stringify(rotated.credentials) });
+    const changed = Date.now();
+    const results = await Promise.all([1, 2, 3, 4, 5].map((i) => start(`core-revoked-2-${i}`)));
+    console.log(`revoked first: requests after the key change answered within ${Date.now() - changed} ms`);
+    expect(results.map((r) => r.conference_name)).toEqual([1, 2, 3, 4, 5].map((i) => `core-revoked-2-${i}`));
+    expect(fx.emulator.requests().at(-1)!.auth).toMatchObject({ outcome: 'ok', kid: rotated.keyId });
+    // Bounded: the requests that saw the refused key shared one more read.
+    expect(fx.secrets.getSecretValueCount(secretId)).toBe(3);
+  });
+
   it('re-reads the secret after the TTL', async () => {
     const service = fx.service({ env: { VOXIMPLANT_CREDENTIALS_TTL_SECONDS: '1' } });
     fx.secrets.clearCalls();
