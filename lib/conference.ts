@@ -4,6 +4,7 @@ import type { CredentialsProvider, GetCredentialsOptions, VoximplantCredentials 
 import {
   CredentialsError,
   catalogEntry,
+  isRetriedInInvocation,
   RuleNotAllowedError,
   toVoxconfError,
   UpstreamError,
@@ -128,7 +129,8 @@ export class ConferenceService {
   }
 
   /**
-   * Attempts until one succeeds, a failure is not retryable, or attempts or time run out. A refused
+   * Attempts until one succeeds, a failure is not retried in the invocation (not retryable, or a
+   * credentials failure the SDK already retried), or attempts or time run out. A refused
    * token gets one fresh read of the key and one more try, which does not count as an attempt.
    */
   private async call(request: ConferenceRequest, options: StartOptions): Promise<StartConferenceResponse> {
@@ -159,7 +161,7 @@ export class ConferenceService {
         });
         continue;
       }
-      const delay = error.retryable ? this.retryDelay(attempt, error, deadline) : undefined;
+      const delay = isRetriedInInvocation(error) ? this.retryDelay(attempt, error, deadline) : undefined;
       if (delay === undefined) throw error;
       this.metrics.retry();
       log?.info('retrying StartConference', {

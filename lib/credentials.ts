@@ -4,6 +4,7 @@ import {
   type GetSecretValueCommandOutput,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { StandardRetryStrategy } from '@smithy/core/retry';
 import { type CryptoKey, importPKCS8 } from 'jose';
 import { CredentialsError } from './errors.js';
 
@@ -30,22 +31,44 @@ export interface GetCredentialsOptions {
 export interface CredentialsProvider {
   /**
    * Cached credentials, fetched when missing or older than the TTL. `forceRefresh` fetches anew unless
-   * another caller already did (see ifFetchedBefore) or a forced fetch ran in the last few seconds.
+   * another caller already did (see ifFetchedBefore); forced fetches are spaced by
+   * MIN_FORCED_REFRESH_INTERVAL_MS, and one asked for sooner waits for the next slot.
    */
   get(options?: GetCredentialsOptions): Promise<VoximplantCredentials>;
 }
 
 /**
  * Forced refreshes are spaced at least this far apart: when Voximplant refuses a key that Secrets
- * Manager still holds unchanged, every request would otherwise read the secret again.
+ * Manager still holds unchanged, every request would otherwise read the secret again. One asked for
+ * sooner is not refused but waits for the next slot, shared by every caller that asks meanwhile: a
+ * key replaced in Secrets Manager is used by the next refused request, at most this much later.
  */
-export const MIN_FORCED_REFRESH_INTERVAL_MS = 10_000;
+export const MIN_FORCED_REFRESH_INTERVAL_MS = 1_000;
 
 export interface SecretsManagerCredentialsOptions {
   readonly secretId: string;
   readonly ttlMs: number;
   readonly client?: Pick<SecretsManagerClient, 'send'>;
   readonly now?: () => number;
+  /** How a forced refresh waits for its slot (tests). */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** GetSecretValue attempts for a 5xx or a network error (the SDK's retries, the only ones a read gets). */
+export const SECRETS_MANAGER_MAX_ATTEMPTS = 3;
+
+/**
+ * The SDK's standard retries, except for throttling: retrying a throttled read only adds load on a
+ * throttled API (and time before the answer). The caller gets credentials_unavailable with a Retry-After.
+ */
+export class NoThrottlingRetryStrategy extends StandardRetryStrategy {
+  override async refreshRetryTokenForRetry(
+    ...[token, errorInfo]: Parameters<StandardRetryStrategy['refreshRetryTokenForRetry']>
+  ): ReturnType<StandardRetryStrategy['refreshRetryTokenForRetry']> {
+    // Throwing here makes the SDK give up and throw the request's own error (ThrottlingException).
+    if (errorInfo.errorType === 'THROTTLING') throw new Error('A throttled request is not retried.');
+    return super.refreshRetryTokenForRetry(token, errorInfo);
+  }
 }
 
 /** PKCS#8 as Voximplant's control panel downloads it, or PKCS#1 as converting tools often write it. */
@@ -136,33 +159,53 @@ export class SecretsManagerCredentials implements CredentialsProvider {
   private readonly client: Pick<SecretsManagerClient, 'send'>;
   private readonly now: () => number;
   private cached: { value: VoximplantCredentials; fetchedAt: number } | undefined;
+  private readonly sleep: (ms: number) => Promise<void>;
   private inFlight: Promise<VoximplantCredentials> | undefined;
   private lastForcedAt: number | undefined;
+  /** The forced refresh waiting for its slot, shared by every caller that asks for one meanwhile. */
+  private nextForced: Promise<VoximplantCredentials> | undefined;
 
   constructor(options: SecretsManagerCredentialsOptions) {
     this.options = options;
     // Bounded per attempt: a hung connection must fail over to the SDK's own retries, not eat the invocation.
+    // The SDK is the one layer that retries a read (5xx, network errors); a throttled read is not retried.
     this.client =
       options.client ??
       new SecretsManagerClient({
-        maxAttempts: 3,
+        maxAttempts: SECRETS_MANAGER_MAX_ATTEMPTS,
+        retryStrategy: new NoThrottlingRetryStrategy(SECRETS_MANAGER_MAX_ATTEMPTS),
         requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
       });
     this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
   get(options: GetCredentialsOptions = {}): Promise<VoximplantCredentials> {
     if (this.inFlight) return this.inFlight;
     const cached = this.cached;
     const now = this.now();
-    let fetch = cached === undefined || now - cached.fetchedAt >= this.options.ttlMs;
-    if (!fetch && options.forceRefresh && cached) {
-      const refreshedSince = options.ifFetchedBefore !== undefined && cached.fetchedAt > options.ifFetchedBefore;
-      const tooSoon = this.lastForcedAt !== undefined && now - this.lastForcedAt < MIN_FORCED_REFRESH_INTERVAL_MS;
-      fetch = !refreshedSince && !tooSoon;
-      if (fetch) this.lastForcedAt = now;
+    if (cached === undefined || now - cached.fetchedAt >= this.options.ttlMs) return this.fetchShared();
+    if (!options.forceRefresh) return Promise.resolve(cached.value);
+    // A fetch completed after the caller obtained the key it found wrong: that fetch was the refresh.
+    if (options.ifFetchedBefore !== undefined && cached.fetchedAt > options.ifFetchedBefore) {
+      return Promise.resolve(cached.value);
     }
-    if (!fetch && cached) return Promise.resolve(cached.value);
+    const wait = this.lastForcedAt === undefined ? 0 : this.lastForcedAt + MIN_FORCED_REFRESH_INTERVAL_MS - now;
+    if (wait <= 0) {
+      this.lastForcedAt = now;
+      return this.fetchShared();
+    }
+    this.nextForced ??= this.sleep(wait).then(() => {
+      this.nextForced = undefined;
+      if (this.inFlight) return this.inFlight;
+      this.lastForcedAt = this.now();
+      return this.fetchShared();
+    });
+    return this.nextForced;
+  }
+
+  /** One GetSecretValue at a time: callers that come while it runs share it. */
+  private fetchShared(): Promise<VoximplantCredentials> {
     const fetching = this.fetch().finally(() => {
       if (this.inFlight === fetching) this.inFlight = undefined;
     });

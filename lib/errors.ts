@@ -6,6 +6,8 @@
  * Lambda reports as errorType and what the logs and the on-failure record show.
  */
 
+import { retryAfterSeconds } from './retry.js';
+
 /** The triggers that run the core; they may differ on whether they try a failure again. */
 export type Trigger = 'http' | 'queue' | 'schedule';
 
@@ -19,6 +21,11 @@ interface CatalogEntry {
   readonly retryable: boolean;
   /** Triggers whose own retry (SQS redelivery, Lambda's async retries) decides otherwise. */
   readonly retryableBy?: Readonly<Partial<Record<Trigger, boolean>>>;
+  /**
+   * false: retryable, but not tried again inside the invocation, because the layer that failed already
+   * retried what was worth retrying (the AWS SDK, for Secrets Manager); the trigger and the caller still may.
+   */
+  readonly retriedInInvocation?: boolean;
   /** The caller sees the error's own message; false: only publicMessage (operators read the log). */
   readonly exposeMessage: boolean;
   readonly logLevel: LogLevel;
@@ -89,6 +96,8 @@ export const ERROR_CATALOG = {
     ...misconfigured,
     status: 503,
     retryable: true,
+    // The SDK retried 5xx and network errors; a throttled read is not retried by anyone within the invocation.
+    retriedInInvocation: false,
     publicMessage: 'The service account key could not be read right now; try again shortly.',
   },
   credentials_not_found: misconfigured,
@@ -132,6 +141,11 @@ export function canRaise(code: ErrorCode, trigger: Trigger): boolean {
   return catalogEntry(code).raisedBy?.includes(trigger) ?? true;
 }
 
+/** Whether the core tries the failure again within the invocation (its attempt loop), per the catalog. */
+export function isRetriedInInvocation(error: VoxconfError): boolean {
+  return error.retryable && (catalogEntry(error.code).retriedInInvocation ?? true);
+}
+
 /** Whether this trigger tries the failure again (its own redelivery or retry), per the catalog. */
 export function isRetryableBy(error: VoxconfError, trigger: Trigger): boolean {
   return catalogEntry(error.code).retryableBy?.[trigger] ?? error.retryable;
@@ -167,6 +181,7 @@ export class VoxconfError extends Error {
   readonly field?: string;
   readonly details?: readonly FieldProblem[];
   readonly voximplantCode?: number;
+  /** Whole seconds within RETRY_AFTER_SECONDS (lib/facts.json). */
   readonly retryAfterSeconds?: number;
   /** Set by the service when any attempt may have reached Voximplant, not only the last one. */
   outcome: Outcome;
@@ -179,7 +194,9 @@ export class VoxconfError extends Error {
     if (options.field !== undefined) this.field = options.field;
     if (options.details !== undefined) this.details = options.details;
     if (options.voximplantCode !== undefined) this.voximplantCode = options.voximplantCode;
-    if (options.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
+    // Bounded here, so that no error carries a Retry-After callers cannot use (see retryAfterSeconds).
+    const retryAfter = retryAfterSeconds(options.retryAfterSeconds);
+    if (retryAfter !== undefined) this.retryAfterSeconds = retryAfter;
   }
 
   /** The message a caller may see: the error's own one where safe, the catalog's otherwise. */

@@ -27,6 +27,7 @@ export interface CreateServiceOptions {
   /** Clock for tokens, caches and deadlines. */
   readonly now?: () => number;
   readonly random?: () => number;
+  /** Waits: between attempts, and a forced credentials refresh for its slot (goes with `now`). */
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
@@ -41,6 +42,7 @@ export function createConferenceService(options: CreateServiceOptions = {}): Con
       ttlMs: config.credentialsTtlMs,
       client: options.secretsManager,
       now: options.now,
+      sleep: options.sleep,
     });
   const signer =
     options.signer ??

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { UpstreamError, VoximplantApiError } from './errors.js';
+import { retryAfterSeconds } from './retry.js';
 import type { ConferenceRequest } from './validation.js';
 import { classifyHttpStatus, classifyVoximplantCode } from './voximplant-codes.js';
 
@@ -18,14 +19,6 @@ export interface VoximplantClientOptions {
 
 /** Bodies larger than this are not a StartConference answer; stop reading. */
 const MAX_RESPONSE_BYTES = 1024 * 1024;
-
-function retryAfterSeconds(header: string | string[] | undefined): number | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (value === undefined) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim());
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
-}
 
 interface RawResponse {
   status: number;

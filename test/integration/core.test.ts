@@ -163,6 +163,34 @@ describe('Voximplant failures', () => {
     expect(fx.emulator.stats().requests - before).toBe((spec as { times: number }).times + 1);
   });
 
+  it('spreads the retries of concurrent throttled requests (Retry-After: 1 plus jitter)', async () => {
+    const n = 40;
+    const service = fx.service();
+    await service.start({ conference_name: 'core-spread-warm', rule_id: fx.account.ruleId });
+    fx.emulator.fault({ type: 'http', status: 429, retryAfter: 1, times: n } as never);
+    const sinceId = fx.emulator.requests().at(-1)!.id;
+    const names = Array.from({ length: n }, (_, i) => `core-spread-${i}`);
+    await Promise.all(names.map((name) => service.start({ conference_name: name, rule_id: fx.account.ruleId })));
+    const records = fx.emulator.requests({ sinceId });
+    const arrivals = (name: string) =>
+      records.filter((r) => r.params.conference_name === name).map((r) => Date.parse(r.receivedAt));
+    // Per request: the wait between its throttled attempt and its retry (machine load shifts both alike).
+    const waits = names.map((name) => {
+      const [throttled, retried] = arrivals(name);
+      return retried! - throttled!;
+    });
+    const retries = names.map((name) => arrivals(name)[1]!);
+    const spread = (values: number[]) => Math.max(...values) - Math.min(...values);
+    console.log(
+      `throttled retries: waits ${Math.min(...waits)}..${Math.max(...waits)} ms, wait spread ${spread(waits)} ms, retry arrival spread ${spread(retries)} ms`,
+    );
+    expect(Math.min(...waits)).toBeGreaterThanOrEqual(1_000);
+    // Without jitter every wait is 1000 ms plus timer noise (a few ms); with jitter they spread over 0..500 ms,
+    // and 40 uniform draws all landing within 250 ms of each other has a probability below 1e-10.
+    expect(spread(waits)).toBeGreaterThanOrEqual(250);
+    expect(Math.max(...waits)).toBeLessThan(1_500 + 1_000);
+  }, 20_000);
+
   it('refuses an answer too large to be a StartConference result, as a retryable invalid response', async () => {
     fx.emulator.fault({
       type: 'raw',
@@ -249,6 +277,33 @@ describe('credentials', () => {
     // The rotated key stays the fixture's key (in Secrets Manager and the emulator) for the tests after this one.
   });
 
+  it('uses a key put into Secrets Manager right after the old one was revoked and refused', async () => {
+    // Its own account and secret: the fixture's key stays as it is for the other tests.
+    const account = fx.emulator.createAccount();
+    const secretId = 'voxconf/test/credentials-revoked-first';
+    fx.secrets.putSecret(secretId, { secretString: JSON.stringify(account.credentials) });
+    const service = fx.service({ env: { VOXIMPLANT_CREDENTIALS_SECRET_ID: secretId } });
+    const start = (name: string) => service.start({ conference_name: name, rule_id: account.ruleId });
+    await start('core-revoked-0');
+
+    // The old key is revoked before the new one reaches Secrets Manager: one refresh still finds the old key.
+    const rotated = fx.emulator.addKey(account.accountId);
+    fx.emulator.removeKey(account.keyId);
+    const refused = await failure(start('core-revoked-1'));
+    expect(refused).toMatchObject({ code: 'voximplant_authorization_failed', voximplantCode: 100 });
+    expect(fx.secrets.getSecretValueCount(secretId)).toBe(2);
+
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    fx.secrets.putSecret(secretId, { secretString: JSON.stringify(rotated.credentials) });
+    const changed = Date.now();
+    const results = await Promise.all([1, 2, 3, 4, 5].map((i) => start(`core-revoked-2-${i}`)));
+    console.log(`revoked first: requests after the key change answered within ${Date.now() - changed} ms`);
+    expect(results.map((r) => r.conference_name)).toEqual([1, 2, 3, 4, 5].map((i) => `core-revoked-2-${i}`));
+    expect(fx.emulator.requests().at(-1)!.auth).toMatchObject({ outcome: 'ok', kid: rotated.keyId });
+    // Bounded: the requests that saw the refused key shared one more read.
+    expect(fx.secrets.getSecretValueCount(secretId)).toBe(3);
+  });
+
   it('re-reads the secret after the TTL', async () => {
     const service = fx.service({ env: { VOXIMPLANT_CREDENTIALS_TTL_SECONDS: '1' } });
     fx.secrets.clearCalls();
@@ -288,11 +343,46 @@ describe('credentials', () => {
     expect(text.message).not.toContain('hunter2');
   });
 
-  it("survives a throttled GetSecretValue through the SDK's own retries", async () => {
-    fx.secrets.fault({ kind: 'throttle', times: 1 });
-    const result = await fx.service().start({ conference_name: 'core-throttle', rule_id: fx.account.ruleId });
-    expect(result.conference_name).toBe('core-throttle');
+  it('reads a throttled secret once: no layer retries, the answer is a retryable credentials_unavailable', async () => {
+    fx.secrets.fault({ kind: 'throttle' });
+    fx.secrets.clearCalls();
+    const started = Date.now();
+    const error = await failure(fx.service().start({ conference_name: 'core-throttle', rule_id: fx.account.ruleId }));
+    console.log(
+      `throttled GetSecretValue: ${fx.secrets.getSecretValueCount(SECRET_NAME)} call(s), ${Date.now() - started} ms`,
+    );
+    expect(error).toMatchObject({ code: 'credentials_unavailable', retryable: true });
+    expect(fx.secrets.getSecretValueCount(SECRET_NAME)).toBe(1);
+    // Once Secrets Manager answers again, so does voxconf.
+    fx.secrets.clearFaults();
+    const service = fx.service();
+    await expect(
+      service.start({ conference_name: 'core-throttle', rule_id: fx.account.ruleId }),
+    ).resolves.toMatchObject({ conference_name: 'core-throttle' });
   });
+
+  it('retries a Secrets Manager 5xx or dropped connection in the SDK only: at most 3 reads per request', async () => {
+    for (const kind of ['server_error', 'drop'] as const) {
+      fx.secrets.clearFaults();
+      fx.secrets.fault({ kind });
+      fx.secrets.clearCalls();
+      const started = Date.now();
+      const error = await failure(fx.service().start({ conference_name: 'core-5xx', rule_id: fx.account.ruleId }));
+      console.log(
+        `${kind} GetSecretValue: ${fx.secrets.getSecretValueCount(SECRET_NAME)} call(s), ${Date.now() - started} ms`,
+      );
+      expect(error).toMatchObject({ code: 'credentials_unavailable', retryable: true });
+      expect(fx.secrets.getSecretValueCount(SECRET_NAME)).toBe(3);
+    }
+    // A single 5xx is absorbed by the SDK's retry.
+    fx.secrets.clearFaults();
+    fx.secrets.fault({ kind: 'server_error', times: 1 });
+    fx.secrets.clearCalls();
+    await expect(
+      fx.service().start({ conference_name: 'core-5xx-once', rule_id: fx.account.ruleId }),
+    ).resolves.toMatchObject({ conference_name: 'core-5xx-once' });
+    expect(fx.secrets.getSecretValueCount(SECRET_NAME)).toBe(2);
+  }, 20_000);
 
   it('reports Secrets Manager outages as retryable, access denied as permanent', async () => {
     fx.secrets.fault({ kind: 'server_error', times: 10 });

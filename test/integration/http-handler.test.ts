@@ -155,6 +155,23 @@ describe('POST /conferences', () => {
     expect(throttled.body.error.code).toBe('voximplant_throttled');
   });
 
+  it.each([
+    ['99999999999999999999999', '30'],
+    ['86400', '30'],
+    ['Thu, 01 Jan 2099 00:00:00 GMT', '30'],
+    ['0', '1'],
+    ['soon', '2'],
+  ])('passes Retry-After %j on as %s: whole seconds from 1 to 30', async (retryAfter, expected) => {
+    fx.emulator.fault({ type: 'http', status: 503, retryAfter } as never);
+    const response = await handler(
+      httpEvent(JSON.stringify({ conference_name: 'http-retry-after', rule_id: fx.account.ruleId })),
+      lambdaContext(3_000),
+    );
+    fx.emulator.clearFaults();
+    expect(response.statusCode).toBe(503);
+    expect(response.headers?.['retry-after']).toBe(expected);
+  });
+
   it('answers 504 when Voximplant is slower than the invocation allows', async () => {
     fx.emulator.setLatency(3_000);
     const response = await invoke(

@@ -1,8 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import {
   ConferenceService,
+  CredentialsError,
+  isRetryableBy,
   loadConfig,
   UpstreamError,
+  type VoxconfError,
   VoximplantApiError,
   type VoximplantCredentials,
 } from '../../lib/index.js';
@@ -86,6 +89,14 @@ describe('ConferenceService', () => {
     expect(events).toContain('vox-162');
   });
 
+  it('waits Retry-After plus a jitter of up to half of it, so throttled callers spread', async () => {
+    const throttled = () => new UpstreamError('voximplant_throttled', 'HTTP 429', { retryAfterSeconds: 1 });
+    const { service, waits } = harness([throttled(), throttled(), session]);
+    await expect(service.start(request)).resolves.toMatchObject({ conference_name: 'room' });
+    // random() is 0.5: 1000 ms + 0.5 * 500 ms.
+    expect(waits).toEqual([1250, 1250]);
+  });
+
   it('never retries a permanent failure', async () => {
     const { service, calls } = harness([
       new VoximplantApiError('voximplant_rejected_request', 147, 'bad rule'),
@@ -130,6 +141,27 @@ describe('ConferenceService', () => {
       retryable: false,
     });
     expect(calls).toHaveLength(2);
+  });
+
+  it('does not retry a credentials failure itself: the SDK already did, and the trigger may', async () => {
+    let reads = 0;
+    const service = new ConferenceService({
+      config: loadConfig({ VOXIMPLANT_CREDENTIALS_SECRET_ID: 's', VOXIMPLANT_MAX_ATTEMPTS: '3' }),
+      credentials: {
+        get: async () => {
+          reads++;
+          throw new CredentialsError('credentials_unavailable', 'throttled');
+        },
+      },
+      signer: { token: async () => 't', invalidate: () => undefined },
+      client: { startConference: async () => session },
+      sleep: async () => undefined,
+    });
+    const error = await service.start(request).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'credentials_unavailable', retryable: true });
+    expect(isRetryableBy(error as VoxconfError, 'queue')).toBe(true);
+    expect(isRetryableBy(error as VoxconfError, 'schedule')).toBe(true);
+    expect(reads).toBe(1);
   });
 
   it('answers by the deadline when Secrets Manager hangs, with a retryable error', async () => {

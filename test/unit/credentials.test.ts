@@ -158,24 +158,64 @@ describe('SecretsManagerCredentials cache', () => {
     expect(fake.calls()).toBe(2);
   });
 
-  it('spaces forced refreshes when the secret keeps the refused key', async () => {
+  it('spaces forced refreshes by MIN_FORCED_REFRESH_INTERVAL_MS (1 s): a sooner one waits for the next slot', async () => {
+    expect(MIN_FORCED_REFRESH_INTERVAL_MS).toBe(1_000);
     let now = 1_000;
+    const sleeps: number[] = [];
     const fake = fakeClient([JSON.stringify(good)]);
     const provider = new SecretsManagerCredentials({
       secretId: 's',
       ttlMs: 600_000,
       client: fake.client,
       now: () => now,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        now += ms;
+      },
     });
     await provider.get();
-    for (let i = 0; i < 5; i++) {
-      now += 1_000;
-      await provider.get({ forceRefresh: true, ifFetchedBefore: now - 1 });
-    }
-    expect(fake.calls()).toBe(2);
-    now += MIN_FORCED_REFRESH_INTERVAL_MS;
+    now += 100;
     await provider.get({ forceRefresh: true, ifFetchedBefore: now - 1 });
+    expect(fake.calls()).toBe(2);
+    // Refused again 200 ms later, by several requests at once: they wait for the slot and share one read.
+    now += 200;
+    await Promise.all(Array.from({ length: 5 }, () => provider.get({ forceRefresh: true, ifFetchedBefore: now - 1 })));
+    expect(sleeps).toEqual([800]);
     expect(fake.calls()).toBe(3);
+    // A plain read never waits for a slot: it takes the cache.
+    await provider.get();
+    expect(fake.calls()).toBe(3);
+  });
+
+  it('a refresh asked for after the secret changed returns the new key, even right after a refresh', async () => {
+    let now = 1_000;
+    const values = [JSON.stringify(good), JSON.stringify(good)];
+    let calls = 0;
+    const client = {
+      send: async () => {
+        const value = values[Math.min(calls, values.length - 1)];
+        calls++;
+        return { SecretString: value, VersionId: `v${calls}` };
+      },
+    };
+    const provider = new SecretsManagerCredentials({
+      secretId: 's',
+      ttlMs: 600_000,
+      client: client as never,
+      now: () => now,
+      sleep: async (ms) => {
+        now += ms;
+      },
+    });
+    await provider.get();
+    now += 50;
+    // The old key was revoked: the first forced refresh still finds it in Secrets Manager.
+    expect((await provider.get({ forceRefresh: true, ifFetchedBefore: now - 1 })).keyId).toBe('kid-1');
+    // The new key arrives 100 ms later, and a request refused right then gets it.
+    values.push(JSON.stringify({ ...good, key_id: 'kid-2' }));
+    now += 100;
+    expect((await provider.get({ forceRefresh: true, ifFetchedBefore: now - 1 })).keyId).toBe('kid-2');
+    expect(calls).toBe(3);
   });
 
   it('classifies Secrets Manager failures and names the secret', async () => {

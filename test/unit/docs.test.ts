@@ -60,6 +60,11 @@ describe('README facts', () => {
     expect(rule('script_custom_data')).toContain(`${facts.request.scriptCustomDataMaxBytes / 1024} KiB`);
     expect(readme).toContain(`HTTP body ${facts.request.httpBodyMaxBytes / 1024} KiB`);
   });
+
+  test('the error table states the Retry-After bound', () => {
+    const { min, max } = facts.retryAfterSeconds;
+    expect(rows.find((cells) => cells[0] === '503')?.[2]).toContain(`whole seconds from ${min} to ${max}`);
+  });
 });
 
 describe('repository hygiene', () => {
