@@ -13,9 +13,11 @@
  * Concurrent callers (two jest workers starting the local stack) take turns through a lock folder: one fetches,
  * the other then finds the binary.
  */
+
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { acquireDirLock } from './dir-lock.mjs';
 
 /** The Lambda runtime's major: nodejs24.x. */
 export const FUNCTIONS_NODE_MAJOR = 24;
@@ -95,27 +97,6 @@ export class NodeFetchError extends Error {
   }
 }
 
-async function lock(file) {
-  mkdirSync(path.dirname(file), { recursive: true });
-  for (;;) {
-    try {
-      mkdirSync(file);
-      return () => rmSync(file, { recursive: true, force: true });
-    } catch (error) {
-      if (error.code !== 'EEXIST') throw error;
-      let heldMs = 0;
-      try {
-        heldMs = Date.now() - statSync(file).mtimeMs;
-      } catch {
-        continue; // released meanwhile
-      }
-      // A fetch killed halfway leaves its lock behind: older than any fetch can take, it is stale.
-      if (heldMs > LOCK_STALE_MS) rmSync(file, { recursive: true, force: true });
-      else await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-}
-
 function npmInstall(root, prefix, spec, timeoutMs) {
   // Under `npm test` / `npm start`, the npm that runs us; otherwise the one on PATH.
   const npmCli = process.env.npm_execpath;
@@ -152,7 +133,11 @@ export async function ensureNode(major, { root, useHost = true, log = () => {}, 
   const found = findNode(major, { root, useHost });
   if (found) return { ...found, fetchedMs: undefined };
 
-  const unlock = await lock(path.join(root, '.cache', `node${major}.lock`));
+  const unlock = await acquireDirLock(path.join(root, '.cache', `node${major}.lock`), {
+    // A fetch killed halfway leaves its lock behind: older than any fetch can take, it is stale.
+    staleMs: LOCK_STALE_MS,
+    what: `the Node ${major} fetch`,
+  });
   const started = Date.now();
   try {
     // Another process may have fetched it while this one waited for the lock.

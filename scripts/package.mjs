@@ -12,15 +12,16 @@
  * <out>/voxconf-package.json (stage, parameters, duration, per-function zip size and contents) for the
  * template tests. Prints the bundle sizes.
  */
+
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-
-const require = createRequire(import.meta.url);
-
 import { fileURLToPath } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
+import { acquireDirLock } from './dir-lock.mjs';
+
+const require = createRequire(import.meta.url);
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const FUNCTIONS = ['http', 'queue', 'schedule'];
@@ -230,30 +231,6 @@ function kib(bytes) {
   return `${(bytes / 1024).toFixed(1)} KiB`;
 }
 
-/** A lock folder shared by every packaging process of this checkout; a lock older than the timeout is stale. */
-async function lockPackaging(timeoutMs) {
-  const lock = path.join(ROOT, '.cache', 'package.lock');
-  mkdirSync(path.dirname(lock), { recursive: true });
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      return () => rmSync(lock, { recursive: true, force: true });
-    } catch (error) {
-      if (error.code !== 'EEXIST') throw error;
-      let heldMs = 0;
-      try {
-        heldMs = Date.now() - statSync(lock).mtimeMs;
-      } catch {
-        continue; // released meanwhile
-      }
-      if (heldMs > timeoutMs) rmSync(lock, { recursive: true, force: true });
-      else if (Date.now() > deadline) throw new Error(`another packaging has held ${lock} for too long`);
-      else await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-}
-
 export async function packageStack(options) {
   const outDir = path.resolve(ROOT, options.out);
   const params = { ...PLACEHOLDER_PARAMS, ...options.params };
@@ -275,7 +252,13 @@ export async function packageStack(options) {
   ];
   // osls keeps intermediate state in the service's .serverless folder whatever --package says: two packagings
   // at once (the template tests and the bench, say) would overwrite each other's. One at a time.
-  const unlock = await lockPackaging(options.timeoutSeconds * 1000);
+  // Shared by every packaging process of this checkout (template tests, bench, npm run package).
+  const timeoutMs = options.timeoutSeconds * 1000;
+  const unlock = await acquireDirLock(path.join(ROOT, '.cache', 'package.lock'), {
+    staleMs: timeoutMs,
+    timeoutMs,
+    what: 'packaging',
+  });
   try {
     await run(process.execPath, args, { env: offlineEnv(workFolder), timeoutSeconds: options.timeoutSeconds });
   } finally {
