@@ -201,6 +201,10 @@ export async function startStack(workDir: string, log: (line: string) => void): 
         VOXIMPLANT_DEFAULT_RULE_ID: '',
         VOXIMPLANT_ALLOWED_RULE_IDS: '',
         DEAD_LETTER_QUEUE_URL: sqs.deadLetterQueueUrl,
+        REQUEST_QUEUE_URL: sqs.queueUrl,
+        // serverless.yml gives these through infra/params.cjs; the bench does not resolve variables.
+        QUEUE_MAX_RECEIVE_COUNT: '5',
+        QUEUE_REDELIVERY_BASE_SECONDS: '30',
         SCHEDULE_MAX_LATENESS_SECONDS: '600',
         ...extra,
       };
