@@ -9,7 +9,10 @@
  *    The policy of each port comes from VOXCONF_OFFLINE_GUARD_POLICY (JSON, `{"<port>": {...}}`, set by
  *    local/offline.ts); a port it does not name gets the strictest one.
  *
- * 2. Ends serverless offline with the stack. The stack keeps this process's stdin open; when the stack goes
+ * 2. Makes the payload 2.0 event serverless offline builds for the HTTP API the one API Gateway sends
+ *    (local/offline-http-event.mjs: no invented Content-Type, the body exactly as sent).
+ *
+ * 3. Ends serverless offline with the stack. The stack keeps this process's stdin open; when the stack goes
  *    away in any manner (Ctrl-C, a crash, even SIGKILL), stdin ends, and this process stops as if told SIGTERM:
  *    serverless-offline halts and its process group (esbuild's service included) goes with it. No orphan keeps
  *    the ports.
@@ -19,11 +22,14 @@
 import process from 'node:process';
 import { isMainThread } from 'node:worker_threads';
 import { guardAllServers } from './loopback-guard.mjs';
+import { correctHttpApiEvents } from './offline-http-event.mjs';
 
 if (isMainThread) {
   /** @type {Record<string, import('./loopback-guard.mjs').GuardPolicy>} */
   const policies = JSON.parse(process.env.VOXCONF_OFFLINE_GUARD_POLICY ?? '{}');
   guardAllServers((port) => policies[String(port)] ?? {});
+  // serverless offline runs in the service folder (local/offline.ts): its serverless-offline is the one patched.
+  await correctHttpApiEvents(process.cwd());
 }
 
 if (isMainThread && process.env.VOXCONF_OFFLINE_GUARD === '1' && !process.stdin.isTTY) {
