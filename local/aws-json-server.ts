@@ -8,14 +8,9 @@
  * no open handles behind (jest workers exit cleanly).
  */
 import { randomUUID } from 'node:crypto';
-import {
-  createServer,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { createLocalServer } from './loopback-guard.mjs';
 
 export interface AwsJsonRequest {
   /** The operation, e.g. `GetSecretValue` (the part of `x-amz-target` after the dot). */
@@ -223,7 +218,7 @@ export async function startAwsJsonServer(options: AwsJsonServerOptions): Promise
     send(res, requestId, 200, result.body ?? {});
   };
 
-  const server = createServer((req, res) => {
+  const server = createLocalServer((req, res) => {
     onRequest(req, res).catch(() => {
       if (!res.headersSent) res.destroy();
     });

@@ -104,6 +104,11 @@ export function renderBanner(info: StackInfo, root: string): string {
   }
   row('HTTP API', `${info.conferencesUrl}  (POST; serverless offline, stage "local", from serverless.yml)`);
   more('open on loopback: no IAM (or JWT) locally; deployed stages require AWS IAM by default');
+  more(
+    info.corsOrigins.length === 0
+      ? 'no CORS: every port answers 403 to web pages (an Origin header) and to non-loopback host names'
+      : `CORS for ${info.corsOrigins.join(', ')} only (VOXCONF_CORS_ALLOWED_ORIGINS); other pages and host names: 403`,
+  );
   row('Lambda API', `${info.lambdaEndpoint}  (functions ${Object.values(info.functions).join(', ')})`);
   more(functionsNodeText(info.functionsNode, root));
   if (info.emulator) {

@@ -7,9 +7,9 @@
  *   GET    /dead-letters             the dead-letter queue's messages with their attributes, left in the queue
  *   DELETE /dead-letters             deletes every message of the dead-letter queue (at once, unlike PurgeQueue)
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { refuseBrowserRequest } from './loopback-guard.js';
+import { createLocalServer } from './loopback-guard.mjs';
 import type { Scheduler } from './scheduler.js';
 
 export interface DeadLetter {
@@ -80,8 +80,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: Control
 
 export async function startControlServer(options: ControlServerOptions): Promise<ControlServer> {
   const sockets = new Set<Socket>();
-  const server = createServer((req, res) => {
-    if (refuseBrowserRequest(req, res)) return;
+  const server = createLocalServer((req, res) => {
     route(req, res, options).catch((error: unknown) => {
       if (!res.headersSent) send(res, 500, { error: error instanceof Error ? error.message : String(error) });
       else res.destroy();

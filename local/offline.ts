@@ -7,7 +7,9 @@
  * stand-ins) travels in AWS_* variables, the only ones serverless-offline passes from its own environment.
  *
  * stop() sends SIGTERM to the whole group, SIGKILL after a grace period, and removes the bundle folder.
- * If the stack itself dies, local/offline-guard.mjs (preloaded into the child) ends the group.
+ * local/offline-guard.mjs, preloaded into the child, guards its servers as every local server is guarded
+ * (local/loopback-guard.mjs: loopback Host only, no Origin unless configured, no CORS of serverless offline's
+ * own; on the Lambda API no form or text/plain bodies), and ends the group if the stack itself dies.
  *
  * The child runs on Node 24, the Lambda runtime's, not on the host's Node: serverless-offline runs each handler
  * in a worker thread of its own process, so the process's Node is the functions' Node. functionsNode() finds it
@@ -21,6 +23,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ensureNode, FUNCTIONS_NODE_MAJOR, resolveNode } from '../scripts/node-runtime.mjs';
 import type { LogSink } from './log.js';
+import type { GuardPolicy } from './loopback-guard.mjs';
 import { formatOfflineLine } from './offline-output.js';
 
 /** The Node serverless offline runs on, and with it the functions. */
@@ -80,6 +83,8 @@ export interface OfflineOptions {
   readonly esbuildWorkFolder: string;
   readonly verbose: boolean;
   readonly startTimeoutMs: number;
+  /** Origins whose browser requests the HTTP API takes (VOXCONF_CORS_ALLOWED_ORIGINS); none: no CORS at all. */
+  readonly corsOrigins: readonly string[];
   readonly log: LogSink;
 }
 
@@ -129,9 +134,18 @@ function childEnv(options: OfflineOptions): NodeJS.ProcessEnv {
     ...options.awsEnv,
     VOXCONF_ESBUILD_WORK_FOLDER: options.esbuildWorkFolder,
     VOXCONF_OFFLINE_GUARD: '1',
+    VOXCONF_OFFLINE_GUARD_POLICY: JSON.stringify(guardPolicies(options)),
     SLS_TELEMETRY_DISABLED: '1',
     SLS_NOTIFICATIONS_MODE: 'off',
     FORCE_COLOR: '0',
+  };
+}
+
+/** local/loopback-guard.mjs policies of serverless offline's two ports (any other port: the strictest). */
+function guardPolicies(options: OfflineOptions): Record<string, GuardPolicy> {
+  return {
+    [options.httpPort]: { corsOrigins: options.corsOrigins },
+    [options.lambdaPort]: { refuseBrowserContentTypes: true },
   };
 }
 

@@ -77,6 +77,11 @@ export interface StackSettings {
   readonly apiUrl: string | undefined;
   readonly defaultRuleId: number | undefined;
   readonly allowedRuleIds: string | undefined;
+  /**
+   * VOXCONF_CORS_ALLOWED_ORIGINS: origins whose browser requests the HTTP API takes, with the CORS answers of the
+   * stage parameter corsAllowedOrigins (as deployed). Empty: every request with an Origin is refused.
+   */
+  readonly corsOrigins: readonly string[];
   /** Where serverless-esbuild bundles for this stack (under .esbuild/, which its file watcher ignores). */
   readonly esbuildWorkFolder: string;
   readonly startTimeoutMs: number;
@@ -154,6 +159,25 @@ function readCredentials(path: string): RealVoximplant {
   }
   const c = creds as { account_id: number | string; key_id: string };
   return { credentialsFile: file, credentialsJson: raw, accountId: Number(c.account_id), keyId: c.key_id };
+}
+
+function corsOrigins(raw: string | undefined): string[] {
+  const origins = (raw ?? '').split(/[\s,]+/).filter((part) => part !== '');
+  for (const origin of origins) {
+    let url: URL | undefined;
+    try {
+      url = new URL(origin);
+    } catch {
+      url = undefined;
+    }
+    if (origin === '*' || url === undefined || url.origin !== origin || !/^https?:$/.test(url.protocol)) {
+      throw new SettingsError(
+        'VOXCONF_CORS_ALLOWED_ORIGINS',
+        `must list origins (https://app.example, comma-separated; no "*" and no path), got "${origin}"`,
+      );
+    }
+  }
+  return origins;
 }
 
 function apiUrl(raw: string): string {
@@ -239,6 +263,7 @@ export function loadSettings(env: Env = process.env, root: string = process.cwd(
     apiUrl: real === undefined ? undefined : apiUrl(urlRaw ?? REAL_API_URL),
     defaultRuleId: defaultRaw === undefined ? undefined : Number(defaultRaw),
     allowedRuleIds: text(env, 'VOXIMPLANT_ALLOWED_RULE_IDS'),
+    corsOrigins: corsOrigins(text(env, 'VOXCONF_CORS_ALLOWED_ORIGINS')),
     esbuildWorkFolder: `.esbuild/local-stack-${ports.http}`,
     startTimeoutMs: integer(env, 'VOXCONF_START_TIMEOUT_MS', 90_000, 1_000, 600_000),
     functionsNode: text(env, 'VOXCONF_FUNCTIONS_NODE'),

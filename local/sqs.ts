@@ -11,11 +11,11 @@
  * local-aws-sqs moves a message to the dead-letter queue when its visibility timeout runs out after the
  * maxReceiveCount-th receive (AWS moves it at the next receive attempt; seen from a consumer, the same).
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { isLoopbackHost, listen } from './aws-json-server.js';
 import { localAwsSqs } from './local-aws-sqs.js';
-import { refuseBrowserRequest } from './loopback-guard.js';
+import { createLocalServer } from './loopback-guard.mjs';
 
 export interface StartSqsOptions {
   /** 0 (default) picks a free port. */
@@ -99,8 +99,7 @@ export async function startSqs(options: StartSqsOptions = {}): Promise<LocalSqs>
   });
 
   const sockets = new Set<Socket>();
-  const server: Server = createServer((req, res) => {
-    if (refuseBrowserRequest(req, res)) return;
+  const server: Server = createLocalServer((req, res) => {
     requestHandler(req, res).catch(() => {
       if (!res.headersSent) res.statusCode = 500;
       res.end();

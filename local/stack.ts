@@ -53,6 +53,8 @@ export interface StackInfo {
   readonly ports: Readonly<Record<PortName, number>>;
   readonly httpApiUrl: string;
   readonly conferencesUrl: string;
+  /** Origins whose browser requests the HTTP API takes (VOXCONF_CORS_ALLOWED_ORIGINS); every other Origin: 403. */
+  readonly corsOrigins: readonly string[];
   readonly lambdaEndpoint: string;
   readonly functions: Readonly<Record<'http' | 'queue' | 'schedule', string>>;
   readonly voximplantApiUrl: string;
@@ -217,6 +219,8 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
     };
     if (defaultRuleId !== undefined) params.defaultRuleId = String(defaultRuleId);
     if (settings.allowedRuleIds !== undefined) params.allowedRuleIds = settings.allowedRuleIds;
+    // CORS as a deployed stage with these origins answers it (serverless offline reads provider.httpApi.cors).
+    if (settings.corsOrigins.length > 0) params.corsAllowedOrigins = settings.corsOrigins.join(',');
 
     const node = await nodeLookup;
     const offlineStarted = Date.now();
@@ -243,6 +247,7 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
       esbuildWorkFolder: settings.esbuildWorkFolder,
       verbose: settings.verbose,
       startTimeoutMs: settings.startTimeoutMs,
+      corsOrigins: settings.corsOrigins,
       log,
     });
     const offlineMs = Date.now() - offlineStarted;
@@ -318,6 +323,7 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
       ports: settings.ports,
       httpApiUrl,
       conferencesUrl: `${httpApiUrl}/conferences`,
+      corsOrigins: settings.corsOrigins,
       lambdaEndpoint: `http://${settings.host}:${settings.ports.lambda}`,
       functions: { http: functionName('http'), queue: functionName('queue'), schedule: functionName('schedule') },
       voximplantApiUrl: apiUrl,

@@ -2,10 +2,9 @@
  * The emulator's lifecycle and dispatch: one loopback HTTP(S) server carrying the Management API
  * (`/platform_api...`), the control API (`/_emulator/...`) and the media session URLs (`/media/<id>`).
  */
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { refuseBrowserRequest } from '../loopback-guard.js';
+import { createLocalServer } from '../loopback-guard.mjs';
 import { AccountRegistry } from './accounts.js';
 import { type ApiContext, type ConcurrencyGate, handleApiRequest, splitTarget } from './api-handler.js';
 import { ConferenceRegistry } from './conferences.js';
@@ -58,9 +57,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Voxi
     now: options.now ?? Date.now,
   };
 
-  const server: Server = options.tls
-    ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert })
-    : createHttpServer();
+  // Guarded as every local server (local/loopback-guard.mjs): the control API forces faults and mints accounts,
+  // the Management API hands out media session URLs; neither is for a web page.
+  let emulator: Emulator | undefined;
+  const server: Server = createLocalServer(
+    (req: IncomingMessage, res: ServerResponse) => (emulator as Emulator).dispatch(req, res),
+    options.tls ? { tls: { key: options.tls.key, cert: options.tls.cert } } : {},
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? DEFAULTS.port, host, () => {
@@ -69,8 +72,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Voxi
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const emulator = new Emulator(server, host, port, options.tls !== undefined, settings);
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => emulator.dispatch(req, res));
+  emulator = new Emulator(server, host, port, options.tls !== undefined, settings);
   return emulator;
 }
 
@@ -130,8 +132,6 @@ class Emulator implements VoximplantEmulator {
 
   dispatch(req: IncomingMessage, res: ServerResponse): void {
     const { pathname, rawQuery } = splitTarget(req.url ?? '/');
-    // The control API can force faults and mint accounts: local tools only, never a web page.
-    if (isControlPath(pathname) && refuseBrowserRequest(req, res)) return;
     const handled = isControlPath(pathname)
       ? handleControlRequest(req, res, this, pathname, rawQuery)
       : pathname.startsWith(MEDIA_PREFIX)

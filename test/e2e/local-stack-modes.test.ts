@@ -22,6 +22,7 @@ import {
   processAlive,
   ROOT,
   type RunningStack,
+  rawRequest,
   startLocalStack,
 } from '../helpers/local-stack.js';
 import { fetchDocumented } from '../helpers/openapi.js';
@@ -75,6 +76,8 @@ describe('pointed at another Voximplant API with VOXIMPLANT_CREDENTIALS_FILE', (
       VOXCONF_LOG_LEVEL: 'DEBUG',
       // The bundles' lowest Node (esbuild's target), fetched into .cache/node22 if this host has no Node 22.
       VOXCONF_FUNCTIONS_NODE: '22',
+      // One web app may call the HTTP API from a browser, as corsAllowedOrigins allows a deployed stage.
+      VOXCONF_CORS_ALLOWED_ORIGINS: 'https://app.example',
     });
   }, 90_000);
 
@@ -118,6 +121,41 @@ describe('pointed at another Voximplant API with VOXIMPLANT_CREDENTIALS_FILE', (
     expect(response.status).toBe(200);
     expect(upstream.conferences().map((c) => c.name)).toEqual(['real-mode']);
     expect(upstream.requests().at(-1)?.auth.outcome).toBe('ok');
+  }, 20_000);
+
+  test('with a real key, a web page still starts nothing; only the configured origin gets CORS answers', async () => {
+    const { ports } = (stack as RunningStack).info;
+    const body = JSON.stringify({ conference_name: 'from-a-page', rule_id: ruleId });
+    const preflight = (origin: string) =>
+      rawRequest(ports.http, {
+        method: 'OPTIONS',
+        path: '/conferences',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      });
+    const evil = await preflight('https://evil.example');
+    expect(evil.status).toBe(403);
+    expect(evil.headers['access-control-allow-origin']).toBeUndefined();
+    const app = await preflight('https://app.example');
+    expect(app.status).toBe(204);
+    expect(app.headers['access-control-allow-origin']).toBe('https://app.example');
+    expect(app.headers['access-control-allow-credentials']).toBeUndefined();
+
+    for (const headers of [
+      { origin: 'https://evil.example', 'content-type': 'text/plain' } as Record<string, string>,
+      { host: 'evil.example', 'content-type': 'application/json' },
+      // A configured origin may call the HTTP API, not the Lambda API, and never through a foreign host name.
+      { host: 'evil.example', origin: 'https://app.example', 'content-type': 'application/json' },
+    ]) {
+      expect((await rawRequest(ports.http, { method: 'POST', path: '/conferences', headers, body })).status).toBe(403);
+    }
+    const invoke = await rawRequest(ports.lambda, {
+      method: 'POST',
+      path: '/2015-03-31/functions/voxconf-local-http/invocations',
+      headers: { origin: 'https://app.example', 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(invoke.status).toBe(403);
+    expect(upstream.conferences().map((c) => c.name)).not.toContain('from-a-page');
   }, 20_000);
 
   test('stops cleanly with SIGTERM too', async () => {

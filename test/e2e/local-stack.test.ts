@@ -19,6 +19,7 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { type Message, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { triggerCommands } from '../../local/banner.js';
+import { PORT_NAMES } from '../../local/settings.js';
 import { connectEmulator, type EmulatorControlClient } from '../../local/voximplant-emulator/index.js';
 import { scanForLeaks } from '../../scripts/leak-scan.mjs';
 import {
@@ -27,7 +28,9 @@ import {
   leftoverProcesses,
   openPorts,
   processAlive,
+  type RawAnswer,
   type RunningStack,
+  rawRequest,
   startLocalStack,
 } from '../helpers/local-stack.js';
 import { expectMatchesOpenApi, fetchDocumented } from '../helpers/openapi.js';
@@ -128,6 +131,7 @@ describe('start-up', () => {
     const out = (stack as RunningStack).output();
     expect(out).toContain(info().conferencesUrl);
     expect(out).toMatch(/open on loopback: no IAM/);
+    expect(out).toMatch(/no CORS: every port answers 403 to web pages/);
     expect(out).toMatch(/local only: visibility timeout 3 s, maxReceiveCount 3 \(deployed: 180 s, 5\)/);
     const commands = triggerCommands(info());
     for (const command of [
@@ -225,6 +229,104 @@ describe('HTTP trigger (POST /conferences through serverless offline)', () => {
       await emulator.clearFaults(account.id);
       await emulator.clearFaults(unavailable.id);
     }
+  }, 30_000);
+});
+
+describe('requests a web page could send are refused, on every port of the stack', () => {
+  /** The refusal's shape: the documented error shape, no CORS header that would let a page read anything. */
+  const expectRefused = (answer: RawAnswer, status: number, code: string) => {
+    expect({ status: answer.status, body: JSON.parse(answer.body) }).toEqual({
+      status,
+      body: { error: { code, message: expect.any(String) } },
+    });
+    expect(answer.headers['content-type']).toMatch(/^application\/json/);
+    expect(Object.keys(answer.headers).filter((name) => name.startsWith('access-control-'))).toEqual([]);
+  };
+  // Every port the stack opens (a server added later gets a port here, and so this check).
+  const everyPort = () => PORT_NAMES.map((name) => [name, info().ports[name]] as const);
+
+  test('with an Origin header: 403 forbidden_origin', async () => {
+    for (const [name, port] of everyPort()) {
+      const answer = await rawRequest(port, {
+        method: 'POST',
+        path: name === 'http' ? '/conferences' : '/',
+        headers: { origin: 'https://evil.example', 'content-type': 'text/plain' },
+        body: '{"conference_name":"from-a-page"}',
+      });
+      expectRefused(answer, 403, 'forbidden_origin');
+    }
+    expect(await conferenceNamed('from-a-page')).toBeUndefined();
+  }, 20_000);
+
+  test('addressed to a host name other than loopback (DNS rebinding): 403 forbidden_host', async () => {
+    for (const [, port] of everyPort()) {
+      expectRefused(
+        await rawRequest(port, { headers: { host: `rebound.evil.example:${port}` } }),
+        403,
+        'forbidden_host',
+      );
+    }
+    // Loopback names are fine.
+    const ok = await rawRequest(info().ports.control, { headers: { host: `localhost:${info().ports.control}` } });
+    expect(ok.status).toBe(200);
+  }, 20_000);
+
+  test("a CORS preflight to the HTTP API is refused; serverless offline's own CORS never answers", async () => {
+    const preflight = await rawRequest(info().ports.http, {
+      method: 'OPTIONS',
+      path: '/conferences',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
+    expectRefused(preflight, 403, 'forbidden_origin');
+    // Answers to local tools carry no CORS header either.
+    const answer = await rawRequest(info().ports.http, {
+      method: 'POST',
+      path: '/conferences',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ conference_name: 'e2e-no-cors', rule_id: ruleId }),
+    });
+    expect(answer.status).toBe(200);
+    expect(Object.keys(answer.headers).filter((name) => name.startsWith('access-control-'))).toEqual([]);
+  }, 20_000);
+
+  test('the Lambda API refuses what a page sends without a preflight (415), and invokes nothing', async () => {
+    const path = `/2015-03-31/functions/${info().functions.schedule}/invocations`;
+    const event = JSON.stringify({ request: { conference_name: 'e2e-form-post' } });
+    for (const type of [
+      'text/plain',
+      'text/plain;charset=UTF-8',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+    ]) {
+      const answer = await rawRequest(info().ports.lambda, {
+        method: 'POST',
+        path,
+        headers: { 'content-type': type },
+        body: event,
+      });
+      expectRefused(answer, 415, 'unsupported_media_type');
+    }
+    // The issue's request: foreign Host, Origin and text/plain at once.
+    expectRefused(
+      await rawRequest(info().ports.lambda, {
+        method: 'POST',
+        path,
+        headers: { host: 'evil.example', origin: 'https://evil.example', 'content-type': 'text/plain' },
+        body: event,
+      }),
+      403,
+      'forbidden_host',
+    );
+    expect(await conferenceNamed('e2e-form-post')).toBeUndefined();
+    // A local tool's invocation (what the AWS SDK, the poller and the scheduler send) still works.
+    const invoked = await rawRequest(info().ports.lambda, {
+      method: 'POST',
+      path,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ request: { conference_name: 'e2e-invoke', rule_id: ruleId } }),
+    });
+    expect(invoked.status).toBe(200);
+    expect(JSON.parse(invoked.body)).toMatchObject({ outcome: 'started', conference_name: 'e2e-invoke' });
   }, 30_000);
 });
 

@@ -235,6 +235,16 @@ describe('settings', () => {
     expect(() => loadSettings({ VOXCONF_LATENCY_MS: 'fast' }, '/r')).toThrow(SettingsError);
   });
 
+  test('VOXCONF_CORS_ALLOWED_ORIGINS: none by default; exact origins only', () => {
+    expect(loadSettings({}, '/r').corsOrigins).toEqual([]);
+    expect(
+      loadSettings({ VOXCONF_CORS_ALLOWED_ORIGINS: 'https://app.example, http://localhost:5173' }, '/r').corsOrigins,
+    ).toEqual(['https://app.example', 'http://localhost:5173']);
+    for (const bad of ['*', 'https://app.example/', 'app.example', 'https://app.example/path', 'file:///x']) {
+      expect(() => loadSettings({ VOXCONF_CORS_ALLOWED_ORIGINS: bad }, '/r')).toThrow(/VOXCONF_CORS_ALLOWED_ORIGINS/);
+    }
+  });
+
   test('VOXIMPLANT_CREDENTIALS_FILE: the real API by default, no automatic schedules; VOXIMPLANT_API_URL alone is refused', () => {
     const dir = mkdtempSync(join(tmpdir(), 'voxconf-settings-'));
     const file = join(dir, 'credentials.json');
