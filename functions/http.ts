@@ -1,17 +1,19 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { deadlineFrom, RESERVE_MS } from '../lib/deadline.js';
-import { httpSuccessResponse, readJsonBody } from '../lib/http-api.js';
-import { getConferenceService } from '../lib/index.js';
+import { correlationIdOf, httpOutcomePublisher, startFromHttp } from '../lib/http-api.js';
+import { getConferenceService, getConfig } from '../lib/index.js';
 import { correlationId, httpEdge, MIDDY_OPTIONS, observability } from '../lib/middleware.js';
 
 /** POST /conferences (API Gateway HTTP API, payload 2.0): start or join the conference in the body. */
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>(MIDDY_OPTIONS)
   .use(observability())
-  .use(correlationId<APIGatewayProxyEventV2>((event) => event.requestContext?.requestId))
+  .use(correlationId<APIGatewayProxyEventV2>((event) => correlationIdOf(event) ?? event.requestContext?.requestId))
   .use(httpEdge())
-  .handler(async (event, context) =>
-    httpSuccessResponse(
-      await getConferenceService().start(readJsonBody(event), { deadline: deadlineFrom(context, RESERVE_MS.http) }),
+  .handler((event, context) =>
+    startFromHttp(
+      event,
+      { service: getConferenceService(), publisher: httpOutcomePublisher, stage: getConfig().stage },
+      { deadline: deadlineFrom(context, RESERVE_MS.http) },
     ),
   );

@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { getDeadLetterSink } from '../lib/dead-letter.js';
 import { deadlineFrom, RESERVE_MS } from '../lib/deadline.js';
+import { getOutcomePublisher } from '../lib/event-bus.js';
 import { getConferenceService, getConfig } from '../lib/index.js';
 import { MIDDY_OPTIONS, observability } from '../lib/middleware.js';
 import { logger } from '../lib/observability.js';
@@ -20,7 +21,9 @@ export const handler = middy<SQSEvent, SQSBatchResponse>(MIDDY_OPTIONS)
         redelivery: getRedelivery(),
         maxReceiveCount: getConfig().queueMaxReceiveCount,
         redeliveryBaseSeconds: getConfig().queueRedeliveryBaseSeconds,
-        loggerFor: (record) => logger.createChild({ persistentKeys: { correlation_id: record.messageId } }),
+        publisher: getOutcomePublisher(),
+        stage: getConfig().stage,
+        loggerFor: (correlationId) => logger.createChild({ persistentKeys: { correlation_id: correlationId } }),
       },
       { deadline: deadlineFrom(context, RESERVE_MS.queue) },
     ),

@@ -1,20 +1,18 @@
 import middy from '@middy/core';
 import { getDeadLetterSink } from '../lib/dead-letter.js';
 import { deadlineFrom, RESERVE_MS } from '../lib/deadline.js';
+import { getOutcomePublisher } from '../lib/event-bus.js';
 import { getConferenceService, getConfig } from '../lib/index.js';
-import { correlationId, MIDDY_OPTIONS, observability } from '../lib/middleware.js';
+import { MIDDY_OPTIONS, observability } from '../lib/middleware.js';
 import { logger } from '../lib/observability.js';
 import { processScheduledEvent, type ScheduleOutcome } from '../lib/schedule.js';
 
-/** EventBridge Scheduler (or rule) invocations: a bare request or the {request, scheduled_time, execution_id} wrapper. */
+/**
+ * EventBridge Scheduler (or rule) invocations: a bare request or the
+ * {request, scheduled_time, execution_id, schedule_name?, correlation_id?} wrapper.
+ */
 export const handler = middy<unknown, ScheduleOutcome>(MIDDY_OPTIONS)
   .use(observability())
-  .use(
-    correlationId<unknown>((event) => {
-      const id = (event as { execution_id?: unknown } | null)?.execution_id;
-      return typeof id === 'string' ? id : undefined;
-    }),
-  )
   .handler((event, context) =>
     processScheduledEvent(
       event,
@@ -23,6 +21,9 @@ export const handler = middy<unknown, ScheduleOutcome>(MIDDY_OPTIONS)
         deadLetter: getDeadLetterSink(),
         maxLatenessSeconds: getConfig().scheduleMaxLatenessSeconds,
         maxEarlinessSeconds: getConfig().scheduleMaxEarlinessSeconds,
+        publisher: getOutcomePublisher(),
+        stage: getConfig().stage,
+        loggerFor: (correlationId) => logger.createChild({ persistentKeys: { correlation_id: correlationId } }),
       },
       { deadline: deadlineFrom(context, RESERVE_MS.schedule), logger },
     ),

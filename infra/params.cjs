@@ -27,6 +27,7 @@ const RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
+const EVENT_BUS_NAME = /^[.\-_A-Za-z0-9]{1,256}$/;
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
 const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
 
@@ -379,6 +380,59 @@ module.exports = {
    */
   async scheduleMaxLatenessSeconds({ resolveVariable }) {
     return settingParam(resolveVariable, 'scheduleMaxLatenessSeconds', 'SCHEDULE_MAX_LATENESS_SECONDS');
+  },
+
+  /**
+   * EVENT_BUS_NAME: an existing bus named by the eventBusName parameter, else the stack's own `voxconf-<stage>`.
+   * @param {ResolverContext} context
+   */
+  async eventBusName({ resolveVariable }) {
+    const name = await param(resolveVariable, 'eventBusName');
+    // The local stage publishes only to the local stack's EventBridge stand-in, when it names a bus.
+    if (name === undefined) return (await stage(resolveVariable)) === LOCAL_STAGE ? '' : { Ref: 'EventBus' };
+    if (!EVENT_BUS_NAME.test(name) || name === 'default') {
+      throw new ParameterError(
+        'eventBusName',
+        `must name an existing custom event bus (1-256 letters, digits, ".", "-", "_"), got "${name}"`,
+      );
+    }
+    return name;
+  },
+
+  /**
+   * The bus's ARN for the functions' events:PutEvents permission.
+   * @param {ResolverContext} context
+   */
+  async eventBusArn({ resolveVariable }) {
+    const name = await param(resolveVariable, 'eventBusName');
+    if (name === undefined) return { 'Fn::GetAtt': ['EventBus', 'Arn'] };
+    // Fn::Join, not Fn::Sub: a returned "${...}" would be read as a Serverless variable.
+    const partOf = (/** @type {string} */ pseudo) => ({ Ref: `AWS::${pseudo}` });
+    return {
+      'Fn::Join': [
+        '',
+        ['arn:', partOf('Partition'), ':events:', partOf('Region'), ':', partOf('AccountId'), `:event-bus/${name}`],
+      ],
+    };
+  },
+
+  /**
+   * Whether the stack creates its own bus (no eventBusName parameter).
+   * @param {ResolverContext} context
+   */
+  async createsEventBus({ resolveVariable }) {
+    return (await param(resolveVariable, 'eventBusName')) === undefined;
+  },
+
+  /**
+   * PUBLISH_HTTP_EVENTS: whether the http function publishes outcome events too (default false).
+   * @param {ResolverContext} context
+   */
+  async publishHttpEvents({ resolveVariable }) {
+    const raw = ((await param(resolveVariable, 'publishHttpEvents')) ?? 'false').toLowerCase();
+    if (raw !== 'true' && raw !== 'false')
+      throw new ParameterError('publishHttpEvents', `must be true or false, got "${raw}"`);
+    return raw;
   },
 
   /**

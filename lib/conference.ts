@@ -41,6 +41,17 @@ export interface StartOptions {
   readonly deadline?: number | undefined;
   /** A logger carrying this request's correlation id (records of one batch run concurrently). */
   readonly logger?: ServiceLogger | undefined;
+  /** Told once how the start went, success or failure (outcome events use it). */
+  readonly onSettled?: ((report: StartReport) => void) | undefined;
+}
+
+/** What one start did, whatever its outcome: the request's identity when it was valid, and its cost. */
+export interface StartReport {
+  readonly conferenceName: string | undefined;
+  readonly ruleId: number | undefined;
+  /** StartConference attempts made (0 when the request was refused before any). */
+  readonly attempts: number;
+  readonly durationMs: number;
 }
 
 interface AttemptKey {
@@ -95,10 +106,19 @@ export class ConferenceService {
   async start(input: unknown, options: StartOptions = {}): Promise<ConferenceResult> {
     const started = this.now();
     const log = options.logger ?? this.deps.logger;
+    const tally = { attempts: 0 };
     let request: ConferenceRequest | undefined;
+    const settle = () =>
+      options.onSettled?.({
+        conferenceName: request?.conference_name,
+        ruleId: request?.rule_id,
+        attempts: tally.attempts,
+        durationMs: this.now() - started,
+      });
     try {
       request = this.validate(input);
-      const response = await this.call(request, options);
+      const response = await this.call(request, options, tally);
+      settle();
       this.metrics.conferenceStarted();
       log?.info('conference started', {
         conference_name: request.conference_name,
@@ -124,6 +144,7 @@ export class ConferenceService {
         // The cause is a library or network error: its name and message never carry a secret.
         cause: error.cause instanceof Error ? { name: error.cause.name, message: error.cause.message } : undefined,
       });
+      settle();
       throw error;
     }
   }
@@ -133,13 +154,18 @@ export class ConferenceService {
    * credentials failure the SDK already retried), or attempts or time run out. A refused
    * token gets one fresh read of the key and one more try, which does not count as an attempt.
    */
-  private async call(request: ConferenceRequest, options: StartOptions): Promise<StartConferenceResponse> {
+  private async call(
+    request: ConferenceRequest,
+    options: StartOptions,
+    tally: { attempts: number },
+  ): Promise<StartConferenceResponse> {
     const log = options.logger ?? this.deps.logger;
     const deadline = options.deadline ?? Number.POSITIVE_INFINITY;
     let refresh: GetCredentialsOptions | undefined;
     let keyRefreshed = false;
     let mayHaveStarted = false;
     for (let attempt = 1; ; ) {
+      tally.attempts += 1;
       const outcome = await this.attempt(request, deadline, refresh);
       if (outcome.ok) return outcome.response;
       const { error, key } = outcome;

@@ -34,6 +34,12 @@ export interface VoxconfConfig {
   readonly queueMaxReceiveCount: number;
   /** The first redelivery delay of a retryable queue failure. */
   readonly queueRedeliveryBaseSeconds: number;
+  /** The deployment's stage, named in outcome events. */
+  readonly stage: string;
+  /** The EventBridge bus outcome events go to; unset: none are published. */
+  readonly eventBusName: string | undefined;
+  /** Whether the HTTP function publishes outcome events too (its caller has the answer already). */
+  readonly publishHttpEvents: boolean;
   /** Where the queue function asks SQS to redeliver a message later (ChangeMessageVisibility). */
   readonly requestQueueUrl: string | undefined;
 }
@@ -59,6 +65,13 @@ function integer(env: Env, name: IntegerSetting): number {
   if (value < min || value > max)
     throw new ConfigurationError(name, `must be between ${min} and ${max}, got ${value}.`);
   return value;
+}
+
+function flag(env: Env, name: string): boolean {
+  const raw = text(env, name)?.toLowerCase();
+  if (raw === undefined || raw === 'false') return false;
+  if (raw === 'true') return true;
+  throw new ConfigurationError(name, `must be true or false, got "${raw}".`);
 }
 
 function ruleId(name: string, raw: string): number {
@@ -143,6 +156,9 @@ export function loadConfig(env: Env = process.env): VoxconfConfig {
     queueMaxReceiveCount: integer(env, 'QUEUE_MAX_RECEIVE_COUNT'),
     queueRedeliveryBaseSeconds: integer(env, 'QUEUE_REDELIVERY_BASE_SECONDS'),
     requestQueueUrl: text(env, 'REQUEST_QUEUE_URL'),
+    stage: text(env, 'VOXCONF_STAGE') ?? 'local',
+    eventBusName: text(env, 'EVENT_BUS_NAME'),
+    publishHttpEvents: flag(env, 'PUBLISH_HTTP_EVENTS'),
   };
 }
 

@@ -1,4 +1,5 @@
 import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSMessageAttribute } from 'aws-lambda';
 import { getConfig } from './config.js';
 import { ConfigurationError, DeadLetterError, type VoxconfError } from './errors.js';
 import { sqsClient } from './sqs.js';
@@ -14,6 +15,8 @@ export interface DeadLetterContext {
   readonly sourceId?: string;
   /** How many times SQS delivered the message (queue only). */
   readonly receiveCount?: number;
+  /** The message's own attributes (queue only), kept next to the reason so a redrive replays them. */
+  readonly messageAttributes?: Readonly<Record<string, SQSMessageAttribute>>;
   /** Upper bound of the send, retries included. */
   readonly timeoutMs?: number;
 }
@@ -32,6 +35,40 @@ function text(value: string): MessageAttributeValue | undefined {
     .replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '?')
     .slice(0, MAX_REASON_LENGTH);
   return clean === '' ? undefined : { DataType: 'String', StringValue: clean };
+}
+
+/** SQS takes at most this many message attributes. */
+const MAX_ATTRIBUTES = 10;
+/** The reason's attributes that are always sent; the others give way to the message's own. */
+const ESSENTIAL = ['error_code', 'error_message', 'outcome', 'source'];
+
+/** A Lambda SQS record's attribute as SendMessage takes it (list values are unused by SQS). */
+function fromRecord(attribute: SQSMessageAttribute): MessageAttributeValue | undefined {
+  if (attribute.stringValue !== undefined) return { DataType: attribute.dataType, StringValue: attribute.stringValue };
+  if (attribute.binaryValue !== undefined) {
+    return { DataType: attribute.dataType, BinaryValue: Buffer.from(attribute.binaryValue, 'base64') };
+  }
+  return undefined;
+}
+
+/**
+ * The reason next to the message's own attributes, within SQS's 10: the essential reason first, then the
+ * message's attributes (up to 6; a name the reason uses stays the reason's), then the rest of the reason.
+ */
+function mergeAttributes(
+  reason: Record<string, MessageAttributeValue | undefined>,
+  own: Readonly<Record<string, SQSMessageAttribute>>,
+): Record<string, MessageAttributeValue> {
+  const merged: Record<string, MessageAttributeValue> = {};
+  const add = (name: string, value: MessageAttributeValue | undefined) => {
+    if (value !== undefined && merged[name] === undefined && Object.keys(merged).length < MAX_ATTRIBUTES) {
+      merged[name] = value;
+    }
+  };
+  for (const name of ESSENTIAL) add(name, reason[name]);
+  for (const [name, attribute] of Object.entries(own)) if (!(name in reason)) add(name, fromRecord(attribute));
+  for (const [name, value] of Object.entries(reason)) add(name, value);
+  return merged;
 }
 
 export class SqsDeadLetterSink implements DeadLetterSink {
@@ -64,9 +101,7 @@ export class SqsDeadLetterSink implements DeadLetterSink {
           : { DataType: 'Number', StringValue: String(error.voximplantCode) },
       source_id: context.sourceId === undefined ? undefined : text(context.sourceId),
     };
-    const attributes = Object.fromEntries(
-      Object.entries(candidates).filter((entry): entry is [string, MessageAttributeValue] => entry[1] !== undefined),
-    );
+    const attributes = mergeAttributes(candidates, context.messageAttributes ?? {});
     // Bounded: the send happens in the invocation's reserve, after the core's own deadline.
     const abortSignal = AbortSignal.timeout(context.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS);
     try {

@@ -1,7 +1,16 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { ConferenceResult } from './conference.js';
+import type { ConferenceResult, ConferenceService, StartOptions, StartReport } from './conference.js';
+import { getConfig } from './config.js';
 import { catalogEntry, PayloadError, toVoxconfError, ValidationError } from './errors.js';
 import facts from './facts.json' with { type: 'json' };
+import {
+  failedEvent,
+  type OutcomeEvent,
+  type OutcomePublisher,
+  type StartOrigin,
+  startedEvent,
+} from './outcome-events.js';
+import { validateCorrelationId } from './validation.js';
 
 /** Largest accepted POST /conferences body, in bytes (script_custom_data itself is capped lower). */
 export const MAX_BODY_BYTES = facts.request.httpBodyMaxBytes;
@@ -112,4 +121,68 @@ export function httpSuccessResponse(result: ConferenceResult): APIGatewayProxySt
       call_session_history_id: result.call_session_history_id,
     }),
   };
+}
+
+/** The caller's X-Correlation-Id when it is a valid one (for the logs; startFromHttp refuses an invalid one). */
+export function correlationIdOf(event: Pick<APIGatewayProxyEventV2, 'headers'>): string | undefined {
+  try {
+    return validateCorrelationId(event.headers?.[CORRELATION_HEADER], CORRELATION_HEADER_NAME);
+  } catch {
+    return undefined;
+  }
+}
+
+const CORRELATION_HEADER = 'x-correlation-id';
+const CORRELATION_HEADER_NAME = 'X-Correlation-Id';
+
+export interface HttpStartDeps {
+  readonly service: Pick<ConferenceService, 'start'>;
+  /** Outcome events over HTTP are off unless the stage turns them on (PUBLISH_HTTP_EVENTS). */
+  readonly publisher: () => Promise<OutcomePublisher | undefined>;
+  readonly stage: string;
+}
+
+/**
+ * POST /conferences: the body's request started or joined, and, when the stage publishes HTTP outcomes, its event
+ * (after the answer is decided; a failed publish never changes it). Every failure reaching the caller is final.
+ */
+export async function startFromHttp(
+  event: APIGatewayProxyEventV2,
+  deps: HttpStartDeps,
+  options: StartOptions = {},
+): Promise<APIGatewayProxyStructuredResultV2> {
+  const correlationId = validateCorrelationId(event.headers?.[CORRELATION_HEADER], CORRELATION_HEADER_NAME);
+  const origin: StartOrigin = { source: 'http', sourceId: event.requestContext?.requestId, correlationId };
+  let report: StartReport | undefined;
+  const onSettled = (settled: StartReport) => {
+    report = settled;
+  };
+  try {
+    const result = await deps.service.start(readJsonBody(event), { ...options, onSettled });
+    await publishOne(deps, () => startedEvent(deps.stage, origin, settledOrEmpty(report), result));
+    return httpSuccessResponse(result);
+  } catch (thrown) {
+    const error = toVoxconfError(thrown);
+    await publishOne(deps, () => failedEvent(deps.stage, origin, settledOrEmpty(report), error, true));
+    throw error;
+  }
+}
+
+function settledOrEmpty(report: StartReport | undefined): StartReport {
+  return report ?? { conferenceName: undefined, ruleId: undefined, attempts: 0, durationMs: 0 };
+}
+
+async function publishOne(deps: HttpStartDeps, event: () => OutcomeEvent): Promise<void> {
+  const publisher = await deps.publisher().catch(() => undefined);
+  await publisher?.publish([event()]).catch(() => undefined);
+}
+
+/**
+ * The stage's publisher when it publishes HTTP outcomes (PUBLISH_HTTP_EVENTS), else none. Loaded on first use:
+ * without the setting, the EventBridge client is never evaluated on the HTTP path.
+ */
+export async function httpOutcomePublisher(): Promise<OutcomePublisher | undefined> {
+  if (!getConfig().publishHttpEvents) return undefined;
+  const { getOutcomePublisher } = await import('./event-bus.js');
+  return getOutcomePublisher();
 }

@@ -1,6 +1,16 @@
-import type { ConferenceService, StartOptions } from './conference.js';
+import type { ConferenceService, StartOptions, StartReport } from './conference.js';
 import type { DeadLetterSink } from './dead-letter.js';
 import { isRetryableBy, ScheduleWindowError, toVoxconfError, ValidationError } from './errors.js';
+import facts from './facts.json' with { type: 'json' };
+import {
+  failedEvent,
+  type OutcomeEvent,
+  type OutcomePublisher,
+  type StartOrigin,
+  startedEvent,
+} from './outcome-events.js';
+import { sleep } from './retry.js';
+import { validateCorrelationId } from './validation.js';
 
 /**
  * What EventBridge delivers to the schedule function: a bare request (Scheduler input or a rule's
@@ -11,9 +21,13 @@ export interface ScheduledInvocation {
   readonly request: unknown;
   readonly scheduledTime?: Date;
   readonly executionId?: string;
+  /** The schedule that fired (infra/schedules.yml or the schedules API). */
+  readonly scheduleName?: string;
+  readonly correlationId?: string;
 }
 
-const WRAPPER_KEYS = new Set(['request', 'scheduled_time', 'execution_id']);
+const WRAPPER_KEYS = new Set(['request', 'scheduled_time', 'execution_id', 'schedule_name', 'correlation_id']);
+const SCHEDULE_NAME = /^[0-9A-Za-z_.-]{1,64}$/;
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -57,11 +71,29 @@ export function parseScheduledEvent(event: unknown): ScheduledInvocation {
   if (event.execution_id !== undefined && typeof event.execution_id !== 'string') {
     problems.push({ field: 'execution_id', rule: 'type', message: 'execution_id must be a string.' });
   }
+  if (
+    event.schedule_name !== undefined &&
+    (typeof event.schedule_name !== 'string' || !SCHEDULE_NAME.test(event.schedule_name))
+  ) {
+    problems.push({
+      field: 'schedule_name',
+      rule: 'schedule_name',
+      message: 'schedule_name must be 1 to 64 of letters, digits, "_", "." and "-".',
+    });
+  }
+  let correlationId: string | undefined;
+  try {
+    correlationId = validateCorrelationId(event.correlation_id);
+  } catch (error) {
+    if (error instanceof ValidationError) problems.push(...(error.details ?? []));
+  }
   if (problems.length > 0) throw new ValidationError(problems);
   return {
     request: event.request,
     ...(scheduledTime ? { scheduledTime } : {}),
     ...(typeof event.execution_id === 'string' ? { executionId: event.execution_id } : {}),
+    ...(typeof event.schedule_name === 'string' ? { scheduleName: event.schedule_name } : {}),
+    ...(correlationId ? { correlationId } : {}),
   };
 }
 
@@ -71,7 +103,15 @@ export interface ScheduleDeps {
   readonly maxLatenessSeconds: number;
   /** Scheduler never fires early: an event further ahead than this was not sent by it for now. */
   readonly maxEarlinessSeconds: number;
+  /** The final outcome of every run (none while voxconf still tries). */
+  readonly publisher?: OutcomePublisher;
+  /** Named in outcome events. */
+  readonly stage?: string;
+  /** A logger whose lines carry this correlation id (the producer's, else the execution id). */
+  readonly loggerFor?: (correlationId: string) => StartOptions['logger'];
   readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
 }
 
 export type ScheduleOutcome =
@@ -96,10 +136,15 @@ function checkWindow(scheduledTime: Date, now: number, deps: ScheduleDeps): void
   }
 }
 
+/** The shortest start worth another round: less than this and the run is better dead-lettered now. */
+const MIN_ROUND_MS = 1_000;
+
 /**
- * Same policy as the queue: started; permanent failure (including too late) to the DLQ with its
- * reason and not retried; retryable failure (or a failed DLQ send) thrown, so Lambda's async
- * retries apply and its on-failure destination keeps the event if they run out.
+ * The schedule's failure policy, in one place. Started: its event. A permanent failure (including too late or too
+ * early): to the DLQ with its reason and a final event. A retryable one: tried again in this invocation, after
+ * waits that double (full jitter), as long as the invocation and the lateness limit allow; when they run out, the
+ * same as a permanent one. Lambda's own async retries are off (serverless.yml), so the DLQ gets one shape with a
+ * reason; only if that send fails is the error thrown, for the on-failure destination to keep the event.
  */
 export async function processScheduledEvent(
   event: unknown,
@@ -107,28 +152,93 @@ export async function processScheduledEvent(
   options: StartOptions = {},
 ): Promise<ScheduleOutcome> {
   const now = deps.now ?? Date.now;
+  const started = now();
   let invocation: ScheduledInvocation | undefined;
+  let logger = options.logger;
+  let attempts = 0;
+  const report = (settled?: StartReport): StartReport => ({
+    conferenceName: settled?.conferenceName,
+    ruleId: settled?.ruleId,
+    attempts,
+    durationMs: now() - started,
+  });
+  let last: StartReport | undefined;
+  const onSettled = (settled: StartReport) => {
+    attempts += settled.attempts;
+    last = settled;
+  };
   try {
     invocation = parseScheduledEvent(event);
-    if (invocation.scheduledTime) checkWindow(invocation.scheduledTime, now(), deps);
-    const result = await deps.service.start(invocation.request, options);
-    return {
-      outcome: 'started',
-      conference_name: result.conference_name,
-      call_session_history_id: result.call_session_history_id,
-    };
+    const correlation = invocation.correlationId ?? invocation.executionId;
+    if (correlation !== undefined) logger = deps.loggerFor?.(correlation) ?? logger;
+    const { scheduledTime } = invocation;
+    if (scheduledTime) checkWindow(scheduledTime, now(), deps);
+    const lateLimit = scheduledTime ? scheduledTime.getTime() + deps.maxLatenessSeconds * 1000 : Infinity;
+    const deadline = Math.min(options.deadline ?? Infinity, lateLimit);
+    for (let round = 1; ; round++) {
+      try {
+        const result = await deps.service.start(invocation.request, { ...options, logger, deadline, onSettled });
+        await publish(deps, startedEvent(deps.stage ?? '', originOf(event, invocation), report(last), result));
+        return {
+          outcome: 'started',
+          conference_name: result.conference_name,
+          call_session_history_id: result.call_session_history_id,
+        };
+      } catch (thrown) {
+        const error = toVoxconfError(thrown);
+        const delay = isRetryableBy(error, 'schedule') ? roundDelayMs(round, deps.random) : undefined;
+        if (delay === undefined || round >= MAX_ROUNDS || now() + delay + MIN_ROUND_MS > deadline) throw error;
+        logger?.info('scheduled conference not started yet; trying again', {
+          error_code: error.code,
+          round,
+          delay_ms: delay,
+        });
+        await (deps.sleep ?? sleep)(delay);
+      }
+    }
   } catch (thrown) {
     const error = toVoxconfError(thrown);
-    if (isRetryableBy(error, 'schedule')) throw error;
-    const sourceId = invocation?.executionId;
-    await deps.deadLetter.send(JSON.stringify(event) ?? 'null', error, {
-      source: 'schedule',
-      ...(sourceId ? { sourceId } : {}),
-    });
-    options.logger?.warn('scheduled conference sent to the dead-letter queue', {
+    const failed = failedEvent(deps.stage ?? '', originOf(event, invocation), report(last), error, true);
+    try {
+      await deps.deadLetter.send(JSON.stringify(event) ?? 'null', error, {
+        source: 'schedule',
+        ...(invocation?.executionId ? { sourceId: invocation.executionId } : {}),
+      });
+    } catch (deadLetterError) {
+      // Thrown for Lambda's on-failure destination, which keeps the event: voxconf will not try again.
+      await publish(deps, failed);
+      throw deadLetterError;
+    }
+    logger?.warn('scheduled conference sent to the dead-letter queue', {
       error_code: error.code,
       outcome: 'dead_lettered',
+      start_outcome: error.outcome,
     });
+    await publish(deps, failed);
     return { outcome: 'dead_lettered', error_code: error.code };
   }
+}
+
+/** Rounds of retryable failures in one invocation, at most (the deadline usually ends them first). */
+const MAX_ROUNDS = 6;
+
+/** The wait after round `round`: 2 s doubled per round, at most 30 s, full jitter. */
+function roundDelayMs(round: number, random: () => number = Math.random): number {
+  const { baseMs, maxMs } = facts.scheduleRetry;
+  return Math.floor(random() * Math.min(maxMs, baseMs * 2 ** (round - 1)));
+}
+
+function originOf(event: unknown, invocation: ScheduledInvocation | undefined): StartOrigin {
+  const raw = (event ?? {}) as { scheduled_time?: unknown };
+  return {
+    source: 'schedule',
+    sourceId: invocation?.executionId,
+    scheduleName: invocation?.scheduleName,
+    scheduledTime: invocation?.scheduledTime && typeof raw.scheduled_time === 'string' ? raw.scheduled_time : undefined,
+    correlationId: invocation?.correlationId,
+  };
+}
+
+async function publish(deps: ScheduleDeps, event: OutcomeEvent): Promise<void> {
+  await deps.publisher?.publish([event]).catch(() => undefined);
 }

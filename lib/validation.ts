@@ -202,3 +202,22 @@ export function validateConferenceRequest(input: unknown, options: ValidationOpt
   for (const [key, value] of Object.entries(fields)) if (value !== undefined) Object.assign(request, { [key]: value });
   return request;
 }
+
+const CORRELATION_ID = new RegExp(`^[\\x21-\\x7e][\\x20-\\x7e]{0,${facts.correlationId.maxLength - 1}}$`);
+
+/**
+ * A producer's correlation id (SQS message attribute, schedule wrapper field, X-Correlation-Id header): printable
+ * ASCII, at most 128 characters, not starting with a space. Absent is fine; anything else is a ValidationError
+ * naming `field`.
+ */
+export function validateCorrelationId(value: unknown, field = 'correlation_id'): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string' && CORRELATION_ID.test(value)) return value;
+  throw new ValidationError([
+    {
+      field,
+      rule: 'correlation_id',
+      message: `${field} must be 1 to ${facts.correlationId.maxLength} printable ASCII characters.`,
+    },
+  ]);
+}

@@ -57,14 +57,21 @@ describe('schedule handler', () => {
     });
   });
 
-  it('throws a retryable failure so Lambda retries it, with nothing dead-lettered', async () => {
+  it('tries a retryable failure again within the invocation and starts, with nothing dead-lettered', async () => {
     fx.emulator.fault({ type: 'http', status: 503, times: 1 } as never);
-    await expect(invoke(schedulerInput(request('s-503')))).rejects.toMatchObject({
-      code: 'voximplant_unavailable',
-      retryable: true,
-    });
-    expect(await drainQueue(sqs.deadLetterQueueUrl, sqs.endpoint)).toEqual([]);
-    // Lambda's retry then succeeds.
     expect(await invoke(schedulerInput(request('s-503')))).toMatchObject({ outcome: 'started' });
+    expect(await drainQueue(sqs.deadLetterQueueUrl, sqs.endpoint)).toEqual([]);
+  });
+
+  it('dead-letters the original event with its reason when the invocation runs out of time', async () => {
+    fx.emulator.fault({ type: 'http', status: 503 } as never);
+    const event = schedulerInput(request('s-503-always'), new Date(), 'exec-out');
+    // 4 s left, 2 s kept back: one or two rounds fit, then the run is final.
+    const outcome = await handler(event, lambdaContext(4_000, 'voxconf-dev-schedule'));
+    expect(outcome).toEqual({ outcome: 'dead_lettered', error_code: 'voximplant_unavailable' });
+    const [dead] = await drainQueue(sqs.deadLetterQueueUrl, sqs.endpoint);
+    expect(JSON.parse(dead!.Body!)).toEqual(event);
+    expect(attribute(dead!, 'error_code')).toBe('voximplant_unavailable');
+    expect(attribute(dead!, 'source_id')).toBe('exec-out');
   });
 });

@@ -74,13 +74,13 @@ describe('errors thrown by the packaged schedule bundle keep their names', () =>
     expect(thrown.constructorName).not.toBe('ConfigurationError');
   });
 
-  test('Secrets Manager unreachable (retryable, so thrown for Lambda to retry): CredentialsError', () => {
+  test('Secrets Manager and the dead-letter queue unreachable: thrown for the on-failure destination, DeadLetterError', () => {
     const thrown = thrownBy({
       VOXIMPLANT_CREDENTIALS_SECRET_ID: 'voxconf/credentials',
       VOXIMPLANT_API_URL: `http://127.0.0.1:${closedPort}/platform_api`,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${closedPort}`,
       DEAD_LETTER_QUEUE_URL: `http://127.0.0.1:${closedPort}/000000000000/dlq`,
     });
-    expect(thrown).toMatchObject({ name: 'CredentialsError', code: 'credentials_unavailable' });
+    expect(thrown).toMatchObject({ name: 'DeadLetterError', code: 'dead_letter_failed' });
   });
 });

@@ -63,9 +63,12 @@ describe('functions', () => {
     expect(requestTimeout * attempts).toBeLessThan(timeoutMs);
   });
 
-  test.each(['queue', 'schedule'] as const)('%s: 30 s timeout, Voximplant attempts fit in it', (name) => {
+  test.each([
+    ['queue', 30],
+    ['schedule', 120],
+  ] as const)('%s: %i s timeout, Voximplant attempts fit in it', (name, seconds) => {
     const timeoutMs = fn(name).Properties.Timeout * 1000;
-    expect(timeoutMs).toBe(30_000);
+    expect(timeoutMs).toBe(seconds * 1000);
     const attempts = Number(env(name).VOXIMPLANT_MAX_ATTEMPTS ?? 3);
     expect(Number(env(name).VOXIMPLANT_REQUEST_TIMEOUT_MS) * attempts).toBeLessThan(timeoutMs);
   });
@@ -225,8 +228,16 @@ describe('IAM: least privilege', () => {
       );
 
   const expected: Record<(typeof FUNCTIONS)[number], string[]> = {
-    http: ['kms:Decrypt', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue'],
+    // events:PutEvents only under the PublishesHttpEvents condition (checked below).
+    http: [
+      'events:PutEvents',
+      'kms:Decrypt',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'secretsmanager:GetSecretValue',
+    ],
     queue: [
+      'events:PutEvents',
       'kms:Decrypt',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
@@ -238,6 +249,7 @@ describe('IAM: least privilege', () => {
       'sqs:SendMessage',
     ],
     schedule: [
+      'events:PutEvents',
       'kms:Decrypt',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
@@ -254,6 +266,7 @@ describe('IAM: least privilege', () => {
       if (action.startsWith('logs:')) expect(resource).toEqual(getAtt(logGroup));
       if (action === 'secretsmanager:GetSecretValue') expect(resource).toBe(PLACEHOLDER_SECRET_ARN);
       if (action === 'sqs:SendMessage') expect(resource).toEqual(getAtt('DeadLetterQueue'));
+      if (action === 'events:PutEvents') expect(resource).toEqual(getAtt('EventBus'));
       if (action.startsWith('sqs:') && action !== 'sqs:SendMessage') expect(resource).toEqual(getAtt('RequestQueue'));
       if (action === 'kms:Decrypt') {
         expect(resource).toEqual({ Ref: 'CredentialsKmsKeyArn' });
@@ -262,6 +275,17 @@ describe('IAM: least privilege', () => {
         });
       }
     }
+  });
+  test('the http role may publish only when the stage publishes HTTP outcomes (condition PublishesHttpEvents)', () => {
+    const documents = (roleOf('http').Properties.Policies as { PolicyDocument: { Statement: unknown[] } }[]).map(
+      (policy) => policy.PolicyDocument.Statement,
+    );
+    const conditional = documents.flat().find((statement) => JSON.stringify(statement).includes('events:PutEvents'));
+    expect(conditional).toMatchObject({
+      'Fn::If': ['PublishesHttpEvents', { Action: 'events:PutEvents' }, { Ref: 'AWS::NoValue' }],
+    });
+    expect(t.Conditions?.PublishesHttpEvents).toEqual({ 'Fn::Equals': ['false', 'true'] });
+    expect(env('http').PUBLISH_HTTP_EVENTS).toBe('false');
   });
 
   test('kms:Decrypt only exists when a customer managed key is given (condition)', () => {
@@ -391,12 +415,13 @@ describe('EventBridge Scheduler', () => {
     expect(resourcesOfType(t, 'AWS::Events::Rule')).toEqual([]);
   });
 
-  test('schedule function async invocations: 2 retries within the lateness limit, then the DLQ', () => {
+  test('schedule function async invocations: no Lambda retries, the on-failure destination for crashes', () => {
     const configs = resourcesOfType(t, 'AWS::Lambda::EventInvokeConfig');
     expect(configs).toHaveLength(1);
     const [, config] = configs[0];
     expect(config.Properties.FunctionName).toEqual({ Ref: 'ScheduleLambdaFunction' });
-    expect(config.Properties.MaximumRetryAttempts).toBe(2);
+    // The function retries inside the invocation and dead-letters with its reason (lib/schedule.ts).
+    expect(config.Properties.MaximumRetryAttempts).toBe(0);
     expect(config.Properties.MaximumEventAgeInSeconds).toBeLessThanOrEqual(lateness());
     expect(config.Properties.DestinationConfig.OnFailure.Destination).toEqual(getAtt('DeadLetterQueue'));
   });

@@ -31,6 +31,33 @@ describe('SqsDeadLetterSink', () => {
     });
   });
 
+  it("keeps the message's own attributes next to the reason, within SQS's 10 (the essential reason first)", async () => {
+    const { sent, sink: dlq } = sink();
+    const own = Object.fromEntries(
+      Array.from({ length: 8 }, (_, i) => [`attr${i}`, { dataType: 'String', stringValue: `v${i}` }]),
+    );
+    own.blob = { dataType: 'Binary', binaryValue: Buffer.from('bytes').toString('base64') } as never;
+    await dlq.send('{}', new VoximplantApiError('voximplant_rejected_request', 147, 'bad rule'), {
+      source: 'queue',
+      sourceId: 'm-1',
+      receiveCount: 2,
+      messageAttributes: own as never,
+    });
+    const attributes = sent[0]!.MessageAttributes!;
+    expect(Object.keys(attributes)).toHaveLength(10);
+    expect(Object.keys(attributes).slice(0, 4)).toEqual(['error_code', 'error_message', 'outcome', 'source']);
+    expect(attributes.attr0).toEqual({ DataType: 'String', StringValue: 'v0' });
+    expect(Object.keys(attributes).filter((name) => name.startsWith('attr'))).toHaveLength(6);
+    // With fewer of its own, the rest of the reason fits, and binary values stay binary.
+    await dlq.send('{}', new VoximplantApiError('voximplant_rejected_request', 147, 'bad rule'), {
+      source: 'queue',
+      sourceId: 'm-1',
+      messageAttributes: { blob: own.blob } as never,
+    });
+    expect(Buffer.from(sent[1]!.MessageAttributes!.blob!.BinaryValue!).toString()).toBe('bytes');
+    expect(sent[1]!.MessageAttributes!.voximplant_code).toEqual({ DataType: 'Number', StringValue: '147' });
+  });
+
   it('leaves out empty values and replaces characters SQS refuses', async () => {
     const { sent, sink: dlq } = sink();
     const error = new ValidationError([{ field: '', rule: 'unknown_field', message: 'bad \u0000 key \ud800' }]);

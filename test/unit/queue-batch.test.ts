@@ -8,8 +8,10 @@ import {
   type VoxconfError,
   VoximplantApiError,
 } from '../../lib/index.js';
+import type { OutcomeEvent } from '../../lib/outcome-events.js';
 import { processQueueBatch } from '../../lib/queue-batch.js';
 import { type Redelivery, redeliveryDelaySeconds } from '../../lib/redelivery.js';
+import { expectEventsMatchSchemas } from '../helpers/event-schemas.js';
 
 function record(messageId: string, body: string, receiveCount?: number): SQSRecord {
   return {
@@ -164,5 +166,92 @@ describe('retries through SQS, and the last receive', () => {
       redeliveryBaseSeconds: 30,
     });
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm' }]);
+  });
+});
+
+describe('outcome events and correlation ids', () => {
+  function publisherRecorder() {
+    const calls: OutcomeEvent[][] = [];
+    return { calls, publisher: { publish: async (events: readonly OutcomeEvent[]) => void calls.push([...events]) } };
+  }
+  const withAttributes = (r: SQSRecord, attributes: Record<string, string>): SQSRecord => ({
+    ...r,
+    messageAttributes: Object.fromEntries(
+      Object.entries(attributes).map(([name, value]) => [name, { dataType: 'String', stringValue: value } as never]),
+    ),
+  });
+
+  it('one PutEvents for the batch, final outcomes only: started and dead-lettered, not a retry SQS will redeliver', async () => {
+    const { calls, publisher } = publisherRecorder();
+    const deadLetter: DeadLetterSink = { send: async () => undefined };
+    const service = {
+      start: async (input: unknown, options?: { onSettled?: (r: never) => void }) => {
+        const name = (input as { conference_name: string }).conference_name;
+        options?.onSettled?.({ conferenceName: name, ruleId: 5, attempts: 1, durationMs: 3 } as never);
+        if (name === 'later') throw new UpstreamError('voximplant_unavailable', '503');
+        if (name === 'never') throw new VoximplantApiError('voximplant_rejected_request', 147, 'Invalid rule_id');
+        return {
+          conference_name: name,
+          media_session_access_url: 'u',
+          media_session_access_secure_url: 'v',
+          call_session_history_id: 8,
+        };
+      },
+    };
+    const records = [
+      withAttributes(record('a', '{"conference_name":"ok"}', 1), { correlation_id: 'booking-1' }),
+      record('b', '{"conference_name":"later"}', 1),
+      record('c', '{"conference_name":"never"}', 1),
+      record('d', '{"conference_name":"later"}', 5),
+    ];
+    const response = await processQueueBatch(records, { ...policy, service, deadLetter, publisher, stage: 'prod' });
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'b' }]);
+    expect(calls).toHaveLength(1);
+    const events = calls[0]!;
+    expectEventsMatchSchemas(events);
+    expect(events.map((e) => [e.detailType, e.detail.source_id, e.detail.final])).toEqual([
+      ['Conference Started', 'a', undefined],
+      ['Conference Start Failed', 'c', true],
+      ['Conference Start Failed', 'd', true],
+    ]);
+    expect(events[0]?.detail).toMatchObject({ correlation_id: 'booking-1', call_session_history_id: 8, stage: 'prod' });
+    expect(events[2]?.detail).toMatchObject({ error_code: 'voximplant_unavailable', retryable: true });
+  });
+
+  it('publishes nothing when every failure will be redelivered', async () => {
+    const { calls, publisher } = publisherRecorder();
+    const service = { start: async () => Promise.reject(new UpstreamError('voximplant_unavailable', '503')) };
+    await processQueueBatch([record('x', '{}', 1)], {
+      ...policy,
+      service,
+      deadLetter: { send: async () => undefined },
+      publisher,
+    });
+    expect(calls).toEqual([]);
+  });
+
+  it('a correlation_id attribute that is not printable ASCII (or too long) is refused naming it, and dead-lettered', async () => {
+    const sent: Array<{ field?: string; attributes: string[] }> = [];
+    const deadLetter: DeadLetterSink = {
+      send: async (_body, error, context) =>
+        void sent.push({ field: error.field, attributes: Object.keys(context.messageAttributes ?? {}) }),
+    };
+    const started: string[] = [];
+    const service = { start: async (input: unknown) => void started.push(String(input)) as never };
+    for (const bad of ['tab\there', 'x'.repeat(129), ' leading-space']) {
+      await processQueueBatch(
+        [withAttributes(record('m', '{"conference_name":"a"}', 1), { correlation_id: bad, tenant: 't1' })],
+        {
+          ...policy,
+          service,
+          deadLetter,
+        },
+      );
+    }
+    expect(started).toEqual([]);
+    // The message keeps its own attributes next to the reason.
+    expect(sent).toEqual(
+      Array.from({ length: 3 }, () => ({ field: 'correlation_id', attributes: ['correlation_id', 'tenant'] })),
+    );
   });
 });

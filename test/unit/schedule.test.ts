@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
+import type { StartOptions } from '../../lib/conference.js';
 import type { DeadLetterSink } from '../../lib/dead-letter.js';
-import { UpstreamError, ValidationError, VoxconfError } from '../../lib/index.js';
+import { UpstreamError, ValidationError, VoxconfError, VoximplantApiError } from '../../lib/index.js';
+import type { OutcomeEvent } from '../../lib/outcome-events.js';
 import { parseScheduledEvent, processScheduledEvent } from '../../lib/schedule.js';
 
 const request = { conference_name: 'standup', rule_id: 1 };
@@ -108,21 +110,107 @@ describe('processScheduledEvent', () => {
     expect(await processScheduledEvent(justTooSoon, deps)).toMatchObject({ error_code: 'too_early' });
   });
 
-  it('throws retryable failures so Lambda retries them, and nothing is dead-lettered', async () => {
+  /** A service that fails with these errors in turn, then starts; counts its calls. */
+  function flaky(errors: VoxconfError[]) {
+    let calls = 0;
+    return {
+      calls: () => calls,
+      start: async (input: unknown, options?: StartOptions) => {
+        calls++;
+        options?.onSettled?.({ conferenceName: 'standup', ruleId: 1, attempts: 2, durationMs: 5 });
+        const error = errors.shift();
+        if (error) throw error;
+        return started.start(input);
+      },
+    };
+  }
+
+  function recorder() {
+    const events: OutcomeEvent[] = [];
+    return { events, publisher: { publish: async (batch: readonly OutcomeEvent[]) => void events.push(...batch) } };
+  }
+
+  it('tries a retryable failure again in the same invocation (Lambda retries are off), then starts', async () => {
     const { deadLetter, sent } = sink();
-    const failing = { start: async () => Promise.reject(new UpstreamError('voximplant_unavailable', 'HTTP 503')) };
-    await expect(
-      processScheduledEvent(request, {
-        service: failing,
+    const { events, publisher } = recorder();
+    const service = flaky([new UpstreamError('voximplant_unavailable', 'HTTP 503')]);
+    const waits: number[] = [];
+    const outcome = await processScheduledEvent(
+      { request, scheduled_time: '2026-11-26T09:00:00Z', execution_id: 'e', schedule_name: 'standup' },
+      {
+        service,
         deadLetter,
         maxLatenessSeconds: 600,
         maxEarlinessSeconds: 300,
         now,
-      }),
-    ).rejects.toMatchObject({
-      retryable: true,
-    });
+        publisher,
+        stage: 'prod',
+        sleep: async (ms) => void waits.push(ms),
+        random: () => 0.5,
+      },
+    );
+    expect(outcome).toMatchObject({ outcome: 'started' });
+    expect(service.calls()).toBe(2);
+    expect(waits).toEqual([1000]);
     expect(sent).toEqual([]);
+    expect(events).toEqual([
+      {
+        detailType: 'Conference Started',
+        detail: expect.objectContaining({
+          schedule_name: 'standup',
+          scheduled_time: '2026-11-26T09:00:00Z',
+          attempts: 4,
+          source: 'schedule',
+          source_id: 'e',
+          stage: 'prod',
+        }),
+      },
+    ]);
+  });
+
+  it('an authorization failure is tried again too (a key rotation in progress)', async () => {
+    const { deadLetter } = sink();
+    const refused = new VoximplantApiError('voximplant_authorization_failed', 100, 'Authorization failed');
+    const service = flaky([refused]);
+    const deps = { service, deadLetter, maxLatenessSeconds: 600, maxEarlinessSeconds: 300, now, sleep: async () => {} };
+    expect(await processScheduledEvent(request, deps)).toMatchObject({ outcome: 'started' });
+    expect(service.calls()).toBe(2);
+  });
+
+  it('when the time runs out, dead-letters with its reason and publishes one final event', async () => {
+    const { deadLetter, sent } = sink();
+    const { events, publisher } = recorder();
+    let clock = Date.parse('2026-11-26T09:05:00Z');
+    const failing = {
+      start: async (_input: unknown, options?: StartOptions) => {
+        options?.onSettled?.({ conferenceName: 'standup', ruleId: 1, attempts: 3, durationMs: 1 });
+        throw new UpstreamError('voximplant_timeout', 'slow', { outcome: 'unknown' });
+      },
+    };
+    const outcome = await processScheduledEvent(
+      request,
+      {
+        service: failing,
+        deadLetter,
+        maxLatenessSeconds: 600,
+        maxEarlinessSeconds: 300,
+        now: () => clock,
+        publisher,
+        sleep: async (ms) => {
+          clock += ms;
+        },
+        random: () => 1,
+      },
+      { deadline: clock + 10_000 },
+    );
+    expect(outcome).toEqual({ outcome: 'dead_lettered', error_code: 'voximplant_timeout' });
+    expect(sent).toEqual([{ body: JSON.stringify(request), code: 'voximplant_timeout' }]);
+    // Waits of 2 s and 4 s fit in 10 s; the next (8 s) would not.
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      detailType: 'Conference Start Failed',
+      detail: { error_code: 'voximplant_timeout', outcome: 'unknown', final: true, retryable: true, attempts: 9 },
+    });
   });
 
   it('throws when the dead-letter send fails, so the event is not lost', async () => {
