@@ -263,6 +263,8 @@ beforeAll(async () => {
     VOXIMPLANT_API_URL: info.voximplantApiUrl,
     VOXIMPLANT_DEFAULT_RULE_ID: String(ALLOWED_RULE),
     VOXIMPLANT_ALLOWED_RULE_IDS: String(ALLOWED_RULE),
+    // Resolved by infra/params.cjs for the local stage (the raw serverless.yml holds the ${file(...)} variable).
+    PUBLISH_HTTP_EVENTS: 'false',
     POWERTOOLS_SERVICE_NAME: 'voxconf',
     POWERTOOLS_METRICS_NAMESPACE: 'voxconf',
     POWERTOOLS_LOG_LEVEL: 'WARN',
