@@ -5,6 +5,8 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { OutcomeEvent } from '../../lib/outcome-events.js';
+import { expectEventsMatchSchemas } from '../helpers/event-schemas.js';
 import { httpEvent, lambdaContext } from '../helpers/events.js';
 import { type CoreFixture, startCoreFixture } from '../helpers/fixture.js';
 import { expectMatchesOpenApi, fromLambdaResult } from '../helpers/openapi.js';
@@ -198,5 +200,44 @@ describe('POST /conferences', () => {
     });
     const error = await service.start({ conference_name: 'http-refused', rule_id: fx.account.ruleId }).catch((e) => e);
     expect(error).toMatchObject({ code: 'voximplant_unreachable', outcome: 'failed' });
+  });
+
+  it('refuses an X-Correlation-Id that is not printable ASCII, naming the header, before calling Voximplant', async () => {
+    const before = fx.emulator.stats().requests;
+    const body = JSON.stringify({ conference_name: 'http-correlation', rule_id: fx.account.ruleId });
+    const refused = await post(body, { headers: { 'x-correlation-id': 'line\nbreak' } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ code: 'invalid_request', field: 'X-Correlation-Id' });
+    expect(fx.emulator.stats().requests).toBe(before);
+    expect((await post(body, { headers: { 'x-correlation-id': 'booking-42' } })).status).toBe(200);
+  });
+});
+
+describe('outcome events over HTTP (PUBLISH_HTTP_EVENTS)', () => {
+  const origin = (id: string) => ({ headers: { 'x-correlation-id': id } });
+
+  it('publishes one final event per answer when the stage turns them on, and none when it does not', async () => {
+    const { startFromHttp } = await import('../../lib/http-api.js');
+    const events: OutcomeEvent[] = [];
+    const publisher = async () => ({ publish: async (batch: readonly OutcomeEvent[]) => void events.push(...batch) });
+    const deps = { service: fx.service(), publisher, stage: 'test' };
+    const ok = httpEvent(JSON.stringify({ conference_name: 'http-event', rule_id: fx.account.ruleId }), origin('c-1'));
+    expect((await startFromHttp(ok, deps)).statusCode).toBe(200);
+    fx.emulator.fault({ type: 'error', code: 147, times: 1 } as never);
+    const refused = httpEvent(
+      JSON.stringify({ conference_name: 'http-event-2', rule_id: fx.account.ruleId }),
+      origin('c-2'),
+    );
+    await expect(startFromHttp(refused, deps)).rejects.toMatchObject({ code: 'voximplant_rejected_request' });
+    expectEventsMatchSchemas(events);
+    expect(events.map((e) => [e.detailType, e.detail.source, e.detail.correlation_id])).toEqual([
+      ['Conference Started', 'http', 'c-1'],
+      ['Conference Start Failed', 'http', 'c-2'],
+    ]);
+    expect(events[0]?.detail.source_id).toBe(ok.requestContext.requestId);
+    expect(events[1]?.detail).toMatchObject({ final: true, voximplant_code: 147 });
+    // Off (the default): the publisher is never even loaded.
+    const { httpOutcomePublisher } = await import('../../lib/http-api.js');
+    expect(await httpOutcomePublisher()).toBeUndefined();
   });
 });
