@@ -12,6 +12,9 @@ import {
 
 type PublishLogger = Pick<Logger, 'error'>;
 
+/** Upper bound of one PutEvents call, the SDK's retries included. */
+const PUBLISH_TIMEOUT_MS = 1_500;
+
 let shared: OutcomePublisher | undefined;
 
 /**
@@ -70,7 +73,10 @@ export class EventBridgePublisher implements OutcomePublisher {
 
   private async put(batch: PutEventsRequestEntry[]): Promise<void> {
     try {
-      const output = await this.client.send(new PutEventsCommand({ Entries: batch }));
+      // Bounded, retries included: the put runs in the invocation's reserve, after the starts' own deadline.
+      const output = await this.client.send(new PutEventsCommand({ Entries: batch }), {
+        abortSignal: AbortSignal.timeout(PUBLISH_TIMEOUT_MS),
+      });
       // A partial failure answers normally: each refused entry says why in its own result.
       const failed = (output.Entries ?? []).flatMap((result, index) =>
         result.ErrorCode === undefined ? [] : [{ index, code: result.ErrorCode, message: result.ErrorMessage }],

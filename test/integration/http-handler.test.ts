@@ -178,7 +178,7 @@ describe('POST /conferences', () => {
     fx.emulator.setLatency(3_000);
     const response = await invoke(
       httpEvent(JSON.stringify({ conference_name: 'http-504', rule_id: fx.account.ruleId })),
-      2_000,
+      3_500,
     );
     fx.emulator.setLatency(0);
     expect(response.status).toBe(504);
