@@ -15,10 +15,12 @@ export const REAL_API_URL = 'https://api.voximplant.com/platform_api';
 export const SECRET_NAME = 'voxconf/local-credentials';
 export const QUEUE_NAME = `${SERVICE}-${STAGE}-requests`;
 export const DEAD_LETTER_QUEUE_NAME = `${SERVICE}-${STAGE}-dead-letter`;
+/** The stage's own bus, as the stack names it when no eventBusName parameter is given (`voxconf-<stage>`). */
+export const EVENT_BUS_NAME = `${SERVICE}-${STAGE}`;
 
 export const functionName = (fn: 'http' | 'queue' | 'schedule') => `${SERVICE}-${STAGE}-${fn}`;
 
-export const PORT_NAMES = ['http', 'lambda', 'emulator', 'secretsManager', 'sqs', 'control'] as const;
+export const PORT_NAMES = ['http', 'lambda', 'emulator', 'secretsManager', 'sqs', 'control', 'eventBridge'] as const;
 export type PortName = (typeof PORT_NAMES)[number];
 
 /** A block above the usual dev ports (3000-9000) and below Linux's ephemeral range (32768+ is fine, 47800 is rarely used). */
@@ -31,6 +33,7 @@ const PORT_VARIABLES: Record<PortName, string> = {
   secretsManager: 'VOXCONF_SECRETS_MANAGER_PORT',
   sqs: 'VOXCONF_SQS_PORT',
   control: 'VOXCONF_CONTROL_PORT',
+  eventBridge: 'VOXCONF_EVENTBRIDGE_PORT',
 };
 
 export const PORT_LABELS: Record<PortName, string> = {
@@ -40,6 +43,7 @@ export const PORT_LABELS: Record<PortName, string> = {
   secretsManager: 'Secrets Manager stand-in',
   sqs: 'local SQS',
   control: 'stack control endpoint',
+  eventBridge: 'EventBridge stand-in',
 };
 
 export function portVariable(name: PortName): string {
