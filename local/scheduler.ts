@@ -2,8 +2,10 @@
  * A local stand-in for EventBridge Scheduler and the schedule function's asynchronous invocation, reading the
  * same infra/schedules.yml that deploys (parsed and checked by infra/schedules.cjs, as at package time).
  *
- * Each enabled entry fires at its times in its time zone with exactly the input the deployed schedules pass:
- *   {"request": {...}, "scheduled_time": "<ISO time, UTC, whole seconds>", "execution_id": "<uuid>"}
+ * Each enabled entry fires at its times in its time zone with exactly the input the deployed schedules pass
+ * (infra/schedules.cjs scheduleInput, with Scheduler's placeholders filled in):
+ *   {"request": {...}, "scheduled_time": "<ISO time, UTC, whole seconds>", "execution_id": "<uuid>",
+ *    "schedule_name": "<name>", "correlation_id": "<the entry's, if any>"}
  * `fire(name)` fires one now (disabled ones too: asked for by name).
  *
  * Like Lambda's asynchronous invocation (serverless.yml: maximumRetryAttempts 2, onFailure destination the
@@ -24,25 +26,34 @@ export interface ScheduleEntry {
   readonly schedule: string;
   readonly timezone: string;
   readonly enabled?: boolean;
+  readonly correlation_id?: string;
   readonly request: Record<string, unknown>;
 }
 
 interface SchedulesModule {
   parseSchedules(text: string, options?: { checkRules?: boolean }, fileName?: string): ScheduleEntry[];
+  scheduleInput(entry: ScheduleEntry, run: { scheduledTime: string; executionId: string }): ScheduleInvocation;
 }
 
 const require = createRequire(import.meta.url);
+const schedulesModule = () => require('../infra/schedules.cjs') as SchedulesModule;
 
 /** Parses and checks the file with infra/schedules.cjs (shape only, as for the local stage); throws listing every problem. */
 export function loadSchedules(file: string, root: string): ScheduleEntry[] {
-  const { parseSchedules } = require('../infra/schedules.cjs') as SchedulesModule;
-  return parseSchedules(readFileSync(file, 'utf8'), { checkRules: false }, relative(root, file) || file);
+  return schedulesModule().parseSchedules(
+    readFileSync(file, 'utf8'),
+    { checkRules: false },
+    relative(root, file) || file,
+  );
 }
 
+/** The schedule function's input: the wrapper of lib/schedule.ts. */
 export interface ScheduleInvocation {
   readonly request: unknown;
   readonly scheduled_time: string;
   readonly execution_id: string;
+  readonly schedule_name: string;
+  readonly correlation_id?: string;
 }
 
 export interface FireResult {
@@ -208,7 +219,10 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     track(
       attempt(
         entry,
-        { request: entry.request, scheduled_time: schedulerTime(scheduledTime), execution_id: randomUUID() },
+        schedulesModule().scheduleInput(entry, {
+          scheduledTime: schedulerTime(scheduledTime),
+          executionId: randomUUID(),
+        }),
         1,
         how,
       ),
