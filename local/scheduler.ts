@@ -8,8 +8,9 @@
  *    "schedule_name": "<name>", "correlation_id": "<the entry's, if any>"}
  * `fire(name)` fires one now (disabled ones too: asked for by name).
  *
- * Like Lambda's asynchronous invocation (serverless.yml: maximumRetryAttempts 2, onFailure destination the
- * dead-letter queue): a run whose invocation fails is retried twice (after local, shorter delays), then a
+ * Like Lambda's asynchronous invocation (serverless.yml: maximumRetryAttempts 0, onFailure destination the
+ * dead-letter queue): a run whose invocation fails (a crash or a timeout: the function retries and dead-letters
+ * its own failures) is retried `retryDelaysSeconds.length` times (none by default, as deployed), then a
  * Lambda-style on-failure record with the original payload goes to the dead-letter queue.
  */
 import { randomUUID } from 'node:crypto';
@@ -178,9 +179,9 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       later(delay * 1000, () => void track(attempt(entry, event, number + 1, how)));
       return { ...base, outcome: 'failed', error: failure, retry: `in ${delay} s` };
     }
-    log(
-      `${label} → the function failed: ${failure}; retries exhausted, on-failure record sent to the dead-letter queue`,
-    );
+    const retries =
+      options.retryDelaysSeconds.length === 0 ? 'not retried (maximumRetryAttempts 0)' : 'retries exhausted';
+    log(`${label} → the function failed: ${failure}; ${retries}, on-failure record sent to the dead-letter queue`);
     await sendOnFailure(event, number, failure, result).catch((error: unknown) =>
       log(
         `could not send the on-failure record of ${entry.name}: ${error instanceof Error ? error.message : String(error)}`,

@@ -67,7 +67,10 @@ export interface StackSettings {
   /** Local only: the deployed queue keeps 180 s / 5 (infra/resources.yml). */
   readonly visibilityTimeoutSeconds: number;
   readonly maxReceiveCount: number;
-  /** Local stand-in for Lambda's asynchronous retries of the schedule function (deployed: ~60 s and ~120 s). */
+  /**
+   * Local stand-in for Lambda's asynchronous retries of a failed schedule invocation: none by default, as deployed
+   * (serverless.yml maximumRetryAttempts 0: the function retries inside the invocation).
+   */
   readonly scheduleRetryDelaysSeconds: readonly number[];
   /** Fire schedules at their times (the "fire now" endpoint works either way). */
   readonly schedulesAutoFire: boolean;
@@ -229,7 +232,7 @@ export function loadSettings(env: Env = process.env, root: string = process.cwd(
   if (defaultRaw !== undefined && (!/^\d{1,15}$/.test(defaultRaw) || Number(defaultRaw) < 1)) {
     throw new SettingsError('VOXIMPLANT_DEFAULT_RULE_ID', `must be a positive integer rule id, got "${defaultRaw}"`);
   }
-  const delaysRaw = text(env, 'VOXCONF_SCHEDULE_RETRY_DELAYS_SECONDS') ?? '5,10';
+  const delaysRaw = text(env, 'VOXCONF_SCHEDULE_RETRY_DELAYS_SECONDS') ?? '';
   const scheduleRetryDelaysSeconds = delaysRaw
     .split(/[\s,]+/)
     .filter((part) => part !== '')

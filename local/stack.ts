@@ -306,7 +306,9 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
       invoke: (event) =>
         invokeFunction(functionName('schedule'), event, {
           port: settings.ports.lambda,
-          timeoutMs: 60_000,
+          // Past the function's own timeout (serverless.yml: 120 s, retries inside the invocation), which serverless
+          // offline enforces: a long run is not taken for a failed one while it still runs.
+          timeoutMs: 130_000,
           signal: invocations.signal,
         }),
       sendOnFailureRecord: (body) => dlq.send(body),

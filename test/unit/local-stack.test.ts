@@ -2,7 +2,7 @@
  * The local stack's pure pieces: schedule expressions, SQS records and batch answers as Lambda reads them,
  * serverless-offline output filtering, settings, banner commands.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Message } from '@aws-sdk/client-sqs';
@@ -13,6 +13,7 @@ import { compileSchedule, cronerPattern, formatInZone, schedulerTime } from '../
 import { loadSettings, REAL_API_URL, SettingsError } from '../../local/settings.js';
 import { readBatchResponse, toSqsRecord } from '../../local/sqs-event.js';
 import { describePutEvents, type StackInfo } from '../../local/stack.js';
+import { ROOT } from '../helpers/local-stack.js';
 
 const anchor = new Date('2026-11-26T03:00:00Z'); // a Thursday
 
@@ -222,6 +223,17 @@ describe('settings', () => {
       schedulesAutoFire: true,
       schedulesFile: '/repo/infra/schedules.yml',
     });
+  });
+
+  test("the local scheduler retries a failed invocation as serverless.yml's Lambda does: not at all by default", () => {
+    const yml = readFileSync(join(ROOT, 'serverless.yml'), 'utf8');
+    const deployed = yml.match(/^ {2}schedule:\n(?: {4}.*\n|\s*\n)*? {4}maximumRetryAttempts: (\d+)$/m);
+    expect(deployed?.[1]).toBeDefined();
+    expect(loadSettings({}, '/r').scheduleRetryDelaysSeconds).toHaveLength(Number(deployed?.[1]));
+    expect(loadSettings({ VOXCONF_SCHEDULE_RETRY_DELAYS_SECONDS: '5,10' }, '/r').scheduleRetryDelaysSeconds).toEqual([
+      5, 10,
+    ]);
+    expect(() => loadSettings({ VOXCONF_SCHEDULE_RETRY_DELAYS_SECONDS: '1,2,3' }, '/r')).toThrow(/at most 2/);
   });
 
   test('ports move as a block or one by one, and must differ', () => {
