@@ -34,7 +34,13 @@ const REFS = {
   group: 'ScheduleGroup',
 };
 
-const ENTRY_KEYS = ['name', 'description', 'schedule', 'timezone', 'enabled', 'request'];
+const ENTRY_KEYS = ['name', 'description', 'schedule', 'timezone', 'enabled', 'correlation_id', 'request'];
+
+/** What Scheduler puts in the target input at each run (its context attributes). */
+const SCHEDULER_PLACEHOLDERS = {
+  scheduledTime: '<aws.scheduler.scheduled-time>',
+  executionId: '<aws.scheduler.execution-id>',
+};
 
 /**
  * An entry of schedules.yml, once validateSchedules has accepted it.
@@ -44,6 +50,7 @@ const ENTRY_KEYS = ['name', 'description', 'schedule', 'timezone', 'enabled', 'r
  * @property {string} schedule cron(...), rate(...) or at(...)
  * @property {string} timezone IANA time zone
  * @property {boolean} [enabled] false: DISABLED
+ * @property {string} [correlation_id] the producer's id, echoed in the function's logs and outcome events
  * @property {Record<string, unknown>} request StartConference fields
  */
 
@@ -233,6 +240,45 @@ function checkRequest(request, options, enabled) {
 }
 
 /**
+ * Checks a correlation_id as the schedule function will (lib's validateCorrelationId); returns problems.
+ * @param {unknown} value
+ * @returns {string[]}
+ */
+function checkCorrelationId(value) {
+  const { validateCorrelationId } = /** @type {typeof import('../lib/validation.js')} */ (requireLib('validation'));
+  try {
+    validateCorrelationId(value);
+  } catch (error) {
+    // requireLib's bundle has its own ValidationError class: recognised by its code, not instanceof.
+    const failure = /** @type {{ code?: unknown, details: readonly import('../lib/errors.js').FieldProblem[] }} */ (
+      error
+    );
+    if (failure?.code !== 'invalid_request') throw error;
+    const got =
+      typeof value === 'string' && value.length > 40 ? `a string of ${value.length} characters` : describe(value);
+    return failure.details.map((detail) => `${detail.message.replace(/\.$/, '')}, got ${got}`);
+  }
+  return typeof value === 'string' && hasVariableSyntax(value) ? ['correlation_id must not contain "${"'] : [];
+}
+
+/**
+ * The input of an entry's schedule: the wrapper the schedule function reads (lib/schedule.ts), with this run's
+ * scheduled time and execution id (Scheduler's placeholders in the deployed schedule; real values locally).
+ * @param {ScheduleEntry} entry
+ * @param {{ scheduledTime: string, executionId: string }} run
+ * @returns {Record<string, unknown>}
+ */
+function scheduleInput(entry, run = SCHEDULER_PLACEHOLDERS) {
+  return {
+    request: entry.request,
+    scheduled_time: run.scheduledTime,
+    execution_id: run.executionId,
+    schedule_name: entry.name,
+    ...(entry.correlation_id === undefined ? {} : { correlation_id: entry.correlation_id }),
+  };
+}
+
+/**
  * Checks the parsed document; returns a list of problems (empty when valid).
  * @param {unknown} doc the parsed schedules.yml
  * @param {RuleOptions} [options] the stage's rule parameters
@@ -293,6 +339,9 @@ function validateSchedules(doc, options = {}) {
     } else {
       const problem = checkExpression(entry.schedule);
       if (problem) add(`schedule ${problem}`);
+    }
+    if (entry.correlation_id !== undefined) {
+      for (const problem of checkCorrelationId(entry.correlation_id)) add(problem);
     }
     const tzProblem = checkTimezone(entry.timezone);
     if (tzProblem) add(`timezone ${tzProblem}`);
@@ -372,11 +421,7 @@ function buildScheduleResources(entries, settings) {
         Arn: { 'Fn::GetAtt': [REFS.function, 'Arn'] },
         RoleArn: { 'Fn::GetAtt': [REFS.role, 'Arn'] },
         // Passed verbatim to the function; Scheduler fills in the two placeholders at each run.
-        Input: JSON.stringify({
-          request: entry.request,
-          scheduled_time: '<aws.scheduler.scheduled-time>',
-          execution_id: '<aws.scheduler.execution-id>',
-        }),
+        Input: JSON.stringify(scheduleInput(entry)),
         // Delivery retries (Lambda throttling or unavailable) stop at the lateness limit: a conference that would
         // start later than that is not wanted. Undeliverable runs go to the dead-letter queue.
         RetryPolicy: {
@@ -409,6 +454,7 @@ module.exports = {
   validateSchedules,
   parseSchedules,
   buildScheduleResources,
+  scheduleInput,
   logicalId,
 
   /**

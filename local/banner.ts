@@ -40,6 +40,9 @@ export interface TriggerCommands {
   readonly emulatorConferences: string | undefined;
   readonly deadLetters: string;
   readonly schedules: string;
+  /** The outcome events published (GET /events), and only the final failures. */
+  readonly events: string;
+  readonly failedEvents: string;
 }
 
 export function triggerCommands(info: StackInfo): TriggerCommands {
@@ -61,6 +64,8 @@ export function triggerCommands(info: StackInfo): TriggerCommands {
     emulatorConferences: info.emulator ? `curl -sS ${info.emulator.controlUrl}/conferences` : undefined,
     deadLetters: `curl -sS ${info.controlUrl}/dead-letters`,
     schedules: `curl -sS ${info.controlUrl}/schedules`,
+    events: `curl -sS ${info.controlUrl}/events`,
+    failedEvents: `curl -sS ${shellQuote(`${info.controlUrl}/events?detail_type=${encodeURIComponent(facts.events.detailTypes.failed)}`)}`,
   };
 }
 
@@ -131,6 +136,11 @@ export function renderBanner(info: StackInfo, root: string): string {
       `(deployed: ${deployed.visibilityTimeout}, ${deployed.maxReceiveCount})`,
   );
   more('poller: batches of 10 to the queue function, deletes all but its batchItemFailures (ReportBatchItemFailures)');
+  row(
+    'EventBridge',
+    `${info.eventBridgeEndpoint}  bus ${info.eventBusName}  (stand-in: PutEvents only, nothing routed)`,
+  );
+  more('the final outcome of each queue and schedule start; handlers reach it via AWS_ENDPOINT_URL_EVENTBRIDGE');
   const file = relative(root, info.schedulesFile) || info.schedulesFile;
   if (info.schedules.length === 0) {
     row('Scheduler', `${file}: no schedules declared`);
@@ -150,7 +160,10 @@ export function renderBanner(info: StackInfo, root: string): string {
       more(`${s.name}: ${s.schedule} ${s.timezone}, ${when}`);
     }
   }
-  row('Stack control', `${info.controlUrl}  (GET /schedules, POST /schedules/<name>/fire, GET|DELETE /dead-letters)`);
+  row(
+    'Stack control',
+    `${info.controlUrl}  (GET /schedules, POST /schedules/<name>/fire, GET|DELETE /dead-letters, GET /events)`,
+  );
   lines.push('');
   lines.push('Try each trigger (copy-paste):');
   lines.push('');
@@ -173,6 +186,9 @@ export function renderBanner(info: StackInfo, root: string): string {
   }
   lines.push("  # the dead-letter queue, with each message's error_code and error_message (left in the queue)");
   lines.push(`  ${commands.deadLetters}`);
+  lines.push('  # the outcome events published on the bus (newest last); only the final failures');
+  lines.push(`  ${commands.events}`);
+  lines.push(`  ${commands.failedEvents}`);
   lines.push('');
   lines.push(
     "Each invocation is logged below, one line each (VOXCONF_VERBOSE=1 for all of serverless offline's output).",

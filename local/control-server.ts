@@ -6,9 +6,13 @@
  *   POST   /schedules/<name>/fire    fire one now; answers with the function's outcome
  *   GET    /dead-letters             the dead-letter queue's messages with their attributes, left in the queue
  *   DELETE /dead-letters             deletes every message of the dead-letter queue (at once, unlike PurgeQueue)
+ *   GET    /events                   the outcome events the functions published (PutEvents entries as the EventBridge
+ *                                    stand-in received them, Detail parsed), oldest first; `?detail_type=` filters
+ *                                    (URL-encoded: `?detail_type=Conference%20Started`)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { RecordedEvent } from './eventbridge.js';
 import { createLocalServer } from './loopback-guard.mjs';
 import type { Scheduler } from './scheduler.js';
 
@@ -31,6 +35,8 @@ export interface ControlServerOptions {
   readonly scheduler: Scheduler;
   readonly peekDeadLetters: () => Promise<DeadLetter[]>;
   readonly drainDeadLetters: () => Promise<number>;
+  /** Entries published on the stack's bus, oldest first; only those of one DetailType when given. */
+  readonly events: (detailType: string | undefined) => readonly RecordedEvent[];
   readonly overview: () => unknown;
 }
 
@@ -72,9 +78,20 @@ async function route(req: IncomingMessage, res: ServerResponse, options: Control
     if (method === 'GET') return send(res, 200, await options.peekDeadLetters());
     if (method === 'DELETE') return send(res, 200, { deleted: await options.drainDeadLetters() });
   }
+  if (segments.length === 1 && segments[0] === 'events' && method === 'GET') {
+    const detailType = url.searchParams.get('detail_type');
+    return send(res, 200, options.events(detailType === null || detailType === '' ? undefined : detailType));
+  }
   return send(res, 404, {
     error: `no route ${method} ${url.pathname}`,
-    routes: ['GET /', 'GET /schedules', 'POST /schedules/<name>/fire', 'GET /dead-letters', 'DELETE /dead-letters'],
+    routes: [
+      'GET /',
+      'GET /schedules',
+      'POST /schedules/<name>/fire',
+      'GET /dead-letters',
+      'DELETE /dead-letters',
+      'GET /events?detail_type=<type>',
+    ],
   });
 }
 

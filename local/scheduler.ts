@@ -2,12 +2,15 @@
  * A local stand-in for EventBridge Scheduler and the schedule function's asynchronous invocation, reading the
  * same infra/schedules.yml that deploys (parsed and checked by infra/schedules.cjs, as at package time).
  *
- * Each enabled entry fires at its times in its time zone with exactly the input the deployed schedules pass:
- *   {"request": {...}, "scheduled_time": "<ISO time, UTC, whole seconds>", "execution_id": "<uuid>"}
+ * Each enabled entry fires at its times in its time zone with exactly the input the deployed schedules pass
+ * (infra/schedules.cjs scheduleInput, with Scheduler's placeholders filled in):
+ *   {"request": {...}, "scheduled_time": "<ISO time, UTC, whole seconds>", "execution_id": "<uuid>",
+ *    "schedule_name": "<name>", "correlation_id": "<the entry's, if any>"}
  * `fire(name)` fires one now (disabled ones too: asked for by name).
  *
- * Like Lambda's asynchronous invocation (serverless.yml: maximumRetryAttempts 2, onFailure destination the
- * dead-letter queue): a run whose invocation fails is retried twice (after local, shorter delays), then a
+ * Like Lambda's asynchronous invocation (serverless.yml: maximumRetryAttempts 0, onFailure destination the
+ * dead-letter queue): a run whose invocation fails (a crash or a timeout: the function retries and dead-letters
+ * its own failures) is retried `retryDelaysSeconds.length` times (none by default, as deployed), then a
  * Lambda-style on-failure record with the original payload goes to the dead-letter queue.
  */
 import { randomUUID } from 'node:crypto';
@@ -24,25 +27,34 @@ export interface ScheduleEntry {
   readonly schedule: string;
   readonly timezone: string;
   readonly enabled?: boolean;
+  readonly correlation_id?: string;
   readonly request: Record<string, unknown>;
 }
 
 interface SchedulesModule {
   parseSchedules(text: string, options?: { checkRules?: boolean }, fileName?: string): ScheduleEntry[];
+  scheduleInput(entry: ScheduleEntry, run: { scheduledTime: string; executionId: string }): ScheduleInvocation;
 }
 
 const require = createRequire(import.meta.url);
+const schedulesModule = () => require('../infra/schedules.cjs') as SchedulesModule;
 
 /** Parses and checks the file with infra/schedules.cjs (shape only, as for the local stage); throws listing every problem. */
 export function loadSchedules(file: string, root: string): ScheduleEntry[] {
-  const { parseSchedules } = require('../infra/schedules.cjs') as SchedulesModule;
-  return parseSchedules(readFileSync(file, 'utf8'), { checkRules: false }, relative(root, file) || file);
+  return schedulesModule().parseSchedules(
+    readFileSync(file, 'utf8'),
+    { checkRules: false },
+    relative(root, file) || file,
+  );
 }
 
+/** The schedule function's input: the wrapper of lib/schedule.ts. */
 export interface ScheduleInvocation {
   readonly request: unknown;
   readonly scheduled_time: string;
   readonly execution_id: string;
+  readonly schedule_name: string;
+  readonly correlation_id?: string;
 }
 
 export interface FireResult {
@@ -167,9 +179,9 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       later(delay * 1000, () => void track(attempt(entry, event, number + 1, how)));
       return { ...base, outcome: 'failed', error: failure, retry: `in ${delay} s` };
     }
-    log(
-      `${label} → the function failed: ${failure}; retries exhausted, on-failure record sent to the dead-letter queue`,
-    );
+    const retries =
+      options.retryDelaysSeconds.length === 0 ? 'not retried (maximumRetryAttempts 0)' : 'retries exhausted';
+    log(`${label} → the function failed: ${failure}; ${retries}, on-failure record sent to the dead-letter queue`);
     await sendOnFailure(event, number, failure, result).catch((error: unknown) =>
       log(
         `could not send the on-failure record of ${entry.name}: ${error instanceof Error ? error.message : String(error)}`,
@@ -208,7 +220,10 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     track(
       attempt(
         entry,
-        { request: entry.request, scheduled_time: schedulerTime(scheduledTime), execution_id: randomUUID() },
+        schedulesModule().scheduleInput(entry, {
+          scheduledTime: schedulerTime(scheduledTime),
+          executionId: randomUUID(),
+        }),
         1,
         how,
       ),

@@ -15,10 +15,12 @@ export const REAL_API_URL = 'https://api.voximplant.com/platform_api';
 export const SECRET_NAME = 'voxconf/local-credentials';
 export const QUEUE_NAME = `${SERVICE}-${STAGE}-requests`;
 export const DEAD_LETTER_QUEUE_NAME = `${SERVICE}-${STAGE}-dead-letter`;
+/** The stage's own bus, as the stack names it when no eventBusName parameter is given (`voxconf-<stage>`). */
+export const EVENT_BUS_NAME = `${SERVICE}-${STAGE}`;
 
 export const functionName = (fn: 'http' | 'queue' | 'schedule') => `${SERVICE}-${STAGE}-${fn}`;
 
-export const PORT_NAMES = ['http', 'lambda', 'emulator', 'secretsManager', 'sqs', 'control'] as const;
+export const PORT_NAMES = ['http', 'lambda', 'emulator', 'secretsManager', 'sqs', 'control', 'eventBridge'] as const;
 export type PortName = (typeof PORT_NAMES)[number];
 
 /** A block above the usual dev ports (3000-9000) and below Linux's ephemeral range (32768+ is fine, 47800 is rarely used). */
@@ -31,6 +33,7 @@ const PORT_VARIABLES: Record<PortName, string> = {
   secretsManager: 'VOXCONF_SECRETS_MANAGER_PORT',
   sqs: 'VOXCONF_SQS_PORT',
   control: 'VOXCONF_CONTROL_PORT',
+  eventBridge: 'VOXCONF_EVENTBRIDGE_PORT',
 };
 
 export const PORT_LABELS: Record<PortName, string> = {
@@ -40,6 +43,7 @@ export const PORT_LABELS: Record<PortName, string> = {
   secretsManager: 'Secrets Manager stand-in',
   sqs: 'local SQS',
   control: 'stack control endpoint',
+  eventBridge: 'EventBridge stand-in',
 };
 
 export function portVariable(name: PortName): string {
@@ -63,7 +67,10 @@ export interface StackSettings {
   /** Local only: the deployed queue keeps 180 s / 5 (infra/resources.yml). */
   readonly visibilityTimeoutSeconds: number;
   readonly maxReceiveCount: number;
-  /** Local stand-in for Lambda's asynchronous retries of the schedule function (deployed: ~60 s and ~120 s). */
+  /**
+   * Local stand-in for Lambda's asynchronous retries of a failed schedule invocation: none by default, as deployed
+   * (serverless.yml maximumRetryAttempts 0: the function retries inside the invocation).
+   */
   readonly scheduleRetryDelaysSeconds: readonly number[];
   /** Fire schedules at their times (the "fire now" endpoint works either way). */
   readonly schedulesAutoFire: boolean;
@@ -225,7 +232,7 @@ export function loadSettings(env: Env = process.env, root: string = process.cwd(
   if (defaultRaw !== undefined && (!/^\d{1,15}$/.test(defaultRaw) || Number(defaultRaw) < 1)) {
     throw new SettingsError('VOXIMPLANT_DEFAULT_RULE_ID', `must be a positive integer rule id, got "${defaultRaw}"`);
   }
-  const delaysRaw = text(env, 'VOXCONF_SCHEDULE_RETRY_DELAYS_SECONDS') ?? '5,10';
+  const delaysRaw = text(env, 'VOXCONF_SCHEDULE_RETRY_DELAYS_SECONDS') ?? '';
   const scheduleRetryDelaysSeconds = delaysRaw
     .split(/[\s,]+/)
     .filter((part) => part !== '')

@@ -4,10 +4,12 @@
  *   Voximplant emulator       a throwaway account, key pair and rule (not started with VOXIMPLANT_CREDENTIALS_FILE)
  *   Secrets Manager stand-in  holds that credentials.json; the handlers' SDK reaches it via AWS_ENDPOINT_URL_SECRETS_MANAGER
  *   SQS (local-aws-sqs)       the request queue and its dead-letter queue with a redrive policy
+ *   EventBridge stand-in      bus voxconf-local for the outcome events; the handlers' SDK reaches it via
+ *                             AWS_ENDPOINT_URL_EVENTBRIDGE (local/eventbridge.ts)
  *   serverless offline        serverless.yml's functions and HTTP API, stage "local"
  *   queue poller              Lambda's SQS event source mapping with ReportBatchItemFailures
  *   scheduler                 EventBridge Scheduler for infra/schedules.yml
- *   control endpoint          fire a schedule now, peek at the dead-letter queue
+ *   control endpoint          fire a schedule now, peek at the dead-letter queue, list the published events
  *
  * Used by local/start.ts (`npm start`); see docs/local-stack.md.
  */
@@ -16,6 +18,7 @@ import { createServer } from 'node:net';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type ControlServer, startControlServer } from './control-server.js';
 import { deadLetterQueue } from './dead-letters.js';
+import { type EventBridgeCall, type EventBridgeStandIn, startEventBridge } from './eventbridge.js';
 import { invokeFunction } from './lambda-invoke.js';
 import type { LogSink } from './log.js';
 import { type FunctionsNode, functionsNode, type OfflineProcess, startOffline } from './offline.js';
@@ -25,6 +28,7 @@ import { type SecretsManagerStandIn, startSecretsManager } from './secrets-manag
 import {
   ACCOUNT_ID,
   DEAD_LETTER_QUEUE_NAME,
+  EVENT_BUS_NAME,
   functionName,
   PORT_LABELS,
   PORT_NAMES,
@@ -73,6 +77,9 @@ export interface StackInfo {
   readonly queueUrl: string;
   readonly queueArn: string;
   readonly deadLetterQueueUrl: string;
+  readonly eventBridgeEndpoint: string;
+  /** The bus the functions publish their outcome events to (EVENT_BUS_NAME). */
+  readonly eventBusName: string;
   readonly visibilityTimeoutSeconds: number;
   readonly maxReceiveCount: number;
   readonly controlUrl: string;
@@ -162,6 +169,14 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
       settings.real === undefined
         ? startEmulator({ host: settings.host, port: settings.ports.emulator, latencyMs: settings.latencyMs })
         : Promise.resolve(undefined),
+      startEventBridge({
+        host: settings.host,
+        port: settings.ports.eventBridge,
+        region: REGION,
+        accountId: ACCOUNT_ID,
+        buses: [EVENT_BUS_NAME],
+        onCall: (call) => log('events', describePutEvents(call)),
+      }),
     ] as const);
     for (const result of results) {
       if (result.status === 'fulfilled' && result.value) {
@@ -174,6 +189,7 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
     const sm = (results[0] as PromiseFulfilledResult<SecretsManagerStandIn>).value;
     const sqs = (results[1] as PromiseFulfilledResult<LocalSqs>).value;
     const emulator = (results[2] as PromiseFulfilledResult<VoximplantEmulator | undefined>).value;
+    const eventBridge = (results[3] as PromiseFulfilledResult<EventBridgeStandIn>).value;
 
     let credentialsJson: string;
     let apiUrl: string;
@@ -215,6 +231,8 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
       // The function dead-letters on the local queue's last receive, and retries after seconds, not minutes.
       queueMaxReceiveCount: String(settings.maxReceiveCount),
       queueRedeliveryBaseSeconds: String(LOCAL_REDELIVERY_BASE_SECONDS),
+      // The local stage publishes outcome events only when given a bus: the stand-in's.
+      eventBusName: EVENT_BUS_NAME,
       logLevel: settings.logLevel,
     };
     if (defaultRuleId !== undefined) params.defaultRuleId = String(defaultRuleId);
@@ -240,6 +258,7 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
         AWS_SECRET_ACCESS_KEY: LOCAL_SECRET_KEY,
         AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
         AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+        AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
         AWS_EC2_METADATA_DISABLED: 'true',
         // No AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: the functions run on Node 24 as in Lambda, where the
         // SDK has nothing to warn about (it warns below 22); on an older VOXCONF_FUNCTIONS_NODE the warning is true.
@@ -287,7 +306,9 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
       invoke: (event) =>
         invokeFunction(functionName('schedule'), event, {
           port: settings.ports.lambda,
-          timeoutMs: 60_000,
+          // Past the function's own timeout (serverless.yml: 120 s, retries inside the invocation), which serverless
+          // offline enforces: a long run is not taken for a failed one while it still runs.
+          timeoutMs: 130_000,
           signal: invocations.signal,
         }),
       sendOnFailureRecord: (body) => dlq.send(body),
@@ -312,6 +333,7 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
       scheduler,
       peekDeadLetters: () => dlq.peek(),
       drainDeadLetters: () => dlq.drain(),
+      events: (detailType) => eventBridge.events({ busName: EVENT_BUS_NAME, ...(detailType ? { detailType } : {}) }),
       overview: () => ({ ...info, schedules: scheduler.list() }),
     });
     cleanup.push(() => control.close());
@@ -342,6 +364,8 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
       queueUrl: sqs.queueUrl,
       queueArn: sqs.queueArn,
       deadLetterQueueUrl: sqs.deadLetterQueueUrl,
+      eventBridgeEndpoint: eventBridge.endpoint,
+      eventBusName: EVENT_BUS_NAME,
       visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds,
       maxReceiveCount: settings.maxReceiveCount,
       controlUrl: control.url,
@@ -379,4 +403,34 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
     await undo();
     throw error;
   }
+}
+
+/** One line per PutEvents call the functions make: what was published where, and what was not. */
+export function describePutEvents(call: EventBridgeCall): string {
+  if (call.action !== 'PutEvents') return `${call.action || 'request'} refused: ${call.errorType ?? call.status}`;
+  const fault = call.fault && call.fault !== 'latency' ? ' (fault)' : '';
+  if (call.status === 0) return `PutEvents (${call.entries} entries): connection dropped${fault}`;
+  if (call.status !== 200) return `PutEvents (${call.entries} entries) → ${call.status} ${call.errorType}${fault}`;
+  const where = (result: (r: string) => boolean) => call.results.flatMap((r, i) => (result(r) ? [i] : []));
+  const byType = (indexes: number[]) => {
+    const counts = new Map<string, number>();
+    for (const i of indexes) counts.set(call.detailTypes[i] ?? '?', (counts.get(call.detailTypes[i] ?? '?') ?? 0) + 1);
+    return [...counts].map(([type, n]) => `${n} ${type}`).join(', ');
+  };
+  const distinct = (values: (string | undefined)[]) => [...new Set(values)].join(', ');
+  const parts: string[] = [];
+  const ok = where((r) => r === 'ok');
+  if (ok.length > 0) parts.push(`${byType(ok)} on ${distinct(ok.map((i) => call.buses[i]))}`);
+  const dropped = where((r) => r === 'dropped');
+  if (dropped.length > 0) {
+    parts.push(
+      `${dropped.length} for bus ${distinct(dropped.map((i) => `"${call.buses[i]}"`))}, which does not exist: ` +
+        'accepted and dropped, as AWS does',
+    );
+  }
+  const refused = where((r) => r !== 'ok' && r !== 'dropped');
+  if (refused.length > 0) {
+    parts.push(`${refused.length} refused (${distinct(refused.map((i) => call.results[i]))})${fault}`);
+  }
+  return `PutEvents: ${parts.join('; ')}`;
 }

@@ -42,7 +42,7 @@ if (settings.real) {
   process.stderr.write(
     '\nWARNING: VOXIMPLANT_CREDENTIALS_FILE is set: this stack calls the REAL Voximplant API at ' +
       `${settings.apiUrl}\nwith the key of account ${settings.real.accountId}. Conferences it starts are real. ` +
-      'Only the AWS side (Secrets Manager, SQS, Lambda) is local.\n',
+      'Only the AWS side (Secrets Manager, SQS, EventBridge, Lambda) is local.\n',
   );
 }
 process.stdout.write(`voxconf local stack: starting (serverless offline bundles the functions first) ...\n`);

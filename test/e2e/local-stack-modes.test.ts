@@ -13,6 +13,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { PORT_NAMES } from '../../local/settings.js';
 import { startEmulator, type VoximplantEmulator } from '../../local/voximplant-emulator/index.js';
 import { scanForLeaks } from '../../scripts/leak-scan.mjs';
 import {
@@ -190,7 +191,7 @@ describe('refusals before anything starts', () => {
     expect(output).toContain(
       `port ${base + 4} for the local SQS is in use; choose another with VOXCONF_SQS_PORT=<port>`,
     );
-    expect(await openPorts([base, base + 1, base + 2, base + 3, base + 5])).toEqual([]);
+    expect(await openPorts([base, base + 1, base + 2, base + 3, base + 5, base + 6])).toEqual([]);
   }, 30_000);
 
   test('VOXIMPLANT_API_URL without VOXIMPLANT_CREDENTIALS_FILE: exit 2, saying why', async () => {
@@ -212,7 +213,7 @@ describe('refusals before anything starts', () => {
     expect(output).toMatch(
       /no Node for the functions: VOXCONF_FUNCTIONS_NODE=\/nonexistent\/bin\/node: .* is not a working/,
     );
-    expect(await openPorts(Array.from({ length: 6 }, (_, i) => base + i))).toEqual([]);
+    expect(await openPorts(Array.from({ length: PORT_NAMES.length }, (_, i) => base + i))).toEqual([]);
   }, 30_000);
 
   test('an unreadable credentials file: exit 2, without echoing its content', async () => {

@@ -114,7 +114,7 @@ afterAll(async () => {
 describe('start-up', () => {
   test('listens on loopback only, on the requested ports, with an emulator account and its secret', () => {
     const { ports } = info();
-    expect(new Set(Object.values(ports)).size).toBe(6);
+    expect(new Set(Object.values(ports)).size).toBe(PORT_NAMES.length);
     for (const url of [info().conferencesUrl, info().sqsEndpoint, info().secretsManagerEndpoint, info().controlUrl]) {
       expect(new URL(url).hostname).toBe('127.0.0.1');
     }
@@ -140,9 +140,12 @@ describe('start-up', () => {
       commands.fireSchedule,
       commands.emulatorConferences,
       commands.deadLetters,
+      commands.events,
+      commands.failedEvents,
     ]) {
       expect(out).toContain(command as string);
     }
+    expect(out).toContain(`EventBridge      ${info().eventBridgeEndpoint}  bus voxconf-local`);
   });
 
   test("the functions run on the Lambda runtime's Node (serverless.yml), whichever Node runs the stack", () => {
@@ -466,6 +469,16 @@ describe("the banner's copy-paste commands", () => {
       expect(conferences.map((c) => c.name)).toEqual(expect.arrayContaining(['demo', 'from-queue', 'weekday-standup']));
       const letters = JSON.parse(run(commands.deadLetters)) as { attributes: Record<string, string> }[];
       expect(letters.some((m) => m.attributes.error_code === 'voximplant_rejected_request')).toBe(true);
+
+      type Entry = { DetailType: string; EventBusName: string; Detail: Record<string, unknown> };
+      const events = JSON.parse(run(commands.events)) as Entry[];
+      expect(events.every((e) => e.EventBusName === 'voxconf-local')).toBe(true);
+      const started = (name: string) =>
+        events.some((e) => e.DetailType === 'Conference Started' && e.Detail.conference_name === name);
+      expect(started('from-queue') && started('weekday-standup')).toBe(true);
+      const failed = JSON.parse(run(commands.failedEvents)) as Entry[];
+      expect(failed.length).toBeGreaterThan(0);
+      expect(failed.every((e) => e.DetailType === 'Conference Start Failed' && e.Detail.final === true)).toBe(true);
     },
     40_000,
   );

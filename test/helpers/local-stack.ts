@@ -8,10 +8,12 @@ import { request as httpRequest } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PORT_NAMES } from '../../local/settings.js';
 import type { StackInfo } from '../../local/stack.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const PORT_COUNT = 6;
+/** The stack's ports, a block from VOXCONF_PORT_BASE (local/settings.ts); blocks below are 10 apart. */
+const PORT_COUNT = PORT_NAMES.length;
 
 export interface RunningStack {
   readonly child: ChildProcess;

@@ -4,15 +4,23 @@
  *   - the scheduler: the invocation input, Lambda-style retries and the on-failure record.
  */
 
+import { createRequire } from 'node:module';
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import type { SQSEvent } from 'aws-lambda';
+import { parseScheduledEvent } from '../../lib/schedule.js';
 import type { InvokeResult } from '../../local/lambda-invoke.js';
 import { type QueuePoller, startQueuePoller } from '../../local/queue-poller.js';
 import { type ScheduleInvocation, startScheduler } from '../../local/scheduler.js';
 import { type LocalSqs, startSqs } from '../../local/sqs.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const schedulesCjs = createRequire(import.meta.url)('../../infra/schedules.cjs') as {
+  buildScheduleResources(
+    entries: unknown[],
+    settings: { maxEventAgeSeconds: number },
+  ): Record<string, { Properties: { Target: { Input: string } } }>;
+};
 
 async function until<T>(check: () => T | undefined | Promise<T | undefined>, ms = 8000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -197,11 +205,40 @@ describe('scheduler (EventBridge Scheduler + asynchronous invocation)', () => {
         request: entry.request,
         scheduled_time: '2026-11-26T07:59:59Z',
         execution_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        schedule_name: 'standup',
       },
     ]);
-    expect(Object.keys(inputs[0])).toEqual(['request', 'scheduled_time', 'execution_id']);
+    // The deployed schedule's input (infra/schedules.cjs), placeholders filled in; the function's parser takes it.
+    const deployed = JSON.parse(
+      schedulesCjs.buildScheduleResources([entry], { maxEventAgeSeconds: 600 }).ScheduleStandup.Properties.Target.Input,
+    ) as Record<string, unknown>;
+    expect(Object.keys(inputs[0] as object)).toEqual(Object.keys(deployed));
+    expect(parseScheduledEvent(inputs[0])).toMatchObject({
+      scheduleName: 'standup',
+      executionId: inputs[0]?.execution_id,
+    });
     expect(result).toMatchObject({ schedule: 'standup', outcome: 'started', result: { call_session_history_id: 5 } });
     expect(scheduler.list()[0].next_fire_time).toBe('2026-11-26T08:00:00Z');
+    await scheduler.stop();
+  });
+
+  test("an entry's correlation_id travels in the input, as the deployed schedule's does", async () => {
+    const inputs: ScheduleInvocation[] = [];
+    const scheduler = startScheduler({
+      entries: [{ ...entry, correlation_id: 'booking-42' }],
+      invoke: async (event) => {
+        inputs.push(event);
+        return { statusCode: 200, functionError: undefined, payload: { outcome: 'started' } };
+      },
+      sendOnFailureRecord: async () => {},
+      functionArn: 'arn',
+      autoFire: false,
+      retryDelaysSeconds: [],
+      log: () => {},
+    });
+    await scheduler.fire('standup');
+    expect(inputs[0]).toMatchObject({ schedule_name: 'standup', correlation_id: 'booking-42' });
+    expect(parseScheduledEvent(inputs[0])).toMatchObject({ correlationId: 'booking-42' });
     await scheduler.stop();
   });
 

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
+import { parseScheduledEvent } from '../../lib/schedule.js';
 import { validateConferenceRequest } from '../../lib/validation.js';
 import { ROOT, requireCjs } from './package-helper.js';
 
@@ -14,6 +15,7 @@ interface Entry {
   timezone: string;
   enabled?: boolean;
   description?: string;
+  correlation_id?: string;
   request: Record<string, unknown>;
 }
 interface SchedulesModule {
@@ -28,6 +30,7 @@ interface SchedulesModule {
     entries: Entry[],
     settings: { maxEventAgeSeconds: number },
   ): Record<string, { Type: string; Properties: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  scheduleInput(entry: Entry, run?: { scheduledTime: string; executionId: string }): Record<string, unknown>;
   logicalId(name: string): string;
 }
 
@@ -144,6 +147,15 @@ describe('validation: every problem names the entry and the field', () => {
     ['unknown expression', { schedule: 'every monday' }, /must start with cron\(, rate\( or at\(/],
     ['enabled not boolean', { enabled: 'yes' }, /"standup": enabled must be true or false/],
     ['long description', { description: 'x'.repeat(513) }, /description must be at most 512/],
+    [
+      'correlation_id too long',
+      { correlation_id: 'c'.repeat(129) },
+      /"standup": correlation_id must be 1 to 128 printable ASCII characters, got a string of 129 characters/,
+    ],
+    ['correlation_id not a string', { correlation_id: 42 }, /correlation_id must be 1 to 128 .*got number 42/],
+    ['correlation_id with a control character', { correlation_id: 'a\tb' }, /correlation_id must be 1 to 128/],
+    ['correlation_id with a leading space', { correlation_id: ' a' }, /correlation_id must be 1 to 128/],
+    ['correlation_id with variable syntax', { correlation_id: 'a${self:x}' }, /correlation_id must not contain "\$\{"/],
   ])('%s', (_label, overrides, message) => {
     const problems = problemsOf(valid(overrides as Record<string, unknown>));
     expect(problems.join('\n')).toMatch(message);
@@ -230,6 +242,30 @@ describe('resources', () => {
       request: { conference_name: 'standup', rule_id: 42, script_custom_data: { a: 1 } },
       scheduled_time: '<aws.scheduler.scheduled-time>',
       execution_id: '<aws.scheduler.execution-id>',
+      schedule_name: 'standup',
+    });
+  });
+
+  test("an entry's correlation_id is in its input; the function's own parser takes the input as it is", () => {
+    const entry = valid({ correlation_id: 'booking-42/class 7' }) as unknown as Entry;
+    expect(problemsOf(entry)).toEqual([]);
+    const { Properties } = schedules.buildScheduleResources([entry], { maxEventAgeSeconds: 600 }).ScheduleStandup;
+    const input = JSON.parse(Properties.Target.Input);
+    expect(input).toEqual({
+      request: { conference_name: 'standup', rule_id: 42 },
+      scheduled_time: '<aws.scheduler.scheduled-time>',
+      execution_id: '<aws.scheduler.execution-id>',
+      schedule_name: 'standup',
+      correlation_id: 'booking-42/class 7',
+    });
+    // As Scheduler delivers it (placeholders filled in): what lib/schedule.ts reads.
+    const delivered = schedules.scheduleInput(entry, { scheduledTime: '2026-12-01T08:00:00Z', executionId: 'e-1' });
+    expect(parseScheduledEvent(delivered)).toEqual({
+      request: { conference_name: 'standup', rule_id: 42 },
+      scheduledTime: new Date('2026-12-01T08:00:00Z'),
+      executionId: 'e-1',
+      scheduleName: 'standup',
+      correlationId: 'booking-42/class 7',
     });
   });
 

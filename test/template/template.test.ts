@@ -400,10 +400,11 @@ describe('EventBridge Scheduler', () => {
     }
   });
 
-  test('every schedule: input is the {request, scheduled_time, execution_id} wrapper with placeholders', () => {
+  test('every schedule: input is the {request, scheduled_time, execution_id, schedule_name} wrapper with placeholders', () => {
     for (const [, schedule] of schedules()) {
       const input = JSON.parse(schedule.Properties.Target.Input);
-      expect(Object.keys(input).sort()).toEqual(['execution_id', 'request', 'scheduled_time']);
+      expect(Object.keys(input).sort()).toEqual(['execution_id', 'request', 'schedule_name', 'scheduled_time']);
+      expect(input.schedule_name).toBe(schedule.Properties.Name);
       expect(input.scheduled_time).toBe('<aws.scheduler.scheduled-time>');
       expect(input.execution_id).toBe('<aws.scheduler.execution-id>');
       expect(typeof input.request.conference_name).toBe('string');

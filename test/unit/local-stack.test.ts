@@ -2,7 +2,7 @@
  * The local stack's pure pieces: schedule expressions, SQS records and batch answers as Lambda reads them,
  * serverless-offline output filtering, settings, banner commands.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Message } from '@aws-sdk/client-sqs';
@@ -12,7 +12,8 @@ import { formatOfflineLine } from '../../local/offline-output.js';
 import { compileSchedule, cronerPattern, formatInZone, schedulerTime } from '../../local/schedule-expression.js';
 import { loadSettings, REAL_API_URL, SettingsError } from '../../local/settings.js';
 import { readBatchResponse, toSqsRecord } from '../../local/sqs-event.js';
-import type { StackInfo } from '../../local/stack.js';
+import { describePutEvents, type StackInfo } from '../../local/stack.js';
+import { ROOT } from '../helpers/local-stack.js';
 
 const anchor = new Date('2026-11-26T03:00:00Z'); // a Thursday
 
@@ -211,6 +212,7 @@ describe('settings', () => {
       secretsManager: 47803,
       sqs: 47804,
       control: 47805,
+      eventBridge: 47806,
     });
     expect(settings).toMatchObject({
       latencyMs: 50,
@@ -223,10 +225,22 @@ describe('settings', () => {
     });
   });
 
+  test("the local scheduler retries a failed invocation as serverless.yml's Lambda does: not at all by default", () => {
+    const yml = readFileSync(join(ROOT, 'serverless.yml'), 'utf8');
+    const deployed = yml.match(/^ {2}schedule:\n(?: {4}.*\n|\s*\n)*? {4}maximumRetryAttempts: (\d+)$/m);
+    expect(deployed?.[1]).toBeDefined();
+    expect(loadSettings({}, '/r').scheduleRetryDelaysSeconds).toHaveLength(Number(deployed?.[1]));
+    expect(loadSettings({ VOXCONF_SCHEDULE_RETRY_DELAYS_SECONDS: '5,10' }, '/r').scheduleRetryDelaysSeconds).toEqual([
+      5, 10,
+    ]);
+    expect(() => loadSettings({ VOXCONF_SCHEDULE_RETRY_DELAYS_SECONDS: '1,2,3' }, '/r')).toThrow(/at most 2/);
+  });
+
   test('ports move as a block or one by one, and must differ', () => {
     expect(loadSettings({ VOXCONF_PORT_BASE: '50000', VOXCONF_SQS_PORT: '9324' }, '/r').ports).toMatchObject({
       http: 50000,
       control: 50005,
+      eventBridge: 50006,
       sqs: 9324,
     });
     expect(() => loadSettings({ VOXCONF_CONTROL_PORT: '47800' }, '/r')).toThrow(
@@ -306,11 +320,45 @@ describe('banner commands', () => {
     );
     expect(commands.enqueue).toContain(`--data-urlencode 'MessageBody={"conference_name":"from-queue","rule_id":77}'`);
     expect(commands.fireSchedule).toBe('curl -sS -X POST http://127.0.0.1:6/schedules/on-one/fire');
+    expect(commands.events).toBe('curl -sS http://127.0.0.1:6/events');
+    expect(commands.failedEvents).toBe(`curl -sS 'http://127.0.0.1:6/events?detail_type=Conference%20Start%20Failed'`);
   });
 
   test('without an emulator or a default rule, the rule is a visible placeholder', () => {
     const commands = triggerCommands({ ...info, emulator: null, defaultRuleId: null } as unknown as StackInfo);
     expect(commands.http).toContain('"rule_id":REPLACE_WITH_YOUR_RULE_ID');
     expect(commands.emulatorConferences).toBeUndefined();
+  });
+});
+
+describe('the stack log line of a PutEvents call', () => {
+  const call = {
+    action: 'PutEvents',
+    time: 0,
+    status: 200,
+    entries: 3,
+    failedEntryCount: 0,
+    results: ['ok', 'ok', 'ok'],
+    detailTypes: ['Conference Started', 'Conference Start Failed', 'Conference Started'],
+    buses: ['voxconf-local', 'voxconf-local', 'voxconf-local'],
+  };
+
+  test('says what was published where, what was refused and why, and what AWS would drop', () => {
+    expect(describePutEvents(call)).toBe('PutEvents: 2 Conference Started, 1 Conference Start Failed on voxconf-local');
+    expect(
+      describePutEvents({
+        ...call,
+        failedEntryCount: 1,
+        results: ['InternalFailure', 'ok', 'dropped'],
+        fault: 'fail_entries',
+        buses: ['voxconf-local', 'voxconf-local', 'nope'],
+      }),
+    ).toBe(
+      'PutEvents: 1 Conference Start Failed on voxconf-local; 1 for bus "nope", which does not exist: accepted and ' +
+        'dropped, as AWS does; 1 refused (InternalFailure) (fault)',
+    );
+    expect(
+      describePutEvents({ ...call, status: 400, errorType: 'ThrottlingException', results: [], fault: 'throttle' }),
+    ).toBe('PutEvents (3 entries) → 400 ThrottlingException (fault)');
   });
 });
