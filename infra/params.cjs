@@ -30,6 +30,22 @@ const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Z
 const EVENT_BUS_NAME = /^[.\-_A-Za-z0-9]{1,256}$/;
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
 const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
+/** An OAuth scope as a JWT carries it (`scope` claim items): printable ASCII without spaces or quotes. */
+const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/;
+
+/**
+ * The schedules API's routes (functions/schedules.ts), by route group: a JWT scope and a throttle per group, so
+ * that "may read schedules" and "may change schedules" are granted apart, and a dashboard polling the GETs
+ * cannot use up what the changes (or POST /conferences) need.
+ */
+/** @type {{ method: string, path: string, group: 'read' | 'write' }[]} */
+const SCHEDULES_ROUTES = [
+  { method: 'GET', path: '/schedules', group: 'read' },
+  { method: 'GET', path: '/schedules/{name}', group: 'read' },
+  { method: 'POST', path: '/schedules', group: 'write' },
+  { method: 'PUT', path: '/schedules/{name}', group: 'write' },
+  { method: 'DELETE', path: '/schedules/{name}', group: 'write' },
+];
 
 class ParameterError extends Error {
   /**
@@ -181,8 +197,41 @@ async function authMode({ resolveVariable }) {
   return mode;
 }
 
+/**
+ * The JWT scopes a route group asks for (parameter jwtSchedulesReadScopes or jwtSchedulesWriteScopes).
+ * @param {ResolverContext['resolveVariable']} resolveVariable
+ * @param {'read' | 'write'} group
+ * @returns {Promise<string[]>}
+ */
+async function schedulesScopes(resolveVariable, group) {
+  const name = group === 'read' ? 'jwtSchedulesReadScopes' : 'jwtSchedulesWriteScopes';
+  const scopes = list((await param(resolveVariable, name)) ?? `schedules/${group}`);
+  if (scopes.length === 0) throw new ParameterError(name, 'must name at least one scope');
+  const bad = scopes.find((scope) => !SCOPE.test(scope));
+  if (bad !== undefined) throw new ParameterError(name, `contains "${bad}", which is not an OAuth scope`);
+  return scopes;
+}
+
+/**
+ * On a deployed stage, a CloudFormation value; on the local stage (serverless offline, no CloudFormation), the
+ * local parameter or a placeholder of the same shape.
+ * @param {ResolverContext['resolveVariable']} resolveVariable
+ * @param {unknown} deployed
+ * @param {string} localParam
+ * @param {(stage: string, region: string) => string} placeholder
+ */
+async function deployedOrLocal(resolveVariable, deployed, localParam, placeholder) {
+  const current = await stage(resolveVariable);
+  if (current !== LOCAL_STAGE) return deployed;
+  return (
+    (await param(resolveVariable, localParam)) ??
+    placeholder(current, String(await resolveVariable('self:provider.region')))
+  );
+}
+
 module.exports = {
   LOCAL_STAGE,
+  SCHEDULES_ROUTES,
 
   authMode,
 
@@ -198,6 +247,141 @@ module.exports = {
     if (mode === 'iam') return { ...route, authorizer: { type: 'aws_iam' } };
     if (mode === 'jwt') return { ...route, authorizer: { name: 'jwt' } };
     return route;
+  },
+
+  /**
+   * The httpApi events of the schedules function: every route of SCHEDULES_ROUTES with the authorization of POST
+   * /conferences (IAM, or the JWT authorizer with the route group's scopes; none only on the local stage).
+   * @param {ResolverContext} context
+   */
+  async schedulesEvents(context) {
+    const mode = await authMode(context);
+    const scopes = {
+      read: mode === 'jwt' ? await schedulesScopes(context.resolveVariable, 'read') : [],
+      write: mode === 'jwt' ? await schedulesScopes(context.resolveVariable, 'write') : [],
+    };
+    return SCHEDULES_ROUTES.map(({ method, path, group }) => {
+      const route = { method, path };
+      if (mode === 'iam') return { httpApi: { ...route, authorizer: { type: 'aws_iam' } } };
+      if (mode === 'jwt') return { httpApi: { ...route, authorizer: { name: 'jwt', scopes: scopes[group] } } };
+      return { httpApi: route };
+    });
+  },
+
+  /**
+   * The HTTP API stage's RouteSettings: a throttle per schedules route, by route group (parameters
+   * schedules{Read,Write}Throttling{Burst,Rate}Limit). POST /conferences keeps the stage default.
+   * @param {ResolverContext} context
+   */
+  async schedulesRouteSettings({ resolveVariable }) {
+    /** @type {Record<string, { burst: number, rate: number }>} */
+    const limits = {};
+    for (const group of ['read', 'write']) {
+      const Group = group[0].toUpperCase() + group.slice(1);
+      limits[group] = {
+        burst: await requiredInteger(resolveVariable, `schedules${Group}ThrottlingBurstLimit`, 1, 5000),
+        rate: await requiredInteger(resolveVariable, `schedules${Group}ThrottlingRateLimit`, 1, 10000),
+      };
+    }
+    return Object.fromEntries(
+      SCHEDULES_ROUTES.map(({ method, path, group }) => [
+        `${method} ${path}`,
+        {
+          DetailedMetricsEnabled: false,
+          ThrottlingBurstLimit: limits[group].burst,
+          ThrottlingRateLimit: limits[group].rate,
+        },
+      ]),
+    );
+  },
+
+  /**
+   * SCHEDULES_DEPLOY_GROUP: the group of infra/schedules.yml.
+   * @param {ResolverContext} context
+   */
+  async schedulesDeployGroup({ resolveVariable }) {
+    return deployedOrLocal(
+      resolveVariable,
+      { Ref: 'ScheduleGroup' },
+      'localSchedulesDeployGroup',
+      (s) => `voxconf-${s}`,
+    );
+  },
+
+  /**
+   * SCHEDULES_API_GROUP: the group the schedules API owns.
+   * @param {ResolverContext} context
+   */
+  async schedulesApiGroup({ resolveVariable }) {
+    return deployedOrLocal(
+      resolveVariable,
+      { Ref: 'ApiScheduleGroup' },
+      'localSchedulesApiGroup',
+      (s) => `voxconf-${s}${facts.schedulesApi.apiGroupSuffix}`,
+    );
+  },
+
+  /**
+   * SCHEDULES_TARGET_ARN: the schedule function, every schedule's target.
+   * @param {ResolverContext} context
+   */
+  async schedulesTargetArn({ resolveVariable }) {
+    return deployedOrLocal(
+      resolveVariable,
+      { 'Fn::GetAtt': ['ScheduleLambdaFunction', 'Arn'] },
+      'localSchedulesTargetArn',
+      (s, region) => `arn:aws:lambda:${region}:000000000000:function:voxconf-${s}-schedule`,
+    );
+  },
+
+  /**
+   * SCHEDULES_ROLE_ARN: the API group's execution role (Scheduler invokes the target and dead-letters with it).
+   * @param {ResolverContext} context
+   */
+  async schedulesRoleArn({ resolveVariable }) {
+    return deployedOrLocal(
+      resolveVariable,
+      { 'Fn::GetAtt': ['ApiSchedulerExecutionRole', 'Arn'] },
+      'localSchedulesRoleArn',
+      (s) => `arn:aws:iam::000000000000:role/voxconf-${s}-scheduler-api`,
+    );
+  },
+
+  /**
+   * SCHEDULES_DEAD_LETTER_ARN: where Scheduler puts a run it could not deliver.
+   * @param {ResolverContext} context
+   */
+  async schedulesDeadLetterArn({ resolveVariable }) {
+    return deployedOrLocal(
+      resolveVariable,
+      { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] },
+      'localDeadLetterQueueArn',
+      (s, region) => `arn:aws:sqs:${region}:000000000000:voxconf-${s}-dead-letter`,
+    );
+  },
+
+  /**
+   * SCHEDULES_MAX_COUNT: voxconf's cap on schedules created through the API.
+   * @param {ResolverContext} context
+   */
+  async schedulesMaxCount({ resolveVariable }) {
+    return settingParam(resolveVariable, 'schedulesMaxCount', 'SCHEDULES_MAX_COUNT');
+  },
+
+  /**
+   * SCHEDULES_HORIZON_DAYS: how far ahead an `at` may be.
+   * @param {ResolverContext} context
+   */
+  async schedulesHorizonDays({ resolveVariable }) {
+    return settingParam(resolveVariable, 'schedulesHorizonDays', 'SCHEDULES_HORIZON_DAYS');
+  },
+
+  /**
+   * SCHEDULES_MIN_INTERVAL_MINUTES: how often a recurring schedule may fire at most.
+   * @param {ResolverContext} context
+   */
+  async schedulesMinIntervalMinutes({ resolveVariable }) {
+    return settingParam(resolveVariable, 'schedulesMinIntervalMinutes', 'SCHEDULES_MIN_INTERVAL_MINUTES');
   },
 
   /**
@@ -244,11 +428,20 @@ module.exports = {
     }
     return {
       allowedOrigins: origins,
-      // SigV4 (authMode=iam) and bearer tokens (authMode=jwt) both travel in headers.
-      allowedHeaders: ['content-type', 'authorization', 'x-amz-date', 'x-amz-security-token', 'x-amz-content-sha256'],
-      allowedMethods: ['POST'],
-      // 503 answers carry Retry-After; let browser callers read it.
-      exposedResponseHeaders: ['retry-after'],
+      // SigV4 (authMode=iam) and bearer tokens (authMode=jwt) both travel in headers; a browser booking page
+      // sends an Idempotency-Key with its creates.
+      allowedHeaders: [
+        'content-type',
+        'authorization',
+        'x-amz-date',
+        'x-amz-security-token',
+        'x-amz-content-sha256',
+        'idempotency-key',
+      ],
+      // POST /conferences; the schedules routes.
+      allowedMethods: ['GET', 'POST', 'PUT', 'DELETE'],
+      // 503 answers carry Retry-After, a create its Location; let browser callers read them.
+      exposedResponseHeaders: ['retry-after', 'location'],
       maxAge: 600,
     };
   },

@@ -23,8 +23,11 @@ const { requireLib } = require('./core.cjs');
 const SCHEDULES_FILE = path.join(__dirname, 'schedules.yml');
 const DISPLAY_FILE = 'infra/schedules.yml';
 
-/** Scheduler retries a failed delivery to Lambda (throttling, service errors) this many times... */
-const SCHEDULER_MAXIMUM_RETRY_ATTEMPTS = 5;
+/**
+ * Scheduler retries a failed delivery to Lambda (throttling, service errors) this many times... (lib/facts.json: the
+ * schedules API's schedules ask for the same).
+ */
+const SCHEDULER_MAXIMUM_RETRY_ATTEMPTS = facts.scheduleDelivery.maximumRetryAttempts;
 
 /** Logical ids of resources declared in serverless.yml and infra/*.yml. */
 const REFS = {

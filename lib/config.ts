@@ -44,19 +44,20 @@ export interface VoxconfConfig {
   readonly requestQueueUrl: string | undefined;
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
+export type Env = Readonly<Record<string, string | undefined>>;
 
 const DEFAULT_API_URL = facts.voximplant.apiUrl;
 
-type IntegerSetting = keyof typeof facts.settings;
+export type IntegerSetting = keyof typeof facts.settings;
 
-function text(env: Env, name: string): string | undefined {
+/** A setting's text, trimmed; unset and blank are undefined. */
+export function text(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
   return value === '' ? undefined : value;
 }
 
 /** A whole-number setting, with its default and range from lib/facts.json. */
-function integer(env: Env, name: IntegerSetting): number {
+export function integer(env: Env, name: IntegerSetting): number {
   const { default: fallback, min, max } = facts.settings[name];
   const raw = text(env, name);
   if (raw === undefined) return fallback;

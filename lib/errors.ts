@@ -32,6 +32,11 @@ interface CatalogEntry {
   readonly publicMessage: string;
   /** The triggers that can raise it, where not all can (the HTTP API never schedules or dead-letters). */
   readonly raisedBy?: readonly Trigger[];
+  /**
+   * false: a 503 without `Retry-After` (waiting does not help: someone has to act). Default: every 503 carries
+   * one.
+   */
+  readonly retryAfter?: false;
 }
 
 const caller = (status: number, publicMessage: string): CatalogEntry => ({
@@ -111,6 +116,35 @@ export const ERROR_CATALOG = {
     raisedBy: ['queue', 'schedule'],
   },
   internal_error: { ...misconfigured, publicMessage: 'Internal error.' },
+  // The schedules API (functions/schedules.ts): raised over HTTP only, never when a schedule fires.
+  schedule_not_found: { ...caller(404, 'No schedule has this name.'), raisedBy: ['http'] },
+  schedule_exists: { ...caller(409, 'A schedule with this name exists.'), raisedBy: ['http'] },
+  idempotency_key_reused: {
+    ...caller(409, 'This Idempotency-Key was used for a different request.'),
+    raisedBy: ['http'],
+  },
+  schedule_managed_by_deploy: {
+    ...caller(409, 'This schedule is declared in infra/schedules.yml; change it there and deploy.'),
+    raisedBy: ['http'],
+  },
+  scheduler_throttled: {
+    ...upstream(503, true, 'EventBridge Scheduler is throttling requests; try again shortly.'),
+    raisedBy: ['http'],
+  },
+  scheduler_unavailable: {
+    ...upstream(503, true, 'EventBridge Scheduler is unavailable; try again shortly.'),
+    raisedBy: ['http'],
+  },
+  schedule_quota_exceeded: {
+    // Not retryable: no schedule can be added until some are deleted or the quota (or the cap) is raised.
+    ...misconfigured,
+    status: 503,
+    exposeMessage: true,
+    publicMessage: 'No more schedules can be created: the quota is reached.',
+    retryAfter: false,
+    raisedBy: ['http'],
+  },
+  scheduler_access_denied: { ...misconfigured, raisedBy: ['http'] },
 } as const satisfies Readonly<Record<string, CatalogEntry>>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;
@@ -257,6 +291,37 @@ export class VoximplantApiError extends VoxconfError {
   ) {
     super(code, `Voximplant error ${voximplantCode}: ${voximplantMessage}`, { ...options, voximplantCode });
     this.voximplantMessage = voximplantMessage;
+  }
+}
+
+/** A change the schedules API refuses because of the schedule's state: its name, its key, who manages it. */
+export class ScheduleConflictError extends VoxconfError {
+  override name = 'ScheduleConflictError';
+  constructor(
+    code: 'schedule_exists' | 'idempotency_key_reused' | 'schedule_managed_by_deploy',
+    message: string,
+    options: { field?: string } = {},
+  ) {
+    super(code, message, options);
+  }
+}
+
+export class ScheduleNotFoundError extends VoxconfError {
+  override name = 'ScheduleNotFoundError';
+  constructor(name: string) {
+    super('schedule_not_found', `No schedule is named "${name}".`, { field: 'name' });
+  }
+}
+
+/** EventBridge Scheduler failed a call: throttled, unavailable, out of quota, or not allowed. */
+export class SchedulerError extends VoxconfError {
+  override name = 'SchedulerError';
+  constructor(
+    code: 'scheduler_throttled' | 'scheduler_unavailable' | 'schedule_quota_exceeded' | 'scheduler_access_denied',
+    message: string,
+    options: { cause?: unknown; retryAfterSeconds?: number } = {},
+  ) {
+    super(code, message, options);
   }
 }
 

@@ -96,7 +96,7 @@ export function readJsonBody(event: Pick<APIGatewayProxyEventV2, 'body' | 'isBas
 /** The error answer: `{"error":{code,message,field?,details?,voximplant_code?}}`, nothing internal. */
 export function httpErrorResponse(thrown: unknown): APIGatewayProxyStructuredResultV2 {
   const error = toVoxconfError(thrown);
-  const { status, exposeMessage } = catalogEntry(error.code);
+  const { status, exposeMessage, retryAfter } = catalogEntry(error.code);
   const body: Record<string, unknown> = { code: error.code, message: error.publicMessage };
   if (error.field !== undefined) body.field = error.field;
   if (error.details !== undefined) body.details = error.details;
@@ -106,7 +106,9 @@ export function httpErrorResponse(thrown: unknown): APIGatewayProxyStructuredRes
     body.voximplant_code = error.voximplantCode;
   }
   const headers: Record<string, string> = { ...JSON_HEADERS };
-  if (status === 503) headers['retry-after'] = String(error.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS);
+  if (status === 503 && retryAfter !== false) {
+    headers['retry-after'] = String(error.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS);
+  }
   return { statusCode: status, headers, body: JSON.stringify({ error: body }) };
 }
 

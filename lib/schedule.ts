@@ -16,6 +16,7 @@ import { validateCorrelationId } from './validation.js';
  * What EventBridge delivers to the schedule function: a bare request (Scheduler input or a rule's
  * `input`), or the wrapper the generated schedules use:
  *   {"request": {...}, "scheduled_time": "<aws.scheduler.scheduled-time>", "execution_id": "<aws.scheduler.execution-id>"}
+ * and the schedules API adds "schedule_name", "correlation_id" and "idempotency_fingerprint".
  */
 export interface ScheduledInvocation {
   readonly request: unknown;
@@ -26,7 +27,18 @@ export interface ScheduledInvocation {
   readonly correlationId?: string;
 }
 
-const WRAPPER_KEYS = new Set(['request', 'scheduled_time', 'execution_id', 'schedule_name', 'correlation_id']);
+/**
+ * `idempotency_fingerprint`: set by the schedules API on schedules created with an Idempotency-Key
+ * (lib/schedule-idempotency.ts); it tells a retried create its first result, and means nothing here.
+ */
+const WRAPPER_KEYS = new Set([
+  'request',
+  'scheduled_time',
+  'execution_id',
+  'schedule_name',
+  'correlation_id',
+  'idempotency_fingerprint',
+]);
 const SCHEDULE_NAME = /^[0-9A-Za-z_.-]{1,64}$/;
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 
@@ -67,6 +79,13 @@ export function parseScheduledEvent(event: unknown): ScheduledInvocation {
     } else {
       scheduledTime = parsed;
     }
+  }
+  if (event.idempotency_fingerprint !== undefined && typeof event.idempotency_fingerprint !== 'string') {
+    problems.push({
+      field: 'idempotency_fingerprint',
+      rule: 'type',
+      message: 'idempotency_fingerprint must be a string.',
+    });
   }
   if (event.execution_id !== undefined && typeof event.execution_id !== 'string') {
     problems.push({ field: 'execution_id', rule: 'type', message: 'execution_id must be a string.' });

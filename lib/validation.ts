@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { type FieldProblem, ValidationError } from './errors.js';
+import { type FieldProblem, RuleNotAllowedError, ValidationError } from './errors.js';
 import facts from './facts.json' with { type: 'json' };
 
 /** A StartConference request, checked, in the API's own field names. */
@@ -200,6 +200,23 @@ export function validateConferenceRequest(input: unknown, options: ValidationOpt
   const request: ConferenceRequest = { conference_name, rule_id };
   // Absent fields stay absent (not `undefined`): the request is sent and logged as given.
   for (const [key, value] of Object.entries(fields)) if (value !== undefined) Object.assign(request, { [key]: value });
+  return request;
+}
+
+export interface StartableOptions extends ValidationOptions {
+  /** When set, only these rules may be started. */
+  readonly allowedRuleIds?: ReadonlySet<number> | undefined;
+}
+
+/**
+ * A request the service would start: the schema (validateConferenceRequest) and the rule allow-list, the same
+ * checks as ConferenceService.validate, without the service (the schedules API checks requests it never starts).
+ */
+export function validateStartableRequest(input: unknown, options: StartableOptions = {}): ConferenceRequest {
+  const request = validateConferenceRequest(input, options);
+  if (options.allowedRuleIds && !options.allowedRuleIds.has(request.rule_id)) {
+    throw new RuleNotAllowedError(request.rule_id);
+  }
   return request;
 }
 

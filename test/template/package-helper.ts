@@ -19,13 +19,16 @@ export const requireCjs = createRequire(import.meta.url);
 /** The placeholder secret ARN scripts/package.mjs passes unless told otherwise. */
 export const PLACEHOLDER_SECRET_ARN =
   'arn:aws:secretsmanager:eu-central-1:123456789012:secret:voxconf/credentials-AbCdEf';
-export const FUNCTIONS = ['http', 'queue', 'schedule'] as const;
+export const FUNCTIONS = ['http', 'queue', 'schedule', 'schedules'] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
+/** The functions that start conferences (schedules only manages schedules: no secret, no Voximplant). */
+export const STARTERS = ['http', 'queue', 'schedule'] as const;
 /** Logical ids osls gives the functions. */
 export const FUNCTION_IDS: Record<FunctionName, string> = {
   http: 'HttpLambdaFunction',
   queue: 'QueueLambdaFunction',
   schedule: 'ScheduleLambdaFunction',
+  schedules: 'SchedulesLambdaFunction',
 };
 export const MAX_ZIP_BYTES = 450 * 1024;
 

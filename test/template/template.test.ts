@@ -18,6 +18,7 @@ import {
   type Resource,
   ROOT,
   resourcesOfType,
+  STARTERS,
   statementsOf,
   type Template,
   zipEntries,
@@ -77,6 +78,11 @@ describe('functions', () => {
     expect(fn('http').Properties.MemorySize).toBe(512);
     expect(fn('queue').Properties.MemorySize).toBe(256);
     expect(fn('schedule').Properties.MemorySize).toBe(256);
+    expect(fn('schedules').Properties.MemorySize).toBe(512);
+  });
+
+  test('schedules answers well within API Gateway 30 s', () => {
+    expect(fn('schedules').Properties.Timeout).toBeLessThanOrEqual(15);
   });
 
   test.each(FUNCTIONS)('%s environment', (name) => {
@@ -88,10 +94,25 @@ describe('functions', () => {
     expect(variables.POWERTOOLS_LOG_LEVEL).toBe('INFO');
     expect(variables).toHaveProperty('VOXIMPLANT_DEFAULT_RULE_ID');
     expect(variables).toHaveProperty('VOXIMPLANT_ALLOWED_RULE_IDS');
-    if (name === 'http') expect(variables).not.toHaveProperty('DEAD_LETTER_QUEUE_URL');
+    if (name === 'http' || name === 'schedules') expect(variables).not.toHaveProperty('DEAD_LETTER_QUEUE_URL');
     else expect(variables.DEAD_LETTER_QUEUE_URL).toEqual({ Ref: 'DeadLetterQueue' });
-    if (name === 'schedule') expect(variables.SCHEDULE_MAX_LATENESS_SECONDS).toBe('600');
+    if (name === 'schedule' || name === 'schedules') expect(variables.SCHEDULE_MAX_LATENESS_SECONDS).toBe('600');
     else expect(variables).not.toHaveProperty('SCHEDULE_MAX_LATENESS_SECONDS');
+  });
+
+  test('schedules: its groups, target, role, dead-letter queue and limits, from the stack and lib/facts.json', () => {
+    expect(env('schedules')).toMatchObject({
+      SCHEDULES_DEPLOY_GROUP: { Ref: 'ScheduleGroup' },
+      SCHEDULES_API_GROUP: { Ref: 'ApiScheduleGroup' },
+      SCHEDULES_TARGET_ARN: getAtt('ScheduleLambdaFunction'),
+      SCHEDULES_ROLE_ARN: getAtt('ApiSchedulerExecutionRole'),
+      SCHEDULES_DEAD_LETTER_ARN: getAtt('DeadLetterQueue'),
+      SCHEDULES_MAX_COUNT: '10000',
+      SCHEDULES_HORIZON_DAYS: '400',
+      SCHEDULES_MIN_INTERVAL_MINUTES: '5',
+    });
+    for (const name of STARTERS)
+      expect(Object.keys(env(name)).filter((key) => key.startsWith('SCHEDULES_'))).toEqual([]);
   });
 
   test('http requests time out sooner than queue and schedule requests', () => {
@@ -102,13 +123,32 @@ describe('functions', () => {
 });
 
 describe('HTTP API', () => {
-  test('one route, POST /conferences, on the http function with payload 2.0', () => {
+  test('POST /conferences on the http function, the schedules routes on the schedules function, payload 2.0', () => {
     const routes = resourcesOfType(t, 'AWS::ApiGatewayV2::Route');
-    expect(routes.map(([, r]) => r.Properties.RouteKey)).toEqual(['POST /conferences']);
-    const integrations = resourcesOfType(t, 'AWS::ApiGatewayV2::Integration');
-    expect(integrations).toHaveLength(1);
-    expect(integrations[0][1].Properties.IntegrationUri).toEqual(getAtt('HttpLambdaFunction'));
-    expect(integrations[0][1].Properties.PayloadFormatVersion).toBe('2.0');
+    expect(routes.map(([, r]) => r.Properties.RouteKey).sort()).toEqual(
+      [
+        'POST /conferences',
+        'GET /schedules',
+        'POST /schedules',
+        'GET /schedules/{name}',
+        'PUT /schedules/{name}',
+        'DELETE /schedules/{name}',
+      ].sort(),
+    );
+    const integrations = Object.fromEntries(resourcesOfType(t, 'AWS::ApiGatewayV2::Integration'));
+    expect(Object.keys(integrations).sort()).toEqual(['HttpApiIntegrationHttp', 'HttpApiIntegrationSchedules']);
+    expect(integrations.HttpApiIntegrationHttp.Properties.IntegrationUri).toEqual(getAtt('HttpLambdaFunction'));
+    expect(integrations.HttpApiIntegrationSchedules.Properties.IntegrationUri).toEqual(
+      getAtt('SchedulesLambdaFunction'),
+    );
+    for (const integration of Object.values(integrations))
+      expect(integration.Properties.PayloadFormatVersion).toBe('2.0');
+    for (const [, route] of routes) {
+      const target = JSON.stringify(route.Properties.Target);
+      expect(target).toContain(
+        route.Properties.RouteKey.includes('/schedules') ? 'HttpApiIntegrationSchedules' : 'HttpApiIntegrationHttp',
+      );
+    }
   });
 
   test('every route requires AWS IAM authorization (default authMode=iam)', () => {
@@ -122,13 +162,16 @@ describe('HTTP API', () => {
     expect(resourcesOfType(t, 'AWS::ApiGatewayV2::Authorizer')).toEqual([]);
   });
 
-  test('API Gateway may invoke only the http function, only from this API', () => {
+  test('API Gateway may invoke only the http and schedules functions, only from this API', () => {
     const permissions = resourcesOfType(t, 'AWS::Lambda::Permission');
-    expect(permissions).toHaveLength(1);
-    const [, permission] = permissions[0];
-    expect(permission.Properties.FunctionName).toEqual(getAtt('HttpLambdaFunction'));
-    expect(permission.Properties.Principal).toBe('apigateway.amazonaws.com');
-    expect(JSON.stringify(permission.Properties.SourceArn)).toContain('"Ref":"HttpApi"');
+    expect(permissions.map(([, p]) => p.Properties.FunctionName)).toEqual([
+      getAtt('HttpLambdaFunction'),
+      getAtt('SchedulesLambdaFunction'),
+    ]);
+    for (const [, permission] of permissions) {
+      expect(permission.Properties.Principal).toBe('apigateway.amazonaws.com');
+      expect(JSON.stringify(permission.Properties.SourceArn)).toContain('"Ref":"HttpApi"');
+    }
   });
 
   test('no CORS by default', () => {
@@ -143,6 +186,20 @@ describe('HTTP API', () => {
     expect(settings.ThrottlingBurstLimit).toBe(20);
     expect(settings.ThrottlingRateLimit).toBe(10);
     expect(stage.Properties.AccessLogSettings.DestinationArn).toEqual(getAtt('HttpApiLogGroup'));
+    // The schedules routes have their own throttles, by route group; POST /conferences keeps the default.
+    const reads = { DetailedMetricsEnabled: false, ThrottlingBurstLimit: 10, ThrottlingRateLimit: 5 };
+    expect(stage.Properties.RouteSettings).toEqual({
+      'GET /schedules': reads,
+      'GET /schedules/{name}': reads,
+      'POST /schedules': reads,
+      'PUT /schedules/{name}': reads,
+      'DELETE /schedules/{name}': reads,
+    });
+    // A route's settings need the route: the stage waits for every route it names.
+    const routeIds = Object.fromEntries(
+      resourcesOfType(t, 'AWS::ApiGatewayV2::Route').map(([id, r]) => [r.Properties.RouteKey, id]),
+    );
+    for (const key of Object.keys(stage.Properties.RouteSettings)) expect(stage.DependsOn).toContain(routeIds[key]);
     const format = JSON.parse(stage.Properties.AccessLogSettings.Format);
     expect(format).toMatchObject({ requestId: '$context.requestId', caller: '$context.identity.userArn' });
   });
@@ -187,17 +244,28 @@ describe('SQS', () => {
 });
 
 describe('IAM: least privilege', () => {
-  test('no statement allows a wildcard action, and no Allow has Resource "*"', () => {
+  /** The one Allow on Resource "*": scheduler:ListSchedules, which IAM cannot limit to a group (the code filters). */
+  const LIST_SCHEDULES_EXCEPTION = {
+    where: 'SchedulesFunctionRole/voxconf-schedules',
+    action: 'scheduler:ListSchedules',
+  };
+
+  test('no statement allows a wildcard action, and no Allow has Resource "*" but the named exception', () => {
+    const onEverything: { where: string; actions: string[] }[] = [];
     for (const { where, statement } of allStatements(t)) {
       for (const action of actionsOf(statement)) {
         if (statement.Effect === 'Allow') expect([where, action]).toEqual([where, expect.not.stringContaining('*')]);
       }
       expect(statement.NotAction).toBeUndefined();
+      expect(statement.NotResource).toBeUndefined();
       if (statement.Effect === 'Allow') {
         const resources = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
-        for (const resource of resources) expect([where, resource]).not.toEqual([where, '*']);
+        if (resources.includes('*')) onEverything.push({ where, actions: actionsOf(statement) });
       }
     }
+    expect(onEverything).toEqual([
+      { where: LIST_SCHEDULES_EXCEPTION.where, actions: [LIST_SCHEDULES_EXCEPTION.action] },
+    ]);
   });
 
   test('the only wildcard anywhere is the deployment bucket TLS-only Deny', () => {
@@ -210,7 +278,7 @@ describe('IAM: least privilege', () => {
   test('one role per function, no shared default role', () => {
     expect(t.Resources.IamRoleLambdaExecution).toBeUndefined();
     const roles = FUNCTIONS.map((name) => fn(name).Properties.Role['Fn::GetAtt'][0]);
-    expect(new Set(roles).size).toBe(3);
+    expect(new Set(roles).size).toBe(4);
     for (const name of FUNCTIONS) {
       const trust = statementsOf(roleOf(name).Properties.AssumeRolePolicyDocument);
       expect(trust).toEqual([
@@ -256,7 +324,21 @@ describe('IAM: least privilege', () => {
       'secretsmanager:GetSecretValue',
       'sqs:SendMessage',
     ],
+    // No secret, no queue, no bus: it starts nothing.
+    schedules: [
+      'iam:PassRole',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'scheduler:CreateSchedule',
+      'scheduler:DeleteSchedule',
+      'scheduler:GetSchedule',
+      'scheduler:ListSchedules',
+      'scheduler:UpdateSchedule',
+    ],
   };
+  const scheduleArn = (group: string) => ({
+    'Fn::Sub': `arn:\${AWS::Partition}:scheduler:\${AWS::Region}:\${AWS::AccountId}:schedule/${group}/*`,
+  });
 
   test.each(FUNCTIONS)('%s role: exactly the actions it uses, each on its one resource', (name) => {
     const granted = permissions(roleOf(name));
@@ -268,6 +350,17 @@ describe('IAM: least privilege', () => {
       if (action === 'sqs:SendMessage') expect(resource).toEqual(getAtt('DeadLetterQueue'));
       if (action === 'events:PutEvents') expect(resource).toEqual(getAtt('EventBus'));
       if (action.startsWith('sqs:') && action !== 'sqs:SendMessage') expect(resource).toEqual(getAtt('RequestQueue'));
+      if (['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'].includes(action)) {
+        expect(resource).toEqual(scheduleArn('voxconf-dev-api'));
+      }
+      if (action === 'scheduler:GetSchedule') {
+        expect([scheduleArn('voxconf-dev-api'), scheduleArn('voxconf-dev')]).toContainEqual(resource);
+      }
+      if (action === 'scheduler:ListSchedules') expect(resource).toBe('*');
+      if (action === 'iam:PassRole') {
+        expect(resource).toEqual(getAtt('ApiSchedulerExecutionRole'));
+        expect(statement.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } });
+      }
       if (action === 'kms:Decrypt') {
         expect(resource).toEqual({ Ref: 'CredentialsKmsKeyArn' });
         expect(statement.Condition).toEqual({
@@ -311,6 +404,31 @@ describe('IAM: least privilege', () => {
     });
   });
 
+  test('the schedules function may change only the API group, read the deploy group, and pass only its role', () => {
+    const granted = permissions(roleOf('schedules'));
+    const onDeployGroup = granted.filter(({ resource }) => JSON.stringify(resource).includes('schedule/voxconf-dev/*'));
+    expect(onDeployGroup.map(({ action }) => action)).toEqual(['scheduler:GetSchedule']);
+    expect(granted.filter(({ action }) => action === 'iam:PassRole')).toHaveLength(1);
+    // No other role passes a role, and none but this one touches Scheduler.
+    for (const name of STARTERS) {
+      expect(permissions(roleOf(name)).filter(({ action }) => /^(scheduler|iam):/.test(action))).toEqual([]);
+    }
+  });
+
+  test('API group execution role: invoke the schedule function, send to the DLQ, trusted only from its group', () => {
+    const role = t.Resources.ApiSchedulerExecutionRole;
+    expect(permissions(role).map(({ action, resource }) => ({ action, resource }))).toEqual([
+      { action: 'lambda:InvokeFunction', resource: getAtt('ScheduleLambdaFunction') },
+      { action: 'sqs:SendMessage', resource: getAtt('DeadLetterQueue') },
+    ]);
+    const [trust] = statementsOf(role.Properties.AssumeRolePolicyDocument);
+    expect(trust.Principal).toEqual({ Service: 'scheduler.amazonaws.com' });
+    expect(trust.Condition).toEqual({
+      StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+      ArnEquals: { 'aws:SourceArn': getAtt('ApiScheduleGroup') },
+    });
+  });
+
   test('deployment bucket: encrypted, never public', () => {
     const bucket = t.Resources.ServerlessDeploymentBucket.Properties;
     expect(bucket.PublicAccessBlockConfiguration).toEqual({
@@ -326,7 +444,7 @@ describe('IAM: least privilege', () => {
 describe('logs', () => {
   test('every log group has a retention (30 days by default)', () => {
     const groups = resourcesOfType(t, 'AWS::Logs::LogGroup');
-    expect(groups.length).toBe(4);
+    expect(groups.length).toBe(5);
     for (const [id, group] of groups) expect([id, group.Properties.RetentionInDays]).toEqual([id, 30]);
   });
 
@@ -411,8 +529,19 @@ describe('EventBridge Scheduler', () => {
     }
   });
 
-  test('the schedule group exists; no osls-made schedules or EventBridge rules', () => {
-    expect(t.Resources.ScheduleGroup.Type).toBe('AWS::Scheduler::ScheduleGroup');
+  test('both schedule groups exist (voxconf-<stage>, voxconf-<stage>-api); no osls-made schedules or rules', () => {
+    expect(t.Resources.ScheduleGroup).toMatchObject({
+      Type: 'AWS::Scheduler::ScheduleGroup',
+      Properties: { Name: 'voxconf-dev' },
+    });
+    expect(t.Resources.ApiScheduleGroup).toMatchObject({
+      Type: 'AWS::Scheduler::ScheduleGroup',
+      Properties: { Name: 'voxconf-dev-api' },
+    });
+    // Every deploy-time schedule is in the deploy group; none is created in the API's.
+    for (const [, schedule] of resourcesOfType(t, 'AWS::Scheduler::Schedule')) {
+      expect(schedule.Properties.GroupName).toEqual({ Ref: 'ScheduleGroup' });
+    }
     expect(resourcesOfType(t, 'AWS::Events::Rule')).toEqual([]);
   });
 
@@ -448,6 +577,11 @@ describe('alarms', () => {
         ComparisonOperator: 'GreaterThanThreshold',
       });
     }
+  });
+
+  test('schedule quota exceeded (ScheduleQuotaExceeded, the schedules function) > 0', () => {
+    const [alarm] = find('ScheduleQuotaExceeded', { Name: 'service', Value: 'voxconf' });
+    expect(alarm).toMatchObject({ Namespace: 'voxconf', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
   });
 
   test('without alarmTopicArn the alarms exist with no actions (condition on an empty parameter)', () => {
@@ -489,8 +623,16 @@ describe('bundles', () => {
     expect(specifiers.filter((specifier) => !builtin.test(specifier))).toEqual([]);
     expect(code).not.toMatch(/sourceMappingURL/);
     expect(code.split('\n').length).toBeLessThan(200); // minified
-    if (name !== 'http') expect(code).toContain('SendMessage'); // @aws-sdk/client-sqs is inside
-    expect(code).toContain('GetSecretValue'); // @aws-sdk/client-secrets-manager is inside
+    if (name === 'queue' || name === 'schedule') expect(code).toContain('SendMessage'); // @aws-sdk/client-sqs
+    if (name === 'schedules') {
+      // The Scheduler client, and nothing of the conference path: no Secrets Manager, no JWT signing.
+      expect(code).toContain('CreateSchedule');
+      expect(code).not.toContain('GetSecretValue');
+      expect(code).not.toContain('RS256');
+    } else {
+      expect(code).toContain('GetSecretValue'); // @aws-sdk/client-secrets-manager is inside
+      expect(code).not.toContain('CreateSchedule'); // the Scheduler client is only in the schedules bundle
+    }
   });
 
   test('packaging took well under a minute', () => {

@@ -42,6 +42,18 @@ describe('packaged with authMode=jwt, CORS, alarm topic, KMS key and other limit
       expect(route.Properties.AuthorizationType).toBe('JWT');
       expect(route.Properties.AuthorizerId).toEqual({ Ref: 'HttpApiAuthorizerJwt' });
     }
+    // The schedules routes ask for a scope per route group; POST /conferences for none (any valid token).
+    const scopes = Object.fromEntries(
+      routes.map(([, route]) => [route.Properties.RouteKey, route.Properties.AuthorizationScopes]),
+    );
+    expect(scopes).toEqual({
+      'POST /conferences': undefined,
+      'GET /schedules': ['schedules/read'],
+      'GET /schedules/{name}': ['schedules/read'],
+      'POST /schedules': ['schedules/write'],
+      'PUT /schedules/{name}': ['schedules/write'],
+      'DELETE /schedules/{name}': ['schedules/write'],
+    });
     const [[, authorizer]] = resourcesOfType(t, 'AWS::ApiGatewayV2::Authorizer');
     expect(authorizer.Properties).toMatchObject({
       AuthorizerType: 'JWT',
@@ -50,12 +62,15 @@ describe('packaged with authMode=jwt, CORS, alarm topic, KMS key and other limit
     });
   });
 
-  test('CORS allows only the listed origins, POST, the auth headers', () => {
+  test("CORS allows only the listed origins, the routes' methods, the auth headers", () => {
     const [[, api]] = resourcesOfType(t, 'AWS::ApiGatewayV2::Api');
     const cors = api.Properties.CorsConfiguration;
     expect(cors.AllowOrigins).toEqual(['https://app.example.com', 'https://admin.example.com']);
-    expect(cors.AllowMethods).toEqual(['POST']);
-    expect(cors.AllowHeaders).toEqual(expect.arrayContaining(['content-type', 'authorization', 'x-amz-date']));
+    expect(cors.AllowMethods).toEqual(['GET', 'POST', 'PUT', 'DELETE']);
+    expect(cors.AllowHeaders).toEqual(
+      expect.arrayContaining(['content-type', 'authorization', 'x-amz-date', 'idempotency-key']),
+    );
+    expect(cors.ExposeHeaders).toEqual(['retry-after', 'location']);
     expect(cors.AllowCredentials).toBeUndefined();
   });
 
@@ -95,6 +110,9 @@ describe('packaged with authMode=jwt, CORS, alarm topic, KMS key and other limit
   test('names carry the stage', () => {
     expect(t.Resources.RequestQueue.Properties.QueueName).toBe('voxconf-prod-requests');
     expect(t.Resources.ScheduleGroup.Properties.Name).toBe('voxconf-prod');
+    expect(t.Resources.ApiScheduleGroup.Properties.Name).toBe('voxconf-prod-api');
+    const statements = statementsOf(t.Resources.SchedulesFunctionRole.Properties.Policies[0].PolicyDocument);
+    expect(JSON.stringify(statements)).toContain('schedule/voxconf-prod-api/*');
     expect(t.Resources.HttpLambdaFunction.Properties.FunctionName).toBe('voxconf-prod-http');
   });
 });
@@ -192,6 +210,39 @@ describe('infra/params.cjs: authentication', () => {
     expect(config.provider.httpApi.authorizers).toBe('${file(infra/params.cjs):httpApiAuthorizers}');
   });
 
+  test('the schedules routes: authorized like POST /conferences, with a scope per route group under JWT', async () => {
+    const jwt = { authMode: 'jwt', jwtIssuerUrl: ISSUER, jwtAudience: 'a' };
+    const iam = (await params.schedulesEvents(context('prod', {}))) as { httpApi: Record<string, unknown> }[];
+    expect(iam.map(({ httpApi }) => `${httpApi.method} ${httpApi.path}`)).toEqual([
+      'GET /schedules',
+      'GET /schedules/{name}',
+      'POST /schedules',
+      'PUT /schedules/{name}',
+      'DELETE /schedules/{name}',
+    ]);
+    for (const { httpApi } of iam) expect(httpApi.authorizer).toEqual({ type: 'aws_iam' });
+    const scoped = (await params.schedulesEvents(
+      context('prod', { ...jwt, jwtSchedulesReadScopes: 'api/read, api/admin', jwtSchedulesWriteScopes: 'api/admin' }),
+    )) as { httpApi: Record<string, unknown> }[];
+    expect(scoped.map(({ httpApi }) => httpApi.authorizer)).toEqual([
+      { name: 'jwt', scopes: ['api/read', 'api/admin'] },
+      { name: 'jwt', scopes: ['api/read', 'api/admin'] },
+      { name: 'jwt', scopes: ['api/admin'] },
+      { name: 'jwt', scopes: ['api/admin'] },
+      { name: 'jwt', scopes: ['api/admin'] },
+    ]);
+    await expect(
+      params.schedulesEvents(context('prod', { ...jwt, jwtSchedulesWriteScopes: 'has"quote' })),
+    ).rejects.toThrow(/jwtSchedulesWriteScopes.*not an OAuth scope/);
+    await expect(params.schedulesEvents(context('prod', { authMode: 'none' }))).rejects.toThrow(/only on the "local"/);
+    await withArgv(['offline', '--stage', 'local'], async () => {
+      const open = (await params.schedulesEvents(context('local', { authMode: 'none' }))) as {
+        httpApi: Record<string, unknown>;
+      }[];
+      for (const { httpApi } of open) expect(httpApi).not.toHaveProperty('authorizer');
+    });
+  });
+
   test('unknown authMode is refused', async () => {
     await expect(params.conferencesRoute(context('prod', { authMode: 'open' }))).rejects.toThrow(/iam, jwt, none/);
   });
@@ -245,6 +296,54 @@ describe('infra/params.cjs: other parameters', () => {
     await expect(params.apiUrl(context('local', { apiUrl: 'http://127.0.0.1:9000/' }))).resolves.toBe(
       'http://127.0.0.1:9000',
     );
+  });
+
+  test('the schedules routes: a throttle per route group, checked', async () => {
+    const limits = {
+      schedulesReadThrottlingBurstLimit: '40',
+      schedulesReadThrottlingRateLimit: '20',
+      schedulesWriteThrottlingBurstLimit: '4',
+      schedulesWriteThrottlingRateLimit: '2',
+    };
+    const settings = (await params.schedulesRouteSettings(context('prod', limits))) as Record<string, unknown>;
+    expect(settings['GET /schedules']).toEqual({
+      DetailedMetricsEnabled: false,
+      ThrottlingBurstLimit: 40,
+      ThrottlingRateLimit: 20,
+    });
+    expect(settings['DELETE /schedules/{name}']).toEqual({
+      DetailedMetricsEnabled: false,
+      ThrottlingBurstLimit: 4,
+      ThrottlingRateLimit: 2,
+    });
+    await expect(
+      params.schedulesRouteSettings(context('prod', { ...limits, schedulesWriteThrottlingRateLimit: '0' })),
+    ).rejects.toThrow(/schedulesWriteThrottlingRateLimit.*between 1 and 10000/);
+  });
+
+  test('the schedules function: its limits from lib/facts.json, checked; the local stage gets placeholders', async () => {
+    await expect(params.schedulesMaxCount(context('prod', {}))).resolves.toBe(10_000);
+    await expect(params.schedulesMaxCount(context('prod', { schedulesMaxCount: '0' }))).rejects.toThrow(/between 1/);
+    await expect(params.schedulesHorizonDays(context('prod', { schedulesHorizonDays: '30' }))).resolves.toBe(30);
+    await expect(
+      params.schedulesMinIntervalMinutes(context('prod', { schedulesMinIntervalMinutes: 'five' })),
+    ).rejects.toThrow(/whole number/);
+    await expect(params.schedulesApiGroup(context('prod', {}))).resolves.toEqual({ Ref: 'ApiScheduleGroup' });
+    await expect(params.schedulesRoleArn(context('prod', {}))).resolves.toEqual(getAtt('ApiSchedulerExecutionRole'));
+    const local = context('local', {});
+    await expect(params.schedulesDeployGroup(local)).resolves.toBe('voxconf-local');
+    await expect(params.schedulesApiGroup(local)).resolves.toBe('voxconf-local-api');
+    await expect(params.schedulesTargetArn(local)).resolves.toBe(
+      'arn:aws:lambda:eu-central-1:000000000000:function:voxconf-local-schedule',
+    );
+    await expect(params.schedulesDeadLetterArn(local)).resolves.toBe(
+      'arn:aws:sqs:eu-central-1:000000000000:voxconf-local-dead-letter',
+    );
+    await expect(
+      params.schedulesDeadLetterArn(
+        context('local', { localDeadLetterQueueArn: 'arn:aws:sqs:us-east-1:000000000000:dlq' }),
+      ),
+    ).resolves.toBe('arn:aws:sqs:us-east-1:000000000000:dlq');
   });
 
   test('DEAD_LETTER_QUEUE_URL: the stack queue, or a loopback URL on the local stage', async () => {

@@ -14,12 +14,14 @@ import {
   type ErrorCode,
   PayloadError,
   RuleNotAllowedError,
+  SchedulerError,
   UpstreamError,
   ValidationError,
   VoxconfError,
   VoximplantApiError,
   validateConferenceRequest,
 } from '../../lib/index.js';
+import { validateScheduleRequest } from '../../lib/schedule-request.js';
 import {
   componentValidator,
   expectMatchesOpenApi,
@@ -37,6 +39,8 @@ const NOT_OVER_HTTP: ReadonlySet<ErrorCode> = new Set(
 );
 
 const doc = openApiDocument();
+/** Before every date of the document's schedule examples. */
+const EXAMPLES_NOW = new Date('2026-11-30T12:00:00Z');
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
 type Json = Record<string, any>;
@@ -116,6 +120,9 @@ function sampleError(code: ErrorCode): VoxconfError {
     case 'voximplant_invalid_response':
     case 'voximplant_http_error':
       return new UpstreamError(code, 'upstream trouble', { retryAfterSeconds: 7 });
+    case 'scheduler_throttled':
+    case 'scheduler_unavailable':
+      return new SchedulerError(code, 'Scheduler trouble', { retryAfterSeconds: 7 });
     default:
       return new VoxconfError(code, 'internal details that must not be shown');
   }
@@ -348,7 +355,18 @@ describe('docs/openapi.yaml', () => {
       ];
       for (const value of values) {
         expect([pointer, validate(value) ? [] : validate.errors]).toEqual([pointer, []]);
-        if (pointer.includes('/requestBodies/')) expect(() => validateConferenceRequest(value)).not.toThrow();
+        if (pointer.includes('/requestBodies/ConferenceRequest/')) {
+          expect(() => validateConferenceRequest(value)).not.toThrow();
+        }
+        if (pointer.includes('/requestBodies/ScheduleRequest/')) {
+          const options = {
+            now: EXAMPLES_NOW,
+            horizonDays: 400,
+            minIntervalMinutes: 5,
+            validateRequest: validateConferenceRequest,
+          };
+          expect(() => validateScheduleRequest(value, options)).not.toThrow();
+        }
         count += 1;
       }
     }
@@ -356,7 +374,14 @@ describe('docs/openapi.yaml', () => {
   });
 
   it('documents POST /conferences with every status the README promises, and 401/403/429 from API Gateway', () => {
-    expect(operations().map(([method, path]) => `${method.toUpperCase()} ${path}`)).toEqual(['POST /conferences']);
+    expect(operations().map(([method, path]) => `${method.toUpperCase()} ${path}`)).toEqual([
+      'POST /conferences',
+      'GET /schedules',
+      'POST /schedules',
+      'GET /schedules/{name}',
+      'PUT /schedules/{name}',
+      'DELETE /schedules/{name}',
+    ]);
     const responses = (doc.paths?.['/conferences']?.post as Json | undefined)?.responses as Json;
     expect(Object.keys(responses).sort()).toEqual(
       ['200', '400', '401', '403', '413', '415', '422', '429', '500', '502', '503', '504'].sort(),
@@ -385,14 +410,36 @@ describe('error codes: docs/openapi.yaml and lib/errors.ts ERROR_CATALOG', () =>
     }
   });
 
+  /** The operations documenting `code`: [method, a concrete path]. */
+  const operationsWith = (code: ErrorCode): [string, string][] =>
+    operations()
+      .filter(([, , operation]) => {
+        const response = (operation.responses as Json)[String(ERROR_CATALOG[code].status)];
+        if (!response) return false;
+        const content = deref(response as Json).content ?? {};
+        return (Object.values(content) as Json[]).some((media) => codesIn(media.schema).includes(code));
+      })
+      .map(([method, path]) => [method.toUpperCase(), path.replace('{name}', 'consult-4711')]);
+
   it.each((Object.keys(ERROR_CATALOG) as ErrorCode[]).filter((code) => !NOT_OVER_HTTP.has(code)))(
-    'lib/http-api.ts answers %s as the document says',
+    'lib/http-api.ts answers %s as the document says, on every route that documents it',
     (code) => {
       const response = fromLambdaResult(httpErrorResponse(sampleError(code)));
       expect(response.status).toBe(ERROR_CATALOG[code].status);
-      expect(expectMatchesOpenApi('POST', '/conferences', response)).toMatchObject({ error: { code } });
+      const routes = operationsWith(code);
+      expect(routes.length).toBeGreaterThan(0);
+      for (const [method, path] of routes) {
+        expect(expectMatchesOpenApi(method, path, response)).toMatchObject({ error: { code } });
+      }
     },
   );
+
+  it('a 503 carries Retry-After unless the catalog says waiting does not help (schedule_quota_exceeded)', () => {
+    const quota = httpErrorResponse(sampleError('schedule_quota_exceeded'));
+    expect(quota.statusCode).toBe(503);
+    expect(quota.headers).not.toHaveProperty('retry-after');
+    expect(httpErrorResponse(sampleError('scheduler_throttled')).headers).toHaveProperty('retry-after', '7');
+  });
 
   it('lib/http-api.ts answers a success as the document says', () => {
     const response = httpSuccessResponse({

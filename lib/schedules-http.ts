@@ -1,0 +1,162 @@
+/**
+ * The schedules API over API Gateway's HTTP API (payload 2.0): the route, its path and query, the body, the
+ * caller from the authorizer, and the answer (201 with Location, 200, 204), around lib/schedule-service.ts.
+ * Errors are thrown: the HTTP edge (lib/middleware.ts) answers them in the documented shape.
+ *
+ *   POST /schedules            create (Idempotency-Key optional)        201 + Location
+ *   GET /schedules             list (prefix, limit, next_token)         200
+ *   GET /schedules/{name}      show                                     200
+ *   PUT /schedules/{name}      replace                                  200
+ *   DELETE /schedules/{name}   cancel                                   204
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { catalogEntry, toVoxconfError, ValidationError, VoxconfError } from './errors.js';
+import facts from './facts.json' with { type: 'json' };
+import { readJsonBody } from './http-api.js';
+import { validateIdempotencyKey } from './schedule-idempotency.js';
+import { SCHEDULE_NAME } from './schedule-request.js';
+import type { Caller, ScheduleService } from './schedule-service.js';
+
+export interface SchedulesHttpDeps {
+  readonly service: Pick<ScheduleService, 'create' | 'get' | 'replace' | 'remove' | 'list'>;
+  /** Where a failure of the service itself (5xx) is logged with its reason: the answer carries only its code. */
+  readonly logger?: Pick<Logger, 'warn' | 'error'> | undefined;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } as const;
+const QUERY_FIELDS = new Set(['prefix', 'limit', 'next_token']);
+
+/** What API Gateway's IAM or JWT authorizer puts in the request context (the parts read here). */
+interface Authorizer {
+  readonly iam?: { readonly userArn?: unknown };
+  readonly jwt?: { readonly claims?: { readonly sub?: unknown; readonly client_id?: unknown } };
+}
+
+/** The caller API Gateway authenticated: the IAM principal's ARN, or the JWT's `sub` (or `client_id`). */
+export function callerOf(event: Pick<APIGatewayProxyEventV2, 'requestContext'>): Caller {
+  const authorizer = (event.requestContext as { authorizer?: Authorizer } | undefined)?.authorizer;
+  const arn = authorizer?.iam?.userArn;
+  if (typeof arn === 'string' && arn !== '') return { type: 'iam', id: arn };
+  const claims = authorizer?.jwt?.claims;
+  const subject = claims?.sub ?? claims?.client_id;
+  if (typeof subject === 'string' && subject !== '') return { type: 'jwt', id: subject };
+  return { type: 'none', id: 'anonymous' };
+}
+
+/** `GET /schedules/{name}`: the event's route key, or the same worked out from its method and path. */
+export function routeOf(event: Pick<APIGatewayProxyEventV2, 'routeKey' | 'rawPath' | 'requestContext'>): string {
+  if (event.routeKey && event.routeKey !== '$default') return event.routeKey;
+  const method = event.requestContext?.http?.method?.toUpperCase() ?? '';
+  return `${method} ${/^\/schedules\/?$/.test(event.rawPath ?? '') ? '/schedules' : '/schedules/{name}'}`;
+}
+
+function nameOf(event: APIGatewayProxyEventV2): string {
+  const name = event.pathParameters?.name ?? decodeURIComponent((event.rawPath ?? '').split('/')[2] ?? '');
+  if (!SCHEDULE_NAME.test(name)) {
+    throw new ValidationError([
+      {
+        field: 'name',
+        rule: 'schedule_name',
+        message: 'The name must be 1 to 64 of letters, digits, "_", "." and "-".',
+      },
+    ]);
+  }
+  return name;
+}
+
+function listQuery(event: APIGatewayProxyEventV2): { prefix?: string; limit: number; nextToken?: string } {
+  const query = event.queryStringParameters ?? {};
+  const problems = Object.keys(query)
+    .filter((key) => !QUERY_FIELDS.has(key))
+    .map((key) => ({
+      field: key.slice(0, 64),
+      rule: 'unknown_field',
+      message: `${key.slice(0, 64)} is not a query parameter of this listing.`,
+    }));
+  const { prefix, limit, next_token: nextToken } = query;
+  if (prefix !== undefined && !SCHEDULE_NAME.test(prefix)) {
+    problems.push({
+      field: 'prefix',
+      rule: 'schedule_name',
+      message: 'prefix must be 1 to 64 of letters, digits, "_", "." and "-".',
+    });
+  }
+  const { listDefaultLimit, listMaxLimit } = facts.schedulesApi;
+  if (limit !== undefined && !(/^\d{1,3}$/.test(limit) && Number(limit) >= 1 && Number(limit) <= listMaxLimit)) {
+    problems.push({
+      field: 'limit',
+      rule: 'range',
+      message: `limit must be a whole number from 1 to ${listMaxLimit}.`,
+    });
+  }
+  if (problems.length > 0) throw new ValidationError(problems);
+  return {
+    ...(prefix !== undefined ? { prefix } : {}),
+    limit: limit === undefined ? listDefaultLimit : Number(limit),
+    ...(nextToken !== undefined && nextToken !== '' ? { nextToken } : {}),
+  };
+}
+
+const json = (
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyStructuredResultV2 => ({
+  statusCode,
+  headers: { ...JSON_HEADERS, ...headers },
+  body: JSON.stringify(body),
+});
+
+/**
+ * One request of the schedules routes, answered (or thrown for the HTTP edge). A failure of the service itself
+ * (Scheduler throttled, down, out of quota, access denied) is logged here with its reason first: the caller
+ * sees only its code (the edge logs what is not voxconf's own error, and a configuration error, itself).
+ */
+export async function handleSchedulesRequest(
+  event: APIGatewayProxyEventV2,
+  deps: SchedulesHttpDeps,
+): Promise<APIGatewayProxyStructuredResultV2> {
+  try {
+    return await answer(event, deps);
+  } catch (thrown) {
+    const error = toVoxconfError(thrown);
+    const { status, logLevel } = catalogEntry(error.code);
+    if (thrown instanceof VoxconfError && status >= 500 && error.code !== 'configuration_error') {
+      deps.logger?.[logLevel === 'error' ? 'error' : 'warn']('schedules request failed', {
+        route: routeOf(event),
+        error_code: error.code,
+        error_message: error.message,
+        cause: error.cause instanceof Error ? { name: error.cause.name, message: error.cause.message } : undefined,
+      });
+    }
+    throw thrown;
+  }
+}
+
+async function answer(
+  event: APIGatewayProxyEventV2,
+  deps: SchedulesHttpDeps,
+): Promise<APIGatewayProxyStructuredResultV2> {
+  const caller = callerOf(event);
+  switch (routeOf(event)) {
+    case 'POST /schedules': {
+      const idempotencyKey = validateIdempotencyKey(event.headers?.['idempotency-key']);
+      const { schedule } = await deps.service.create(readJsonBody(event), { idempotencyKey, caller });
+      return json(201, schedule, { location: `/schedules/${encodeURIComponent(schedule.name)}` });
+    }
+    case 'GET /schedules':
+      return json(200, await deps.service.list(listQuery(event)));
+    case 'GET /schedules/{name}':
+      return json(200, await deps.service.get(nameOf(event)));
+    case 'PUT /schedules/{name}': {
+      const name = nameOf(event);
+      return json(200, await deps.service.replace(name, readJsonBody(event), { caller }));
+    }
+    case 'DELETE /schedules/{name}':
+      await deps.service.remove(nameOf(event), { caller });
+      return { statusCode: 204, headers: { 'cache-control': 'no-store' } };
+    default:
+      throw new VoxconfError('internal_error', `The schedules function does not serve ${routeOf(event)}.`);
+  }
+}
