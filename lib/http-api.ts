@@ -11,6 +11,7 @@ import {
   startedEvent,
 } from './outcome-events.js';
 import { validateCorrelationId } from './validation.js';
+import { printable } from './values.js';
 
 /** Largest accepted POST /conferences body, in bytes (script_custom_data itself is capped lower). */
 export const MAX_BODY_BYTES = facts.request.httpBodyMaxBytes;
@@ -31,12 +32,6 @@ const JSON_CONTENT_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
 
 /** No Content-Encoding: absent, empty, or only `identity` (a list such as `identity, gzip` is compressed). */
 const IDENTITY_ENCODING = /^(identity)?$/i;
-
-/** A header value safe to echo back: printable ASCII, at most 64 characters. */
-function printable(value: string): string {
-  const clean = value.replace(/[^\x20-\x7e]/g, '?');
-  return clean.length > 64 ? `${clean.slice(0, 64)}...` : clean;
-}
 
 /** Keys that would reach an object's prototype if a consumer ever merged the body into another object. */
 function refuseProtoKeys(key: string, value: unknown): unknown {

@@ -16,6 +16,7 @@ import {
   shortestIntervalMs,
 } from './schedule-expression.js';
 import { validateCorrelationId } from './validation.js';
+import { describe, isPlainObject, printable } from './values.js';
 import { type DateTimeInput, instantOf, isTimeZone, parseDateTime, wallTimeAt } from './zoned-time.js';
 
 /** The fields a client owns; PUT replaces all of them (what it leaves out takes its default). */
@@ -63,23 +64,6 @@ export interface ScheduleRequestOptions {
 
 const KNOWN = new Set<string>(SCHEDULE_FIELDS);
 const DAY_MS = 86_400_000;
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-}
-
-function printable(name: string): string {
-  const clean = name.replace(/[^\x20-\x7e]/g, '?');
-  return clean.length > 64 ? `${clean.slice(0, 64)}...` : clean;
-}
 
 /** The request's own problems, each under `request.<field>` (`request` for the request as a whole). */
 function requestProblems(error: unknown): FieldProblem[] {

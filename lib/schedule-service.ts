@@ -30,6 +30,7 @@ import {
 } from './scheduler-mapping.js';
 import type { ScheduleStore } from './scheduler-store.js';
 import type { SchedulesConfig } from './schedules-config.js';
+import { isPlainObject } from './values.js';
 
 /** Who asked: the IAM principal (SigV4) or the JWT's subject, as API Gateway's authorizer passed them on. */
 export interface Caller {
@@ -83,10 +84,6 @@ interface ListCursor {
   readonly t?: string;
   /** The prefix the listing was asked with. */
   readonly p?: string;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function badToken(): ValidationError {

@@ -11,6 +11,7 @@ import {
 } from './outcome-events.js';
 import { sleep } from './retry.js';
 import { validateCorrelationId } from './validation.js';
+import { isPlainObject } from './values.js';
 
 /**
  * What EventBridge delivers to the schedule function: a bare request (Scheduler input or a rule's
@@ -42,13 +43,9 @@ const WRAPPER_KEYS = new Set([
 const SCHEDULE_NAME = /^[0-9A-Za-z_.-]{1,64}$/;
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
 /** Reads the event; throws a permanent ValidationError for a shape that carries no request. */
 export function parseScheduledEvent(event: unknown): ScheduledInvocation {
-  if (isObject(event) && event['detail-type'] === 'Scheduled Event' && 'detail' in event) {
+  if (isPlainObject(event) && event['detail-type'] === 'Scheduled Event' && 'detail' in event) {
     throw new ValidationError([
       {
         field: 'request',
@@ -58,7 +55,7 @@ export function parseScheduledEvent(event: unknown): ScheduledInvocation {
       },
     ]);
   }
-  if (!isObject(event) || !Object.hasOwn(event, 'request')) return { request: event };
+  if (!isPlainObject(event) || !Object.hasOwn(event, 'request')) return { request: event };
 
   const problems = Object.keys(event)
     .filter((key) => !WRAPPER_KEYS.has(key))

@@ -20,6 +20,7 @@ import type {
 import facts from './facts.json' with { type: 'json' };
 import { nextFireTime, type ParsedExpression, parseExpression } from './schedule-expression.js';
 import type { ScheduleSpec } from './schedule-request.js';
+import { isPlainObject } from './values.js';
 import { formatInstant, formatWallTime } from './zoned-time.js';
 
 /** Who changes the schedule: the API (group voxconf-<stage>-api) or a deploy (infra/schedules.yml). */
@@ -114,15 +115,11 @@ export function toSchedulerInput(
   };
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
 /** The target's input as JSON; {} when absent or not an object. */
 function inputOf(output: Pick<GetScheduleCommandOutput, 'Target'>): Record<string, unknown> {
   try {
     const parsed: unknown = JSON.parse(output.Target?.Input ?? '{}');
-    return isObject(parsed) ? parsed : {};
+    return isPlainObject(parsed) ? parsed : {};
   } catch {
     return {};
   }
@@ -141,7 +138,7 @@ export function toScheduleView(output: GetScheduleCommandOutput, managedBy: Mana
   const timezone = output.ScheduleExpressionTimezone ?? 'UTC';
   const input = inputOf(output);
   // The wrapper, or (a schedule made by hand) the bare request.
-  const request = isObject(input.request) ? input.request : input;
+  const request = isPlainObject(input.request) ? input.request : input;
   const text = output.ScheduleExpression ?? '';
   let parsed: ParsedExpression | undefined;
   try {

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { type FieldProblem, RuleNotAllowedError, ValidationError } from './errors.js';
 import facts from './facts.json' with { type: 'json' };
+import { describe, isPlainObject, printable } from './values.js';
 
 /** A StartConference request, checked, in the API's own field names. */
 export interface ConferenceRequest {
@@ -34,24 +35,6 @@ const KNOWN = new Set<string>(REQUEST_FIELDS);
 export interface ValidationOptions {
   /** Used when the request has no rule_id. */
   readonly defaultRuleId?: number | undefined;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-}
-
-/** A field name safe to echo back: unknown keys come from the caller and may be anything. */
-function printable(name: string): string {
-  const clean = name.replace(/[^\x20-\x7e]/g, '?');
-  return clean.length > 64 ? `${clean.slice(0, 64)}...` : clean;
 }
 
 /** Unicode Cc: C0 (U+0000-U+001F), DEL (U+007F) and C1 (U+0080-U+009F). */
