@@ -213,6 +213,7 @@ describe('settings', () => {
       sqs: 47804,
       control: 47805,
       eventBridge: 47806,
+      scheduler: 47807,
     });
     expect(settings).toMatchObject({
       latencyMs: 50,
@@ -241,11 +242,16 @@ describe('settings', () => {
       http: 50000,
       control: 50005,
       eventBridge: 50006,
+      scheduler: 50007,
       sqs: 9324,
     });
     expect(() => loadSettings({ VOXCONF_CONTROL_PORT: '47800' }, '/r')).toThrow(
       /VOXCONF_CONTROL_PORT is 47800, already the port of the HTTP API/,
     );
+    expect(() => loadSettings({ VOXCONF_SCHEDULER_PORT: '47806' }, '/r')).toThrow(
+      /VOXCONF_SCHEDULER_PORT is 47806, already the port of the EventBridge stand-in/,
+    );
+    expect(loadSettings({ VOXCONF_SCHEDULER_PORT: '9000' }, '/r').ports.scheduler).toBe(9000);
     expect(() => loadSettings({ VOXCONF_LATENCY_MS: 'fast' }, '/r')).toThrow(SettingsError);
   });
 
