@@ -11,7 +11,7 @@
  *                             via AWS_ENDPOINT_URL_SCHEDULER (local/scheduler-api.ts)
  *   serverless offline        serverless.yml's functions and HTTP API, stage "local"
  *   queue poller              Lambda's SQS event source mapping with ReportBatchItemFailures
- *   scheduler                 EventBridge Scheduler for infra/schedules.yml
+ *   scheduler                 EventBridge Scheduler's runs: infra/schedules.yml and the schedules API's schedules
  *   control endpoint          fire a schedule now, peek at the dead-letter queue, list the published events
  *
  * Used by local/start.ts (`npm start`); see docs/local-stack.md.
@@ -348,6 +348,9 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
 
     const scheduler = startScheduler({
       entries: schedules,
+      entriesGroup: SCHEDULE_GROUP,
+      // The schedules API's, at their times; infra/schedules.yml's copies in the stand-in are fired from `entries`.
+      api: { standIn: schedulerApi, groups: [API_SCHEDULE_GROUP] },
       invoke: (event) =>
         invokeFunction(functionName('schedule'), event, {
           port: settings.ports.lambda,
@@ -422,13 +425,16 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
       visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds,
       maxReceiveCount: settings.maxReceiveCount,
       controlUrl: control.url,
-      schedules: scheduler.list().map((s) => ({
-        name: s.name,
-        schedule: s.schedule,
-        timezone: s.timezone,
-        enabled: s.enabled,
-        next: s.next_fire_local,
-      })),
+      schedules: scheduler
+        .list()
+        .filter((s) => s.managed_by === 'deploy')
+        .map((s) => ({
+          name: s.name,
+          schedule: s.schedule,
+          timezone: s.timezone,
+          enabled: s.enabled,
+          next: s.next_fire_local,
+        })),
       schedulesFile: settings.schedulesFile,
       schedulesAutoFire: settings.schedulesAutoFire,
       offlinePid: offline.pid,
