@@ -12,7 +12,8 @@
  *   serverless offline        serverless.yml's functions and HTTP API, stage "local"
  *   queue poller              Lambda's SQS event source mapping with ReportBatchItemFailures
  *   scheduler                 EventBridge Scheduler's runs: infra/schedules.yml and the schedules API's schedules
- *   control endpoint          fire a schedule now, peek at the dead-letter queue, list the published events
+ *   control endpoint          fire a schedule now, peek at the dead-letter queue, list the published events,
+ *                             make the Scheduler stand-in fail
  *
  * Used by local/start.ts (`npm start`); see docs/local-stack.md.
  */
@@ -382,6 +383,10 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
       peekDeadLetters: () => dlq.peek(),
       drainDeadLetters: () => dlq.drain(),
       events: (detailType) => eventBridge.events({ busName: EVENT_BUS_NAME, ...(detailType ? { detailType } : {}) }),
+      schedulerFaults: {
+        add: (fault) => void schedulerApi.fault(fault),
+        clear: () => schedulerApi.clearFaults(),
+      },
       overview: () => ({ ...info, schedules: scheduler.list() }),
     });
     cleanup.push(() => control.close());
