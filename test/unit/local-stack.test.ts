@@ -194,6 +194,38 @@ describe('serverless offline output', () => {
     expect(formatOfflineLine('✖ Bundle error', false)).toEqual({ source: 'offline', message: '✖ Bundle error' });
   });
 
+  test("the schedules function's lines show as schedules, its audit lines one each", () => {
+    const audit = (fields: Record<string, unknown>) =>
+      formatOfflineLine(log({ function_name: 'voxconf-local-schedules', audit: true, ...fields }), false);
+    expect(
+      audit({ level: 'INFO', message: 'schedule created', schedule_name: 'consult-1', caller: 'anonymous' }),
+    ).toEqual({ source: 'schedules', message: 'schedule "consult-1" created (caller anonymous)' });
+    expect(
+      audit({
+        level: 'INFO',
+        message: 'schedule not created',
+        schedule_name: 'weekday-standup',
+        caller: 'anonymous',
+        error_code: 'schedule_exists',
+        field: 'name',
+      })?.message,
+    ).toBe('schedule "weekday-standup" not created: schedule_exists (field name) (caller anonymous)');
+    expect(
+      formatOfflineLine(
+        log({
+          function_name: 'voxconf-local-schedules',
+          level: 'WARN',
+          message: 'schedules request failed',
+          error_code: 'scheduler_throttled',
+        }),
+        false,
+      ),
+    ).toEqual({ source: 'schedules', message: 'WARN schedules request failed (scheduler_throttled)' });
+    expect(
+      formatOfflineLine(log({ function_name: 'voxconf-local-schedule', level: 'ERROR', message: 'x' }), false)?.source,
+    ).toBe('schedule');
+  });
+
   test('verbose forwards every line as it is (colours removed)', () => {
     expect(formatOfflineLine('\x1b[32mPOST /conferences (λ: http)\x1b[39m', true)).toEqual({
       source: 'offline',
