@@ -37,6 +37,12 @@ export interface TriggerCommands {
   readonly http: string;
   readonly enqueue: string;
   readonly fireSchedule: string | undefined;
+  /** POST /schedules: a conference a minute from now (the time is the shell's, when the command runs: GNU date). */
+  readonly createSchedule: string;
+  /** GET /schedules: both groups. */
+  readonly listSchedules: string;
+  /** DELETE /schedules/<the create command's name>. */
+  readonly cancelSchedule: string;
   readonly emulatorConferences: string | undefined;
   readonly deadLetters: string;
   readonly schedules: string;
@@ -45,11 +51,19 @@ export interface TriggerCommands {
   readonly failedEvents: string;
 }
 
+/** The schedule (and conference) the banner's create command books. */
+export const DEMO_BOOKING = 'demo-booking';
+/** A minute from now in UTC, with `Z` (an instant: no timezone needed), as GNU date prints it. */
+const IN_A_MINUTE = "$(date -u -d '+1 minute' +%Y-%m-%dT%H:%M:%SZ)";
+
 export function triggerCommands(info: StackInfo): TriggerCommands {
   const rule = info.emulator?.ruleId ?? info.defaultRuleId;
   const ruleJson = rule === null ? 'REPLACE_WITH_YOUR_RULE_ID' : String(rule);
   const httpBody = `{"conference_name":"demo","rule_id":${ruleJson}}`;
   const queueBody = `{"conference_name":"from-queue","rule_id":${ruleJson}}`;
+  // The `at` is spliced in by the shell: a banner printed now cannot know when the command runs.
+  const bookingBefore = `{"name":"${DEMO_BOOKING}","at":"`;
+  const bookingAfter = `","request":{"conference_name":"${DEMO_BOOKING}","rule_id":${ruleJson}}}`;
   const enabled = info.schedules.find((s) => s.enabled) ?? info.schedules[0];
   return {
     http: `curl -sS -X POST ${info.conferencesUrl} -H 'content-type: application/json' -d ${shellQuote(httpBody)}`,
@@ -61,6 +75,11 @@ export function triggerCommands(info: StackInfo): TriggerCommands {
       enabled === undefined
         ? undefined
         : `curl -sS -X POST ${info.controlUrl}/schedules/${encodeURIComponent(enabled.name)}/fire`,
+    createSchedule:
+      `curl -sS -X POST ${info.schedulesUrl} -H 'content-type: application/json' ` +
+      `-d ${shellQuote(bookingBefore)}"${IN_A_MINUTE}"${shellQuote(bookingAfter)}`,
+    listSchedules: `curl -sS ${info.schedulesUrl}`,
+    cancelSchedule: `curl -sS -X DELETE ${info.schedulesUrl}/${DEMO_BOOKING}`,
     emulatorConferences: info.emulator ? `curl -sS ${info.emulator.controlUrl}/conferences` : undefined,
     deadLetters: `curl -sS ${info.controlUrl}/dead-letters`,
     schedules: `curl -sS ${info.controlUrl}/schedules`,
@@ -108,6 +127,7 @@ export function renderBanner(info: StackInfo, root: string): string {
     lines.push('');
   }
   row('HTTP API', `${info.conferencesUrl}  (POST; serverless offline, stage "local", from serverless.yml)`);
+  more(`${info.schedulesUrl}  (POST, GET; GET|PUT|DELETE /schedules/{name}: the schedules API)`);
   more('open on loopback: no IAM (or JWT) locally; deployed stages require AWS IAM by default');
   more(
     info.corsOrigins.length === 0
@@ -141,6 +161,15 @@ export function renderBanner(info: StackInfo, root: string): string {
     `${info.eventBridgeEndpoint}  bus ${info.eventBusName}  (stand-in: PutEvents only, nothing routed)`,
   );
   more('the final outcome of each queue and schedule start; handlers reach it via AWS_ENDPOINT_URL_EVENTBRIDGE');
+  row(
+    'Scheduler API',
+    `${info.schedulerEndpoint}  groups ${info.scheduleGroups.deploy} (${relative(root, info.schedulesFile) || info.schedulesFile}), ` +
+      `${info.scheduleGroups.api} (the schedules API's)`,
+  );
+  more(
+    "stand-in: the schedules function's SDK reaches it via AWS_ENDPOINT_URL_SCHEDULER; the scheduler below fires " +
+      `${info.scheduleGroups.api} to the second${info.schedulesAutoFire ? '' : ' (when VOXCONF_SCHEDULES=on)'}`,
+  );
   const file = relative(root, info.schedulesFile) || info.schedulesFile;
   if (info.schedules.length === 0) {
     row('Scheduler', `${file}: no schedules declared`);
@@ -162,8 +191,9 @@ export function renderBanner(info: StackInfo, root: string): string {
   }
   row(
     'Stack control',
-    `${info.controlUrl}  (GET /schedules, POST /schedules/<name>/fire, GET|DELETE /dead-letters, GET /events)`,
+    `${info.controlUrl}  (GET /schedules, POST /schedules/[<group>/]<name>/fire, GET|DELETE /dead-letters, GET /events,`,
   );
+  more('POST|DELETE /scheduler/faults)');
   lines.push('');
   lines.push('Try each trigger (copy-paste):');
   lines.push('');
@@ -177,6 +207,13 @@ export function renderBanner(info: StackInfo, root: string): string {
     lines.push('  # Schedule: fire one now, with the input the deployed schedule sends');
     lines.push(`  ${commands.fireSchedule}`);
   }
+  lines.push('');
+  lines.push(
+    `  # Schedules API: book "${DEMO_BOOKING}" a minute from now (GNU date; on macOS: date -u -v+1M ...), list, cancel it`,
+  );
+  lines.push(`  ${commands.createSchedule}`);
+  lines.push(`  ${commands.listSchedules}`);
+  lines.push(`  ${commands.cancelSchedule}`);
   lines.push('');
   lines.push('Watch the result:');
   lines.push('');

@@ -2,19 +2,28 @@
  * The stack's own control endpoint on 127.0.0.1 (JSON):
  *
  *   GET    /                         what listens where
- *   GET    /schedules                infra/schedules.yml as the local scheduler runs it, with next fire times
- *   POST   /schedules/<name>/fire    fire one now; answers with the function's outcome
+ *   GET    /schedules                every schedule the local scheduler runs, with next fire times: infra/schedules.yml's
+ *                                    (group voxconf-local) and the schedules API's (voxconf-local-api)
+ *   POST   /schedules/<group>/<name>/fire   fire one now, with now as its scheduled time; answers with the function's
+ *                                    outcome (a one-time schedule whose time has come is then deleted, as after a run)
+ *   POST   /schedules/<name>/fire    the same for infra/schedules.yml's (group voxconf-local)
  *   GET    /dead-letters             the dead-letter queue's messages with their attributes, left in the queue
  *   DELETE /dead-letters             deletes every message of the dead-letter queue (at once, unlike PurgeQueue)
  *   GET    /events                   the outcome events the functions published (PutEvents entries as the EventBridge
  *                                    stand-in received them, Detail parsed), oldest first; `?detail_type=` filters
  *                                    (URL-encoded: `?detail_type=Conference%20Started`)
+ *   POST   /scheduler/faults         make the Scheduler stand-in fail, as the schedules function sees it: a JSON body
+ *                                    {"kind": "throttle" | "quota" | "server_error" | "access_denied" | "validation" |
+ *                                    "conflict" | "not_found" | "drop" | "latency", "operation"?: "CreateSchedule" | ...,
+ *                                    "times"?: n, "latencyMs"?: ms} (local/scheduler-api.ts SchedulerFault)
+ *   DELETE /scheduler/faults         back to normal
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { RecordedEvent } from './eventbridge.js';
 import { createLocalServer } from './loopback-guard.mjs';
 import type { Scheduler } from './scheduler.js';
+import type { SchedulerFault, SchedulerFaultKind, SchedulerOperation } from './scheduler-api.js';
 
 export interface DeadLetter {
   readonly message_id: string;
@@ -37,7 +46,71 @@ export interface ControlServerOptions {
   readonly drainDeadLetters: () => Promise<number>;
   /** Entries published on the stack's bus, oldest first; only those of one DetailType when given. */
   readonly events: (detailType: string | undefined) => readonly RecordedEvent[];
+  /** The Scheduler stand-in's faults. */
+  readonly schedulerFaults: { add(fault: SchedulerFault): void; clear(): void };
   readonly overview: () => unknown;
+}
+
+const FAULT_KINDS: readonly SchedulerFaultKind[] = [
+  'throttle',
+  'quota',
+  'server_error',
+  'access_denied',
+  'validation',
+  'conflict',
+  'not_found',
+  'drop',
+  'latency',
+];
+const OPERATIONS: readonly SchedulerOperation[] = [
+  'CreateSchedule',
+  'GetSchedule',
+  'UpdateSchedule',
+  'DeleteSchedule',
+  'ListSchedules',
+  'CreateScheduleGroup',
+  'GetScheduleGroup',
+  'DeleteScheduleGroup',
+  'ListScheduleGroups',
+];
+const MAX_BODY_BYTES = 4096;
+
+/** The request's JSON body (small), or undefined when it is not one. */
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) return undefined;
+    chunks.push(chunk);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** A fault as POST /scheduler/faults takes it, or the reason it is not one. */
+function faultOf(body: unknown): SchedulerFault | string {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return 'the body must be a JSON object';
+  const { kind, operation, times, latencyMs, ...rest } = body as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) return `unknown fields: ${unknown.join(', ')}`;
+  if (!FAULT_KINDS.includes(kind as SchedulerFaultKind)) return `kind must be one of ${FAULT_KINDS.join(', ')}`;
+  if (operation !== undefined && !OPERATIONS.includes(operation as SchedulerOperation)) {
+    return `operation must be one of ${OPERATIONS.join(', ')}`;
+  }
+  if (times !== undefined && !(Number.isInteger(times) && (times as number) >= 1)) return 'times must be 1 or more';
+  if (latencyMs !== undefined && !(Number.isInteger(latencyMs) && (latencyMs as number) >= 0)) {
+    return 'latencyMs must be a whole number of milliseconds';
+  }
+  return {
+    kind: kind as SchedulerFaultKind,
+    ...(operation !== undefined ? { operation: operation as SchedulerOperation } : {}),
+    ...(times !== undefined ? { times: times as number } : {}),
+    ...(latencyMs !== undefined ? { latencyMs: latencyMs as number } : {}),
+  };
 }
 
 export interface ControlServer {
@@ -55,22 +128,45 @@ async function route(req: IncomingMessage, res: ServerResponse, options: Control
   const url = new URL(req.url ?? '/', 'http://localhost');
   const segments = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
   const method = req.method ?? 'GET';
-  // Drain any body: none of the routes takes one.
+
+  if (segments.length === 2 && segments[0] === 'scheduler' && segments[1] === 'faults') {
+    if (method === 'POST') {
+      const fault = faultOf(await readJson(req));
+      if (typeof fault === 'string') return send(res, 400, { error: fault });
+      options.schedulerFaults.add(fault);
+      return send(res, 201, fault);
+    }
+    req.resume();
+    if (method === 'DELETE') {
+      options.schedulerFaults.clear();
+      return send(res, 200, { cleared: true });
+    }
+    return send(res, 405, { error: `use POST or DELETE ${url.pathname}` });
+  }
+  // Drain any body: no other route takes one.
   req.resume();
 
   if (segments.length === 0 && method === 'GET') return send(res, 200, options.overview());
   if (segments[0] === 'schedules') {
     if (segments.length === 1 && method === 'GET') return send(res, 200, options.scheduler.list());
-    if (segments.length === 3 && segments[2] === 'fire') {
+    // /schedules/<name>/fire (infra/schedules.yml's group) or /schedules/<group>/<name>/fire
+    if ((segments.length === 3 || segments.length === 4) && segments.at(-1) === 'fire') {
       if (method !== 'POST') return send(res, 405, { error: `use POST ${url.pathname}` });
-      const name = segments[1];
-      if (!options.scheduler.has(name)) {
+      const groups = options.scheduler.groups();
+      const [group, name] = segments.length === 4 ? [segments[1], segments[2]] : [groups[0], segments[1]];
+      if (!groups.includes(group)) {
+        return send(res, 404, { error: `no schedule group named ${JSON.stringify(group)}`, groups });
+      }
+      if (!options.scheduler.has(name, group)) {
         return send(res, 404, {
-          error: `no schedule named ${JSON.stringify(name)}`,
-          schedules: options.scheduler.list().map((s) => s.name),
+          error: `no schedule named ${JSON.stringify(name)} in group ${group}`,
+          schedules: options.scheduler
+            .list()
+            .filter((s) => s.group === group)
+            .map((s) => s.name),
         });
       }
-      const result = await options.scheduler.fire(name);
+      const result = await options.scheduler.fire(name, group);
       return send(res, result.outcome === 'failed' ? 502 : 200, result);
     }
   }
@@ -87,10 +183,13 @@ async function route(req: IncomingMessage, res: ServerResponse, options: Control
     routes: [
       'GET /',
       'GET /schedules',
+      'POST /schedules/<group>/<name>/fire',
       'POST /schedules/<name>/fire',
       'GET /dead-letters',
       'DELETE /dead-letters',
       'GET /events?detail_type=<type>',
+      'POST /scheduler/faults',
+      'DELETE /scheduler/faults',
     ],
   });
 }

@@ -1,7 +1,8 @@
 /**
  * serverless-offline's output made readable. The handlers log one JSON object per line (Powertools); by
  * default only what a developer wants to see is kept, one line each, from named fields only (conference name,
- * rule, call_session_history_id, error code and message): no token, key or media session URL can pass.
+ * rule, call_session_history_id, error code and message; the schedules API's audit lines: schedule, action, caller,
+ * error code): no token, key or media session URL can pass.
  * VOXCONF_VERBOSE=1 forwards every line as it is.
  */
 
@@ -10,7 +11,7 @@ export interface OutputLine {
   readonly message: string;
 }
 
-const FUNCTION_SOURCE = /^voxconf-[a-z0-9-]+-(http|queue|schedule)$/;
+const FUNCTION_SOURCE = /^voxconf-[a-z0-9-]+-(http|queue|schedules|schedule)$/;
 
 /** Offline's own chatter, printed only in verbose mode. */
 const NOISE = [
@@ -66,6 +67,16 @@ function describe(record: LogRecord): string | undefined {
       return `scheduled run ${str(record.correlation_id) ?? ''} sent to the dead-letter queue (${code ?? 'error'})`;
     default:
       break;
+  }
+  // The schedules API's audit line: one per create, change and cancel, done or refused.
+  if (record.audit === true) {
+    const schedule = str(record.schedule_name);
+    const what = message.replace(/^schedule /, '');
+    const field = str(record.field);
+    return (
+      `schedule${schedule === undefined ? '' : ` ${JSON.stringify(schedule)}`} ${what}` +
+      `${code ? `: ${code}${field ? ` (field ${field})` : ''}` : ''} (caller ${str(record.caller) ?? '?'})`
+    );
   }
   // Powertools' own complaint about a log field named "message": not the developer's concern here.
   if (message.startsWith('The key "message" is a reserved key')) return undefined;

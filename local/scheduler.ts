@@ -8,6 +8,14 @@
  *    "schedule_name": "<name>", "correlation_id": "<the entry's, if any>"}
  * `fire(name)` fires one now (disabled ones too: asked for by name).
  *
+ * With `api`, it also fires the schedules the schedules API keeps in the EventBridge Scheduler stand-in
+ * (local/scheduler-api.ts, group voxconf-local-api) at their times, to the second (Scheduler's own precision is a
+ * minute), in their zones: armed when created, re-armed when updated, disarmed when deleted (`onChange`). Each run
+ * sends what Scheduler would (the stand-in's `eventFor`: the schedule's wrapper input with the scheduled time and
+ * an execution id filled in) through the same invocation as the entries above, and then tells the stand-in it ran
+ * (`afterRun`), which deletes a one-time schedule (ActionAfterCompletion DELETE). A rate() counts from its start
+ * date or its creation (its first run is then). `fire(name, group)` fires one now, with now as its scheduled time.
+ *
  * Like Lambda's asynchronous invocation (serverless.yml: maximumRetryAttempts 0, onFailure destination the
  * dead-letter queue): a run whose invocation fails (a crash or a timeout: the function retries and dead-letters
  * its own failures) is retried `retryDelaysSeconds.length` times (none by default, as deployed), then a
@@ -20,6 +28,8 @@ import { relative } from 'node:path';
 import { describeFunctionError, type InvokeResult } from './lambda-invoke.js';
 import type { LogSink } from './log.js';
 import { type CompiledSchedule, compileSchedule, formatInZone, schedulerTime } from './schedule-expression.js';
+import type { SchedulerChange, SchedulerStandIn, StoredSchedule } from './scheduler-api.js';
+import { SCHEDULE_GROUP } from './settings.js';
 
 export interface ScheduleEntry {
   readonly name: string;
@@ -59,6 +69,7 @@ export interface ScheduleInvocation {
 
 export interface FireResult {
   readonly schedule: string;
+  readonly group: string;
   readonly scheduled_time: string;
   readonly execution_id: string;
   /** started / dead_lettered: the function's answer; failed: the invocation failed (retried in the background). */
@@ -70,6 +81,9 @@ export interface FireResult {
 
 export interface ScheduleInfo {
   readonly name: string;
+  /** Its Scheduler group: voxconf-local (infra/schedules.yml) or the schedules API's. */
+  readonly group: string;
+  readonly managed_by: 'deploy' | 'api';
   readonly description: string | undefined;
   readonly schedule: string;
   readonly timezone: string;
@@ -80,8 +94,18 @@ export interface ScheduleInfo {
   readonly next_fire_local: string | null;
 }
 
+/** The schedules API's schedules, kept in the EventBridge Scheduler stand-in. */
+export interface ApiSchedules {
+  readonly standIn: Pick<SchedulerStandIn, 'schedules' | 'schedule' | 'onChange' | 'nextRun' | 'eventFor' | 'afterRun'>;
+  /** The groups whose schedules fire from the stand-in (voxconf-local-api). */
+  readonly groups: readonly string[];
+}
+
 export interface SchedulerOptions {
   readonly entries: readonly ScheduleEntry[];
+  /** The group `entries` are deployed to (default voxconf-local). */
+  readonly entriesGroup?: string;
+  readonly api?: ApiSchedules;
   readonly invoke: (event: ScheduleInvocation) => Promise<InvokeResult>;
   /** Where Lambda's on-failure destination puts a run whose retries are exhausted (the DLQ). */
   readonly sendOnFailureRecord: (body: string) => Promise<void>;
@@ -93,11 +117,25 @@ export interface SchedulerOptions {
 }
 
 export interface Scheduler {
+  /** infra/schedules.yml's entries, then the API's schedules. */
   list(): ScheduleInfo[];
-  has(name: string): boolean;
-  /** Fires now; resolves with the first invocation's outcome (retries continue in the background). */
-  fire(name: string): Promise<FireResult>;
+  /** The groups it fires: the entries' group first. */
+  groups(): string[];
+  /** `group` defaults to the entries' group. */
+  has(name: string, group?: string): boolean;
+  /**
+   * Fires now, with now as the scheduled time; resolves with the first invocation's outcome (retries continue in
+   * the background). `group` defaults to the entries' group.
+   */
+  fire(name: string, group?: string): Promise<FireResult>;
   stop(): Promise<void>;
+}
+
+/** Where a run goes and how it is named in the log. */
+interface RunTarget {
+  readonly name: string;
+  readonly group: string;
+  readonly label: string;
 }
 
 /** setTimeout's limit (~24.8 days); later runs are re-armed. */
@@ -106,6 +144,9 @@ const MAX_TIMER_MS = 2_147_483_647;
 export function startScheduler(options: SchedulerOptions): Scheduler {
   const now = options.now ?? (() => new Date());
   const log = (message: string) => options.log('schedule', message);
+  const entriesGroup = options.entriesGroup ?? SCHEDULE_GROUP;
+  const api = options.api;
+  const apiGroups = new Set(api?.groups ?? []);
   const started = now();
   const compiled = new Map<string, CompiledSchedule>();
   for (const entry of options.entries)
@@ -115,7 +156,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   const inFlight = new Set<Promise<unknown>>();
   let stopped = false;
 
-  const later = (ms: number, fn: () => void) => {
+  const later = (ms: number, fn: () => void): NodeJS.Timeout => {
     const timer = setTimeout(
       () => {
         timers.delete(timer);
@@ -124,6 +165,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       Math.min(Math.max(ms, 0), MAX_TIMER_MS),
     );
     timers.add(timer);
+    return timer;
   };
   const track = <T>(promise: Promise<T>): Promise<T> => {
     inFlight.add(promise);
@@ -152,12 +194,17 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
 
   /** One invocation of a run; `attempt` counts from 1 (Lambda: 1 + maximumRetryAttempts). */
   const attempt = async (
-    entry: ScheduleEntry,
+    target: RunTarget,
     event: ScheduleInvocation,
     number: number,
     how: string,
   ): Promise<FireResult> => {
-    const base = { schedule: entry.name, scheduled_time: event.scheduled_time, execution_id: event.execution_id };
+    const base = {
+      schedule: target.name,
+      group: target.group,
+      scheduled_time: event.scheduled_time,
+      execution_id: event.execution_id,
+    };
     let result: InvokeResult | undefined;
     let failure: string | undefined;
     try {
@@ -166,7 +213,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     } catch (error) {
       failure = error instanceof Error ? error.message : String(error);
     }
-    const label = `${entry.name} ${how}${number > 1 ? ` (retry ${number - 1} of ${options.retryDelaysSeconds.length})` : ''}`;
+    const label = `${target.label} ${how}${number > 1 ? ` (retry ${number - 1} of ${options.retryDelaysSeconds.length})` : ''}`;
     if (failure === undefined) {
       const { outcome, text } = describeResult(result?.payload);
       log(`${label} → ${text}`);
@@ -176,7 +223,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     const delay = options.retryDelaysSeconds[number - 1];
     if (delay !== undefined) {
       log(`${label} → the function failed: ${failure}; Lambda retries the asynchronous invocation in ${delay} s`);
-      later(delay * 1000, () => void track(attempt(entry, event, number + 1, how)));
+      later(delay * 1000, () => void track(attempt(target, event, number + 1, how)));
       return { ...base, outcome: 'failed', error: failure, retry: `in ${delay} s` };
     }
     const retries =
@@ -184,7 +231,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     log(`${label} → the function failed: ${failure}; ${retries}, on-failure record sent to the dead-letter queue`);
     await sendOnFailure(event, number, failure, result).catch((error: unknown) =>
       log(
-        `could not send the on-failure record of ${entry.name}: ${error instanceof Error ? error.message : String(error)}`,
+        `could not send the on-failure record of ${target.label}: ${error instanceof Error ? error.message : String(error)}`,
       ),
     );
     return { ...base, outcome: 'failed', error: failure };
@@ -219,7 +266,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   const run = (entry: ScheduleEntry, scheduledTime: Date, how: string): Promise<FireResult> =>
     track(
       attempt(
-        entry,
+        { name: entry.name, group: entriesGroup, label: entry.name },
         schedulesModule().scheduleInput(entry, {
           scheduledTime: schedulerTime(scheduledTime),
           executionId: randomUUID(),
@@ -242,6 +289,109 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     later(next.getTime() - now().getTime(), wait);
   };
 
+  // The schedules API's schedules, from the stand-in: one timer each, re-armed on every change.
+  interface Armed {
+    readonly next: Date;
+    timer: NodeJS.Timeout | undefined;
+  }
+  const armed = new Map<string, Armed>();
+  const keyOf = (group: string, name: string) => `${group}/${name}`;
+  const disarm = (key: string) => {
+    const record = armed.get(key);
+    if (record?.timer !== undefined) {
+      clearTimeout(record.timer);
+      timers.delete(record.timer);
+    }
+    armed.delete(key);
+  };
+
+  /** One run of an API schedule: Scheduler's input for it, invoked as every run is; then Scheduler's clean-up. */
+  const runApi = (schedule: StoredSchedule, scheduledTime: Date, how: string): Promise<FireResult> => {
+    const standIn = (api as ApiSchedules).standIn;
+    const { event } = standIn.eventFor(schedule, scheduledTime);
+    const label = keyOf(schedule.GroupName, schedule.Name);
+    const result = track(
+      attempt({ name: schedule.Name, group: schedule.GroupName, label }, event as ScheduleInvocation, 1, how),
+    );
+    // Scheduler's run ends when Lambda has the event (an asynchronous invocation): a one-time schedule goes then.
+    if (standIn.afterRun(schedule.GroupName, schedule.Name, scheduledTime)) {
+      log(`${label} deleted after its last run (ActionAfterCompletion DELETE)`);
+    }
+    return result;
+  };
+
+  const armApi = (schedule: StoredSchedule, after: Date) => {
+    const key = keyOf(schedule.GroupName, schedule.Name);
+    disarm(key);
+    if (!options.autoFire || api === undefined) return;
+    const next = api.standIn.nextRun(schedule, after);
+    if (next === undefined) return;
+    const record: Armed = { next, timer: undefined };
+    armed.set(key, record);
+    const wait = () => {
+      if (armed.get(key) !== record) return;
+      const remaining = next.getTime() - now().getTime();
+      if (remaining > 0) {
+        record.timer = later(remaining, wait);
+        return;
+      }
+      armed.delete(key);
+      const current = api.standIn.schedule(schedule.GroupName, schedule.Name);
+      if (current === undefined) return;
+      // The next run first: if this run deletes the schedule, the deletion disarms it again.
+      armApi(current, next);
+      void runApi(current, next, 'fired on schedule');
+    };
+    record.timer = later(next.getTime() - now().getTime(), wait);
+  };
+
+  const describeChange = (change: SchedulerChange): string => {
+    const label = keyOf(change.schedule.GroupName, change.schedule.Name);
+    if (change.type === 'deleted') {
+      return `${label} deleted${change.reason === 'api' ? ' (cancelled)' : change.reason ? ` (${change.reason})` : ''}`;
+    }
+    const zone = change.schedule.ScheduleExpressionTimezone ?? 'UTC';
+    const next = armed.get(label)?.next;
+    const when =
+      change.schedule.State !== 'ENABLED'
+        ? 'disabled'
+        : !options.autoFire
+          ? 'not fired automatically (VOXCONF_SCHEDULES=off)'
+          : next
+            ? `next ${formatInZone(next, zone)}`
+            : 'no future run';
+    return `${label} ${change.type}: ${change.schedule.ScheduleExpression} ${zone}, ${when}`;
+  };
+
+  const unsubscribe = api?.standIn.onChange((change) => {
+    if (stopped || !apiGroups.has(change.schedule.GroupName)) return;
+    if (change.type === 'deleted') {
+      disarm(keyOf(change.schedule.GroupName, change.schedule.Name));
+      // Its own run's deletion is logged by the run.
+      if (change.reason !== 'completed') log(describeChange(change));
+      return;
+    }
+    // From just before the change: a rate() runs first at its creation (or start date).
+    const changed = change.schedule.LastModificationDate.getTime();
+    armApi(change.schedule, new Date(Math.min(changed, now().getTime()) - 1));
+    log(describeChange(change));
+  });
+  if (api)
+    for (const group of apiGroups) for (const schedule of api.standIn.schedules(group)) armApi(schedule, started);
+
+  const requestOf = (schedule: StoredSchedule): Record<string, unknown> => {
+    try {
+      const input = JSON.parse(schedule.Target.Input ?? '{}') as { request?: unknown };
+      return input.request !== null && typeof input.request === 'object'
+        ? (input.request as Record<string, unknown>)
+        : {};
+    } catch {
+      return {};
+    }
+  };
+  const apiSchedule = (group: string, name: string) =>
+    apiGroups.has(group) ? api?.standIn.schedule(group, name) : undefined;
+
   if (options.autoFire) {
     // From just before the start, so that a rate() schedule's first run (at the start) is included.
     const before = new Date(started.getTime() - 1);
@@ -251,10 +401,12 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   const byName = (name: string) => options.entries.find((entry) => entry.name === name);
   return {
     list() {
-      return options.entries.map((entry) => {
+      const deployed: ScheduleInfo[] = options.entries.map((entry) => {
         const next = nextRun.get(entry.name);
         return {
           name: entry.name,
+          group: entriesGroup,
+          managed_by: 'deploy',
           description: entry.description,
           schedule: entry.schedule,
           timezone: entry.timezone,
@@ -264,15 +416,43 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
           next_fire_local: next === undefined ? null : formatInZone(next, entry.timezone),
         };
       });
+      const made: ScheduleInfo[] = [...apiGroups].flatMap((group) =>
+        (api?.standIn.schedules(group) ?? []).map((schedule) => {
+          const zone = schedule.ScheduleExpressionTimezone ?? 'UTC';
+          const next = armed.get(keyOf(group, schedule.Name))?.next;
+          return {
+            name: schedule.Name,
+            group,
+            managed_by: 'api',
+            description: schedule.Description,
+            schedule: schedule.ScheduleExpression,
+            timezone: zone,
+            enabled: schedule.State === 'ENABLED',
+            request: requestOf(schedule),
+            next_fire_time: next === undefined ? null : schedulerTime(next),
+            next_fire_local: next === undefined ? null : formatInZone(next, zone),
+          };
+        }),
+      );
+      return [...deployed, ...made];
     },
-    has: (name) => byName(name) !== undefined,
-    fire(name) {
-      const entry = byName(name);
-      if (!entry) return Promise.reject(new Error(`no schedule named ${JSON.stringify(name)}`));
-      return run(entry, now(), 'fired now');
+    groups: () => [entriesGroup, ...apiGroups],
+    has: (name, group = entriesGroup) =>
+      group === entriesGroup ? byName(name) !== undefined : apiSchedule(group, name) !== undefined,
+    fire(name, group = entriesGroup) {
+      if (group === entriesGroup) {
+        const entry = byName(name);
+        if (!entry) return Promise.reject(new Error(`no schedule named ${JSON.stringify(name)}`));
+        return run(entry, now(), 'fired now');
+      }
+      const schedule = apiSchedule(group, name);
+      if (!schedule) return Promise.reject(new Error(`no schedule named ${JSON.stringify(name)} in group ${group}`));
+      return runApi(schedule, now(), 'fired now');
     },
     async stop() {
       stopped = true;
+      unsubscribe?.();
+      armed.clear();
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
       await Promise.allSettled([...inFlight]);

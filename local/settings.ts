@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import facts from '../lib/facts.json' with { type: 'json' };
 
 /** Names as serverless.yml makes them: `${service}-${stage}-<function>`. */
 export const SERVICE = 'voxconf';
@@ -18,9 +19,22 @@ export const DEAD_LETTER_QUEUE_NAME = `${SERVICE}-${STAGE}-dead-letter`;
 /** The stage's own bus, as the stack names it when no eventBusName parameter is given (`voxconf-<stage>`). */
 export const EVENT_BUS_NAME = `${SERVICE}-${STAGE}`;
 
-export const functionName = (fn: 'http' | 'queue' | 'schedule') => `${SERVICE}-${STAGE}-${fn}`;
+/** The schedule groups of the stage, as the stack names them (lib/schedules-config.ts scheduleGroupsOf). */
+export const SCHEDULE_GROUP = `${SERVICE}-${STAGE}`;
+export const API_SCHEDULE_GROUP = `${SERVICE}-${STAGE}${facts.schedulesApi.apiGroupSuffix}`;
 
-export const PORT_NAMES = ['http', 'lambda', 'emulator', 'secretsManager', 'sqs', 'control', 'eventBridge'] as const;
+export const functionName = (fn: 'http' | 'queue' | 'schedule' | 'schedules') => `${SERVICE}-${STAGE}-${fn}`;
+
+export const PORT_NAMES = [
+  'http',
+  'lambda',
+  'emulator',
+  'secretsManager',
+  'sqs',
+  'control',
+  'eventBridge',
+  'scheduler',
+] as const;
 export type PortName = (typeof PORT_NAMES)[number];
 
 /** A block above the usual dev ports (3000-9000) and below Linux's ephemeral range (32768+ is fine, 47800 is rarely used). */
@@ -34,6 +48,7 @@ const PORT_VARIABLES: Record<PortName, string> = {
   sqs: 'VOXCONF_SQS_PORT',
   control: 'VOXCONF_CONTROL_PORT',
   eventBridge: 'VOXCONF_EVENTBRIDGE_PORT',
+  scheduler: 'VOXCONF_SCHEDULER_PORT',
 };
 
 export const PORT_LABELS: Record<PortName, string> = {
@@ -44,6 +59,7 @@ export const PORT_LABELS: Record<PortName, string> = {
   sqs: 'local SQS',
   control: 'stack control endpoint',
   eventBridge: 'EventBridge stand-in',
+  scheduler: 'EventBridge Scheduler stand-in',
 };
 
 export function portVariable(name: PortName): string {

@@ -6,10 +6,14 @@
  *   SQS (local-aws-sqs)       the request queue and its dead-letter queue with a redrive policy
  *   EventBridge stand-in      bus voxconf-local for the outcome events; the handlers' SDK reaches it via
  *                             AWS_ENDPOINT_URL_EVENTBRIDGE (local/eventbridge.ts)
+ *   Scheduler stand-in        EventBridge Scheduler's API, groups voxconf-local (infra/schedules.yml, as deployed)
+ *                             and voxconf-local-api (the schedules API's); the schedules function's SDK reaches it
+ *                             via AWS_ENDPOINT_URL_SCHEDULER (local/scheduler-api.ts)
  *   serverless offline        serverless.yml's functions and HTTP API, stage "local"
  *   queue poller              Lambda's SQS event source mapping with ReportBatchItemFailures
- *   scheduler                 EventBridge Scheduler for infra/schedules.yml
- *   control endpoint          fire a schedule now, peek at the dead-letter queue, list the published events
+ *   scheduler                 EventBridge Scheduler's runs: infra/schedules.yml and the schedules API's schedules
+ *   control endpoint          fire a schedule now, peek at the dead-letter queue, list the published events,
+ *                             make the Scheduler stand-in fail
  *
  * Used by local/start.ts (`npm start`); see docs/local-stack.md.
  */
@@ -18,15 +22,18 @@ import { createServer } from 'node:net';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type ControlServer, startControlServer } from './control-server.js';
 import { deadLetterQueue } from './dead-letters.js';
+import { createDeploySchedules } from './deploy-schedules.js';
 import { type EventBridgeCall, type EventBridgeStandIn, startEventBridge } from './eventbridge.js';
 import { invokeFunction } from './lambda-invoke.js';
 import type { LogSink } from './log.js';
 import { type FunctionsNode, functionsNode, type OfflineProcess, startOffline } from './offline.js';
 import { type QueuePoller, startQueuePoller } from './queue-poller.js';
 import { loadSchedules, type ScheduleEntry, type Scheduler, startScheduler } from './scheduler.js';
+import { type SchedulerStandIn, startSchedulerApi } from './scheduler-api.js';
 import { type SecretsManagerStandIn, startSecretsManager } from './secrets-manager.js';
 import {
   ACCOUNT_ID,
+  API_SCHEDULE_GROUP,
   DEAD_LETTER_QUEUE_NAME,
   EVENT_BUS_NAME,
   functionName,
@@ -36,6 +43,7 @@ import {
   portVariable,
   QUEUE_NAME,
   REGION,
+  SCHEDULE_GROUP,
   SECRET_NAME,
   STAGE,
   type StackSettings,
@@ -49,6 +57,11 @@ const LOCAL_SECRET_KEY = 'local';
 
 /** First redelivery delay of a retryable queue failure, locally (deployed: 30 s, doubling per receive). */
 const LOCAL_REDELIVERY_BASE_SECONDS = 1;
+
+/** The execution roles Scheduler would assume (placeholders: the stand-in checks their shape, not their rights). */
+const DEPLOY_SCHEDULES_ROLE_ARN = `arn:aws:iam::${ACCOUNT_ID}:role/${SCHEDULE_GROUP}-scheduler`;
+const API_SCHEDULES_ROLE_ARN = `arn:aws:iam::${ACCOUNT_ID}:role/${SCHEDULE_GROUP}-scheduler-api`;
+
 export interface StackInfo {
   readonly mode: 'emulator' | 'real';
   readonly startupMs: number;
@@ -57,10 +70,12 @@ export interface StackInfo {
   readonly ports: Readonly<Record<PortName, number>>;
   readonly httpApiUrl: string;
   readonly conferencesUrl: string;
+  /** The schedules API on the same HTTP API (POST/GET /schedules, GET/PUT/DELETE /schedules/{name}). */
+  readonly schedulesUrl: string;
   /** Origins whose browser requests the HTTP API takes (VOXCONF_CORS_ALLOWED_ORIGINS); every other Origin: 403. */
   readonly corsOrigins: readonly string[];
   readonly lambdaEndpoint: string;
-  readonly functions: Readonly<Record<'http' | 'queue' | 'schedule', string>>;
+  readonly functions: Readonly<Record<'http' | 'queue' | 'schedule' | 'schedules', string>>;
   readonly voximplantApiUrl: string;
   readonly emulator: {
     readonly origin: string;
@@ -80,6 +95,10 @@ export interface StackInfo {
   readonly eventBridgeEndpoint: string;
   /** The bus the functions publish their outcome events to (EVENT_BUS_NAME). */
   readonly eventBusName: string;
+  /** The EventBridge Scheduler stand-in (AWS_ENDPOINT_URL_SCHEDULER). */
+  readonly schedulerEndpoint: string;
+  /** Its groups: infra/schedules.yml's (as deployed) and the schedules API's. */
+  readonly scheduleGroups: { readonly deploy: string; readonly api: string };
   readonly visibilityTimeoutSeconds: number;
   readonly maxReceiveCount: number;
   readonly controlUrl: string;
@@ -177,6 +196,13 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
         buses: [EVENT_BUS_NAME],
         onCall: (call) => log('events', describePutEvents(call)),
       }),
+      startSchedulerApi({
+        host: settings.host,
+        port: settings.ports.scheduler,
+        region: REGION,
+        accountId: ACCOUNT_ID,
+        groups: [SCHEDULE_GROUP, API_SCHEDULE_GROUP],
+      }),
     ] as const);
     for (const result of results) {
       if (result.status === 'fulfilled' && result.value) {
@@ -190,6 +216,7 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
     const sqs = (results[1] as PromiseFulfilledResult<LocalSqs>).value;
     const emulator = (results[2] as PromiseFulfilledResult<VoximplantEmulator | undefined>).value;
     const eventBridge = (results[3] as PromiseFulfilledResult<EventBridgeStandIn>).value;
+    const schedulerApi = (results[4] as PromiseFulfilledResult<SchedulerStandIn>).value;
 
     let credentialsJson: string;
     let apiUrl: string;
@@ -222,6 +249,18 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
     const { arn: secretArn } = sm.putSecret(SECRET_NAME, { secretString: credentialsJson });
 
     const schedules: ScheduleEntry[] = loadSchedules(settings.schedulesFile, settings.root);
+    const scheduleFunctionArn = `arn:aws:lambda:${REGION}:${ACCOUNT_ID}:function:${functionName('schedule')}`;
+    // As a deploy would have them: the schedules API reads this group (and never changes it).
+    await createDeploySchedules({
+      endpoint: schedulerApi.endpoint,
+      region: REGION,
+      credentials: { accessKeyId: LOCAL_ACCESS_KEY, secretAccessKey: LOCAL_SECRET_KEY },
+      entries: schedules,
+      group: SCHEDULE_GROUP,
+      targetArn: scheduleFunctionArn,
+      roleArn: DEPLOY_SCHEDULES_ROLE_ARN,
+      deadLetterArn: sqs.deadLetterQueueArn,
+    });
 
     const params: Record<string, string> = {
       credentialsSecretArn: secretArn,
@@ -233,6 +272,12 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
       queueRedeliveryBaseSeconds: String(LOCAL_REDELIVERY_BASE_SECONDS),
       // The local stage publishes outcome events only when given a bus: the stand-in's.
       eventBusName: EVENT_BUS_NAME,
+      // The schedules function: the stand-in's groups, the schedule function as target, the local dead-letter queue.
+      localSchedulesDeployGroup: SCHEDULE_GROUP,
+      localSchedulesApiGroup: API_SCHEDULE_GROUP,
+      localSchedulesTargetArn: scheduleFunctionArn,
+      localSchedulesRoleArn: API_SCHEDULES_ROLE_ARN,
+      localDeadLetterQueueArn: sqs.deadLetterQueueArn,
       logLevel: settings.logLevel,
     };
     if (defaultRuleId !== undefined) params.defaultRuleId = String(defaultRuleId);
@@ -259,6 +304,7 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
         AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
         AWS_ENDPOINT_URL_SQS: sqs.endpoint,
         AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
+        AWS_ENDPOINT_URL_SCHEDULER: schedulerApi.endpoint,
         AWS_EC2_METADATA_DISABLED: 'true',
         // No AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: the functions run on Node 24 as in Lambda, where the
         // SDK has nothing to warn about (it warns below 22); on an older VOXCONF_FUNCTIONS_NODE the warning is true.
@@ -303,6 +349,9 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
 
     const scheduler = startScheduler({
       entries: schedules,
+      entriesGroup: SCHEDULE_GROUP,
+      // The schedules API's, at their times; infra/schedules.yml's copies in the stand-in are fired from `entries`.
+      api: { standIn: schedulerApi, groups: [API_SCHEDULE_GROUP] },
       invoke: (event) =>
         invokeFunction(functionName('schedule'), event, {
           port: settings.ports.lambda,
@@ -312,7 +361,7 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
           signal: invocations.signal,
         }),
       sendOnFailureRecord: (body) => dlq.send(body),
-      functionArn: `arn:aws:lambda:${REGION}:${ACCOUNT_ID}:function:${functionName('schedule')}`,
+      functionArn: scheduleFunctionArn,
       autoFire: settings.schedulesAutoFire,
       retryDelaysSeconds: settings.scheduleRetryDelaysSeconds,
       log,
@@ -334,6 +383,10 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
       peekDeadLetters: () => dlq.peek(),
       drainDeadLetters: () => dlq.drain(),
       events: (detailType) => eventBridge.events({ busName: EVENT_BUS_NAME, ...(detailType ? { detailType } : {}) }),
+      schedulerFaults: {
+        add: (fault) => void schedulerApi.fault(fault),
+        clear: () => schedulerApi.clearFaults(),
+      },
       overview: () => ({ ...info, schedules: scheduler.list() }),
     });
     cleanup.push(() => control.close());
@@ -345,9 +398,15 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
       ports: settings.ports,
       httpApiUrl,
       conferencesUrl: `${httpApiUrl}/conferences`,
+      schedulesUrl: `${httpApiUrl}/schedules`,
       corsOrigins: settings.corsOrigins,
       lambdaEndpoint: `http://${settings.host}:${settings.ports.lambda}`,
-      functions: { http: functionName('http'), queue: functionName('queue'), schedule: functionName('schedule') },
+      functions: {
+        http: functionName('http'),
+        queue: functionName('queue'),
+        schedule: functionName('schedule'),
+        schedules: functionName('schedules'),
+      },
       voximplantApiUrl: apiUrl,
       emulator: emulatorInfo,
       real: settings.real
@@ -366,16 +425,21 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
       deadLetterQueueUrl: sqs.deadLetterQueueUrl,
       eventBridgeEndpoint: eventBridge.endpoint,
       eventBusName: EVENT_BUS_NAME,
+      schedulerEndpoint: schedulerApi.endpoint,
+      scheduleGroups: { deploy: SCHEDULE_GROUP, api: API_SCHEDULE_GROUP },
       visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds,
       maxReceiveCount: settings.maxReceiveCount,
       controlUrl: control.url,
-      schedules: scheduler.list().map((s) => ({
-        name: s.name,
-        schedule: s.schedule,
-        timezone: s.timezone,
-        enabled: s.enabled,
-        next: s.next_fire_local,
-      })),
+      schedules: scheduler
+        .list()
+        .filter((s) => s.managed_by === 'deploy')
+        .map((s) => ({
+          name: s.name,
+          schedule: s.schedule,
+          timezone: s.timezone,
+          enabled: s.enabled,
+          next: s.next_fire_local,
+        })),
       schedulesFile: settings.schedulesFile,
       schedulesAutoFire: settings.schedulesAutoFire,
       offlinePid: offline.pid,

@@ -1,17 +1,27 @@
 /**
  * The local stack's stand-ins for Lambda's event sources, each against a scripted function:
  *   - the queue poller on a real local SQS (local/sqs.ts): what it deletes, what it leaves for redelivery;
- *   - the scheduler: the invocation input, Lambda-style retries and the on-failure record.
+ *   - the scheduler: the invocation input, Lambda-style retries and the on-failure record;
+ *   - the scheduler with the EventBridge Scheduler stand-in (local/scheduler-api.ts): the schedules API's schedules
+ *     fired at their second, re-armed when moved, disarmed when cancelled, deleted after their last run.
  */
 
 import { createRequire } from 'node:module';
+import {
+  CreateScheduleCommand,
+  type CreateScheduleCommandInput,
+  DeleteScheduleCommand,
+  SchedulerClient,
+  UpdateScheduleCommand,
+} from '@aws-sdk/client-scheduler';
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import type { SQSEvent } from 'aws-lambda';
 import { parseScheduledEvent } from '../../lib/schedule.js';
 import type { InvokeResult } from '../../local/lambda-invoke.js';
 import { type QueuePoller, startQueuePoller } from '../../local/queue-poller.js';
-import { type ScheduleInvocation, startScheduler } from '../../local/scheduler.js';
+import { type ScheduleInvocation, type Scheduler, startScheduler } from '../../local/scheduler.js';
+import { type SchedulerStandIn, startSchedulerApi } from '../../local/scheduler-api.js';
 import { type LocalSqs, startSqs } from '../../local/sqs.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -301,5 +311,179 @@ describe('scheduler (EventBridge Scheduler + asynchronous invocation)', () => {
     });
     expect(scheduler.list()[0].next_fire_time).toBeNull();
     await scheduler.stop();
+  });
+});
+
+describe("scheduler with the Scheduler stand-in (the schedules API's schedules)", () => {
+  const DEPLOY = 'voxconf-local';
+  const API = 'voxconf-local-api';
+  let standIn: SchedulerStandIn;
+  let client: SchedulerClient;
+  let scheduler: Scheduler | undefined;
+  let inputs: { event: ScheduleInvocation; at: number }[];
+  const lines: string[] = [];
+
+  beforeEach(async () => {
+    standIn = await startSchedulerApi({ groups: [DEPLOY, API] });
+    client = new SchedulerClient({
+      endpoint: standIn.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
+    inputs = [];
+    lines.length = 0;
+  });
+
+  afterEach(async () => {
+    await scheduler?.stop();
+    scheduler = undefined;
+    client.destroy();
+    await standIn.close();
+  });
+
+  const start = (autoFire = true) => {
+    scheduler = startScheduler({
+      entries: [],
+      entriesGroup: DEPLOY,
+      api: { standIn, groups: [API] },
+      invoke: async (event) => {
+        inputs.push({ event, at: Date.now() });
+        const conference = (event.request as { conference_name: string }).conference_name;
+        return {
+          statusCode: 200,
+          functionError: undefined,
+          payload: { outcome: 'started', conference_name: conference, call_session_history_id: inputs.length },
+        };
+      },
+      sendOnFailureRecord: async () => {},
+      functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:voxconf-local-schedule',
+      autoFire,
+      retryDelaysSeconds: [],
+      log: (_source, line) => lines.push(line),
+    });
+    return scheduler;
+  };
+
+  /** A schedule as the schedules API writes it (lib/scheduler-mapping.ts): the wrapper input with placeholders. */
+  const schedule = (name: string, expression: string, extra: Partial<CreateScheduleCommandInput> = {}) =>
+    ({
+      Name: name,
+      GroupName: API,
+      ScheduleExpression: expression,
+      ScheduleExpressionTimezone: 'UTC',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      ActionAfterCompletion: expression.startsWith('at(') ? 'DELETE' : 'NONE',
+      Target: {
+        Arn: 'arn:aws:lambda:us-east-1:000000000000:function:voxconf-local-schedule',
+        RoleArn: 'arn:aws:iam::000000000000:role/voxconf-local-scheduler-api',
+        Input: JSON.stringify({
+          request: { conference_name: name, rule_id: 7 },
+          scheduled_time: '<aws.scheduler.scheduled-time>',
+          execution_id: '<aws.scheduler.execution-id>',
+          schedule_name: name,
+          correlation_id: `booking-${name}`,
+        }),
+      },
+      ...extra,
+    }) as CreateScheduleCommandInput;
+  /** `at(...)` of the whole second `seconds` from now (at least `seconds - 1` ahead), and that second. */
+  const secondsAhead = (seconds: number) => {
+    const when = new Date(Math.ceil(Date.now() / 1000) * 1000 + (seconds - 1) * 1000);
+    return { expression: `at(${when.toISOString().slice(0, 19)})`, when };
+  };
+
+  test('a one-time schedule fires at its second, with its wrapper filled in, and is then deleted', async () => {
+    start();
+    const { expression, when } = secondsAhead(2);
+    await client.send(new CreateScheduleCommand(schedule('once', expression)));
+    expect(scheduler?.list()).toEqual([
+      expect.objectContaining({
+        name: 'once',
+        group: API,
+        managed_by: 'api',
+        enabled: true,
+        request: { conference_name: 'once', rule_id: 7 },
+        next_fire_time: when.toISOString().replace('.000Z', 'Z'),
+      }),
+    ]);
+    const { event, at } = await until(() => inputs[0], 5000);
+    expect(at).toBeGreaterThanOrEqual(when.getTime());
+    expect(at - when.getTime()).toBeLessThan(500);
+    expect(event).toEqual({
+      request: { conference_name: 'once', rule_id: 7 },
+      scheduled_time: when.toISOString().replace('.000Z', 'Z'),
+      execution_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      schedule_name: 'once',
+      correlation_id: 'booking-once',
+    });
+    expect(parseScheduledEvent(event)).toMatchObject({ scheduleName: 'once', correlationId: 'booking-once' });
+    await until(() => (standIn.schedule(API, 'once') === undefined ? true : undefined), 2000);
+    expect(scheduler?.list()).toEqual([]);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^voxconf-local-api\/once created: at\(.+\) UTC, next /),
+        'voxconf-local-api/once deleted after its last run (ActionAfterCompletion DELETE)',
+        'voxconf-local-api/once fired on schedule → started conference "once" (call_session_history_id 1)',
+      ]),
+    );
+  });
+
+  test('moved (UpdateSchedule), it fires at the new time only; cancelled (DeleteSchedule), not at all', async () => {
+    start();
+    const first = secondsAhead(1);
+    const moved = secondsAhead(3);
+    await client.send(new CreateScheduleCommand(schedule('moved', first.expression)));
+    await client.send(new CreateScheduleCommand(schedule('cancelled', first.expression)));
+    await client.send(new UpdateScheduleCommand(schedule('moved', moved.expression)));
+    await client.send(new DeleteScheduleCommand({ Name: 'cancelled', GroupName: API }));
+    await sleep(first.when.getTime() - Date.now() + 600);
+    expect(inputs).toEqual([]);
+    const { event, at } = await until(() => inputs[0], 4000);
+    expect(event.schedule_name).toBe('moved');
+    expect(event.scheduled_time).toBe(moved.when.toISOString().replace('.000Z', 'Z'));
+    expect(at - moved.when.getTime()).toBeLessThan(500);
+    await sleep(300);
+    expect(inputs).toHaveLength(1);
+    expect(lines).toContain('voxconf-local-api/cancelled deleted (cancelled)');
+  });
+
+  test('fire(name, group) fires any schedule now; a recurring one stays, a disabled one is not armed', async () => {
+    start();
+    await client.send(new CreateScheduleCommand(schedule('weekly', 'cron(0 9 ? * MON *)')));
+    await client.send(new CreateScheduleCommand(schedule('paused', 'cron(0 9 ? * MON *)', { State: 'DISABLED' })));
+    const before = Math.floor(Date.now() / 1000) * 1000;
+    const result = await (scheduler as Scheduler).fire('weekly', API);
+    expect(result).toMatchObject({ schedule: 'weekly', group: API, outcome: 'started' });
+    expect(Date.parse(inputs[0]?.event.scheduled_time as string)).toBeGreaterThanOrEqual(before);
+    expect(standIn.schedule(API, 'weekly')).toBeDefined();
+    expect(scheduler?.has('weekly', API)).toBe(true);
+    expect(scheduler?.has('weekly')).toBe(false);
+    expect(scheduler?.groups()).toEqual([DEPLOY, API]);
+    const listed = scheduler?.list() ?? [];
+    expect(listed.find((s) => s.name === 'weekly')?.next_fire_time).toMatch(/T09:00:00Z$/);
+    expect(listed.find((s) => s.name === 'paused')).toMatchObject({ enabled: false, next_fire_time: null });
+    await expect((scheduler as Scheduler).fire('nope', API)).rejects.toThrow(/no schedule named "nope"/);
+  });
+
+  test('with automatic runs off, nothing is armed; fire() still works', async () => {
+    start(false);
+    const { expression, when } = secondsAhead(1);
+    await client.send(new CreateScheduleCommand(schedule('manual', expression)));
+    expect(scheduler?.list()[0]?.next_fire_time).toBeNull();
+    await sleep(when.getTime() - Date.now() + 400);
+    expect(inputs).toEqual([]);
+    await (scheduler as Scheduler).fire('manual', API);
+    expect(inputs).toHaveLength(1);
+    // Its time has passed: after this run nothing is left, so Scheduler's clean-up deletes it.
+    expect(standIn.schedule(API, 'manual')).toBeUndefined();
+  });
+
+  test('schedules of other groups (the deploy copies) are neither armed nor listed from the stand-in', async () => {
+    start();
+    const { expression } = secondsAhead(1);
+    await client.send(new CreateScheduleCommand({ ...schedule('deployed', expression), GroupName: DEPLOY }));
+    expect(scheduler?.list()).toEqual([]);
+    await sleep(1500);
+    expect(inputs).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@
  * The local stack's pure pieces: schedule expressions, SQS records and batch answers as Lambda reads them,
  * serverless-offline output filtering, settings, banner commands.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -194,6 +195,38 @@ describe('serverless offline output', () => {
     expect(formatOfflineLine('✖ Bundle error', false)).toEqual({ source: 'offline', message: '✖ Bundle error' });
   });
 
+  test("the schedules function's lines show as schedules, its audit lines one each", () => {
+    const audit = (fields: Record<string, unknown>) =>
+      formatOfflineLine(log({ function_name: 'voxconf-local-schedules', audit: true, ...fields }), false);
+    expect(
+      audit({ level: 'INFO', message: 'schedule created', schedule_name: 'consult-1', caller: 'anonymous' }),
+    ).toEqual({ source: 'schedules', message: 'schedule "consult-1" created (caller anonymous)' });
+    expect(
+      audit({
+        level: 'INFO',
+        message: 'schedule not created',
+        schedule_name: 'weekday-standup',
+        caller: 'anonymous',
+        error_code: 'schedule_exists',
+        field: 'name',
+      })?.message,
+    ).toBe('schedule "weekday-standup" not created: schedule_exists (field name) (caller anonymous)');
+    expect(
+      formatOfflineLine(
+        log({
+          function_name: 'voxconf-local-schedules',
+          level: 'WARN',
+          message: 'schedules request failed',
+          error_code: 'scheduler_throttled',
+        }),
+        false,
+      ),
+    ).toEqual({ source: 'schedules', message: 'WARN schedules request failed (scheduler_throttled)' });
+    expect(
+      formatOfflineLine(log({ function_name: 'voxconf-local-schedule', level: 'ERROR', message: 'x' }), false)?.source,
+    ).toBe('schedule');
+  });
+
   test('verbose forwards every line as it is (colours removed)', () => {
     expect(formatOfflineLine('\x1b[32mPOST /conferences (λ: http)\x1b[39m', true)).toEqual({
       source: 'offline',
@@ -213,6 +246,7 @@ describe('settings', () => {
       sqs: 47804,
       control: 47805,
       eventBridge: 47806,
+      scheduler: 47807,
     });
     expect(settings).toMatchObject({
       latencyMs: 50,
@@ -241,11 +275,16 @@ describe('settings', () => {
       http: 50000,
       control: 50005,
       eventBridge: 50006,
+      scheduler: 50007,
       sqs: 9324,
     });
     expect(() => loadSettings({ VOXCONF_CONTROL_PORT: '47800' }, '/r')).toThrow(
       /VOXCONF_CONTROL_PORT is 47800, already the port of the HTTP API/,
     );
+    expect(() => loadSettings({ VOXCONF_SCHEDULER_PORT: '47806' }, '/r')).toThrow(
+      /VOXCONF_SCHEDULER_PORT is 47806, already the port of the EventBridge stand-in/,
+    );
+    expect(loadSettings({ VOXCONF_SCHEDULER_PORT: '9000' }, '/r').ports.scheduler).toBe(9000);
     expect(() => loadSettings({ VOXCONF_LATENCY_MS: 'fast' }, '/r')).toThrow(SettingsError);
   });
 
@@ -301,6 +340,7 @@ describe('settings', () => {
 describe('banner commands', () => {
   const info = {
     conferencesUrl: 'http://127.0.0.1:1/conferences',
+    schedulesUrl: 'http://127.0.0.1:1/schedules',
     sqsEndpoint: 'http://127.0.0.1:5',
     queueUrl: 'http://127.0.0.1:5/000000000000/q',
     controlUrl: 'http://127.0.0.1:6',
@@ -322,6 +362,35 @@ describe('banner commands', () => {
     expect(commands.fireSchedule).toBe('curl -sS -X POST http://127.0.0.1:6/schedules/on-one/fire');
     expect(commands.events).toBe('curl -sS http://127.0.0.1:6/events');
     expect(commands.failedEvents).toBe(`curl -sS 'http://127.0.0.1:6/events?detail_type=Conference%20Start%20Failed'`);
+  });
+
+  test('the schedules commands: book a minute from now (the shell computes the time), list, cancel', () => {
+    const commands = triggerCommands(info);
+    expect(commands.listSchedules).toBe('curl -sS http://127.0.0.1:1/schedules');
+    expect(commands.cancelSchedule).toBe('curl -sS -X DELETE http://127.0.0.1:1/schedules/demo-booking');
+    expect(commands.createSchedule).toBe(
+      `curl -sS -X POST http://127.0.0.1:1/schedules -H 'content-type: application/json' ` +
+        `-d '{"name":"demo-booking","at":"'"$(date -u -d '+1 minute' +%Y-%m-%dT%H:%M:%SZ)"'",` +
+        `"request":{"conference_name":"demo-booking","rule_id":77}}'`,
+    );
+    // As bash and sh expand it: curl gets one JSON body whose `at` is a minute ahead, in UTC with Z.
+    for (const shell of ['bash', 'sh']) {
+      const before = Date.now();
+      const run = spawnSync(shell, ['-c', `curl() { printf '%s\n' "$@"; }; ${commands.createSchedule}`], {
+        encoding: 'utf8',
+      });
+      expect(run.status).toBe(0);
+      const args = run.stdout.trimEnd().split('\n');
+      const body = JSON.parse(args[args.indexOf('-d') + 1] as string) as { at: string };
+      expect(body).toEqual({
+        name: 'demo-booking',
+        at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+        request: { conference_name: 'demo-booking', rule_id: 77 },
+      });
+      const ahead = Date.parse(body.at) - before;
+      expect(ahead).toBeGreaterThan(58_000);
+      expect(ahead).toBeLessThan(62_000);
+    }
   });
 
   test('without an emulator or a default rule, the rule is a visible placeholder', () => {
