@@ -135,23 +135,6 @@ export async function startAwsJsonServer(options: AwsJsonServerOptions): Promise
     send(res, requestId, status, { __type: type, message });
   };
 
-  const readBody = (req: IncomingMessage) =>
-    new Promise<string | undefined>((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > MAX_BODY_BYTES) {
-          resolve(undefined);
-          req.destroy();
-          return;
-        }
-        chunks.push(chunk);
-      });
-      req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-      req.on('error', reject);
-    });
-
   const onRequest = async (req: IncomingMessage, res: ServerResponse) => {
     const requestId = randomUUID();
     const target = req.headers['x-amz-target'];
@@ -165,7 +148,7 @@ export async function startAwsJsonServer(options: AwsJsonServerOptions): Promise
     };
     let raw: string | undefined;
     try {
-      raw = await readBody(req);
+      raw = await readRequestBody(req, MAX_BODY_BYTES);
     } catch {
       return;
     }
@@ -250,4 +233,23 @@ export async function startAwsJsonServer(options: AwsJsonServerOptions): Promise
       return closed;
     },
   };
+}
+
+/** A request's body as text; undefined when it is larger than `maxBytes` (the connection is then closed). */
+export function readRequestBody(req: IncomingMessage, maxBytes: number): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        resolve(undefined);
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
 }

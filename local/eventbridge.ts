@@ -32,6 +32,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type AwsJsonRequest, type AwsJsonResult, startAwsJsonServer } from './aws-json-server.js';
+import { faultList } from './fault-list.js';
 
 /** PutEvents' limits (API reference; the user guide's quotas). */
 export const PUT_EVENTS_MAX_ENTRIES = 10;
@@ -152,13 +153,6 @@ export interface EventBridgeStandIn {
   close(): Promise<void>;
 }
 
-interface ActiveFault {
-  readonly spec: EventBridgeFault;
-  readonly until: number;
-  remaining: number;
-  hits: number;
-}
-
 class ValidationException extends Error {}
 
 const BUS_NAME = /^[/.\-_A-Za-z0-9]{1,256}$/;
@@ -199,7 +193,7 @@ export async function startEventBridge(options: StartEventBridgeOptions = {}): P
   const buses = new Set<string>([DEFAULT_BUS, ...initialBuses]);
   let recorded: RecordedEvent[] = [];
   let droppedEvents: RecordedEvent[] = [];
-  let faults: ActiveFault[] = [];
+  const faults = faultList<EventBridgeFault>();
   let record: EventBridgeCall[] = [];
 
   /** The bus an entry names: a name, or an ARN of this region and account (another one never exists here). */
@@ -210,24 +204,8 @@ export async function startEventBridge(options: StartEventBridgeOptions = {}): P
     return text;
   };
 
-  const pickFaults = (detailTypes: readonly string[]) => {
-    const now = Date.now();
-    faults = faults.filter((f) => f.remaining > 0 && f.until > now);
-    let delayMs = 0;
-    let failure: ActiveFault | undefined;
-    for (const active of faults) {
-      const { spec } = active;
-      if (spec.detailType !== undefined && !detailTypes.includes(spec.detailType)) continue;
-      if (spec.kind === 'latency') delayMs += spec.latencyMs ?? 1000;
-      else if (failure === undefined) {
-        failure = active;
-        delayMs += spec.latencyMs ?? 0;
-      } else continue;
-      active.remaining -= 1;
-      active.hits += 1;
-    }
-    return { delayMs, failure, latency: delayMs > 0 };
-  };
+  const pickFaults = (detailTypes: readonly string[]) =>
+    faults.pick((spec) => spec.detailType === undefined || detailTypes.includes(spec.detailType));
 
   const checkEntries = (body: Record<string, unknown>): Record<string, unknown>[] => {
     const entries = body.Entries;
@@ -334,13 +312,13 @@ export async function startEventBridge(options: StartEventBridgeOptions = {}): P
       return fail(400, 'UnknownOperationException', `The local EventBridge stand-in does not implement ${action}.`, 0);
     }
     const { delayMs, failure, latency } = pickFaults(detailTypes);
-    const kind = failure?.spec.kind;
+    const kind = failure?.kind;
     if (failure && kind === 'drop') {
       log({ status: 0, failedEntryCount: 0, results: [], fault: kind });
       return { kind: 'drop', delayMs };
     }
     if (failure && (kind === 'throttle' || kind === 'server_error')) {
-      const error = faultError(failure.spec);
+      const error = faultError(failure);
       return fail(error.status, error.type, error.message, delayMs, kind);
     }
 
@@ -354,11 +332,11 @@ export async function startEventBridge(options: StartEventBridgeOptions = {}): P
 
     const outcomes = entries.map((entry) => accept(entry, arrived));
     if (failure && kind === 'fail_entries') {
-      let left = failure.spec.entries ?? Number.POSITIVE_INFINITY;
+      let left = failure.entries ?? Number.POSITIVE_INFINITY;
       outcomes.forEach((outcome, index) => {
         const type = entries[index]?.DetailType;
         if (left <= 0 || outcome.kind === 'error') return;
-        if (failure.spec.detailType !== undefined && type !== failure.spec.detailType) return;
+        if (failure.detailType !== undefined && type !== failure.detailType) return;
         left -= 1;
         outcomes[index] = {
           kind: 'error',
@@ -439,24 +417,8 @@ export async function startEventBridge(options: StartEventBridgeOptions = {}): P
       recorded = [];
       droppedEvents = [];
     },
-    fault(spec) {
-      const active: ActiveFault = {
-        spec: { ...spec },
-        until: spec.forMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + spec.forMs,
-        remaining: spec.times === undefined ? Number.POSITIVE_INFINITY : spec.times,
-        hits: 0,
-      };
-      faults.push(active);
-      return {
-        hits: () => active.hits,
-        clear: () => {
-          faults = faults.filter((f) => f !== active);
-        },
-      };
-    },
-    clearFaults() {
-      faults = [];
-    },
+    fault: (spec) => faults.add(spec),
+    clearFaults: () => faults.clear(),
     calls: () => record.slice(),
     clearCalls() {
       record = [];
@@ -464,7 +426,7 @@ export async function startEventBridge(options: StartEventBridgeOptions = {}): P
     reset() {
       recorded = [];
       droppedEvents = [];
-      faults = [];
+      faults.clear();
       record = [];
       for (const name of [...buses]) if (name !== DEFAULT_BUS && !initialBuses.includes(name)) buses.delete(name);
     },

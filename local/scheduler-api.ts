@@ -23,12 +23,14 @@
  *
  * Every server of the local stack is made with createLocalServer (local/loopback-guard.mjs).
  */
+
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { compileSchedule, parseExpression, schedulerTime } from '../lib/schedule-expression.js';
 import { isTimeZone } from '../lib/zoned-time.js';
-import { isLoopbackHost, listen } from './aws-json-server.js';
+import { isLoopbackHost, listen, readRequestBody } from './aws-json-server.js';
+import { faultList } from './fault-list.js';
 import { createLocalServer } from './loopback-guard.mjs';
 
 export type SchedulerOperation =
@@ -288,7 +290,7 @@ export async function startSchedulerApi(options: StartSchedulerApiOptions = {}):
   /** group/name -> the ClientToken of its create (a retried create with it succeeds again). */
   const createTokens = new Map<string, string>();
   const listeners = new Set<(change: SchedulerChange) => void>();
-  let faults: { spec: SchedulerFault; remaining: number; hits: number }[] = [];
+  const faults = faultList<SchedulerFault>();
   let record: SchedulerCall[] = [];
 
   const resetGroups = () => {
@@ -607,28 +609,11 @@ export async function startSchedulerApi(options: StartSchedulerApiOptions = {}):
     res.end(text);
   };
 
-  const readBody = (req: IncomingMessage) =>
-    new Promise<string | undefined>((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > MAX_BODY_BYTES) {
-          resolve(undefined);
-          req.destroy();
-          return;
-        }
-        chunks.push(chunk);
-      });
-      req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-      req.on('error', reject);
-    });
-
   const onRequest = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://stand-in.invalid');
     const found = route(req.method ?? 'GET', url.pathname);
     const time = Date.now();
-    const raw = await readBody(req).catch(() => undefined);
+    const raw = await readRequestBody(req, MAX_BODY_BYTES).catch(() => undefined);
     const log = (status: number, errorType?: string, fault?: SchedulerFaultKind, body?: Record<string, unknown>) =>
       record.push({
         operation: found?.operation ?? 'Unknown',
@@ -670,20 +655,9 @@ export async function startSchedulerApi(options: StartSchedulerApiOptions = {}):
         return fail(new SchedulerApiError('SerializationException', 'The request body is not a JSON object.', 400));
       }
     }
-    // Faults: the first matching failure, plus every matching latency.
-    let delayMs = 0;
-    let failure: SchedulerFault | undefined;
-    faults = faults.filter((f) => f.remaining > 0);
-    for (const active of faults) {
-      if (active.spec.operation !== undefined && active.spec.operation !== found.operation) continue;
-      if (active.spec.kind === 'latency') delayMs += active.spec.latencyMs ?? 1000;
-      else if (failure === undefined) {
-        failure = active.spec;
-        delayMs += active.spec.latencyMs ?? 0;
-      } else continue;
-      active.remaining -= 1;
-      active.hits += 1;
-    }
+    const { delayMs, failure } = faults.pick(
+      (spec) => spec.operation === undefined || spec.operation === found.operation,
+    );
     await sleep(delayMs);
     if (closing) return void res.destroy();
     if (failure?.kind === 'drop') {
@@ -776,19 +750,8 @@ export async function startSchedulerApi(options: StartSchedulerApiOptions = {}):
       return removeSchedule(group, name, 'completed');
     },
     deleteSchedule: (group, name) => removeSchedule(group, name, 'api'),
-    fault(spec) {
-      const active = { spec: { ...spec }, remaining: spec.times ?? Number.POSITIVE_INFINITY, hits: 0 };
-      faults.push(active);
-      return {
-        hits: () => active.hits,
-        clear: () => {
-          faults = faults.filter((f) => f !== active);
-        },
-      };
-    },
-    clearFaults() {
-      faults = [];
-    },
+    fault: (spec) => faults.add(spec),
+    clearFaults: () => faults.clear(),
     calls: () => record.slice(),
     clearCalls() {
       record = [];
@@ -797,7 +760,7 @@ export async function startSchedulerApi(options: StartSchedulerApiOptions = {}):
       for (const [group, schedules] of store)
         for (const name of [...schedules.keys()]) removeSchedule(group, name, 'reset');
       resetGroups();
-      faults = [];
+      faults.clear();
       record = [];
     },
     close() {

@@ -15,6 +15,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { type AwsJsonRequest, type AwsJsonResult, AwsServiceError, startAwsJsonServer } from './aws-json-server.js';
+import { faultList } from './fault-list.js';
 
 export type SecretsManagerAction =
   | 'CreateSecret'
@@ -145,13 +146,6 @@ interface Secret {
   readonly versions: Version[];
 }
 
-interface ActiveFault {
-  readonly spec: SecretsManagerFault;
-  readonly until: number;
-  remaining: number;
-  hits: number;
-}
-
 const NAME_PATTERN = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 const SUFFIX_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -211,7 +205,7 @@ export async function startSecretsManager(options: StartSecretsManagerOptions = 
   const accountId = options.accountId ?? '000000000000';
   const arnPrefix = `arn:aws:secretsmanager:${region}:${accountId}:secret:`;
   const secrets = new Map<string, Secret>();
-  let faults: ActiveFault[] = [];
+  const faults = faultList<SecretsManagerFault>();
   let record: SecretsManagerCall[] = [];
 
   /** By name, full ARN, or partial ARN (without the 6-character suffix). */
@@ -399,32 +393,13 @@ export async function startSecretsManager(options: StartSecretsManagerOptions = 
     },
   };
 
-  const pickFaults = (action: string, secret: Secret | undefined, rawId: string | undefined) => {
-    const now = Date.now();
-    faults = faults.filter((f) => f.remaining > 0 && f.until > now);
-    let delayMs = 0;
-    let failure: ActiveFault | undefined;
-    for (const active of faults) {
-      const { spec } = active;
-      if (spec.action !== undefined && spec.action !== action) continue;
-      if (spec.secretId !== undefined) {
-        const target = find(spec.secretId);
-        const matches = target ? target === secret : spec.secretId === rawId;
-        if (!matches) continue;
-      }
-      if (spec.kind === 'latency') {
-        delayMs += spec.latencyMs ?? 1000;
-      } else if (failure === undefined) {
-        failure = active;
-        delayMs += spec.latencyMs ?? 0;
-      } else {
-        continue;
-      }
-      active.remaining -= 1;
-      active.hits += 1;
-    }
-    return { delayMs, failure, latency: delayMs > 0 };
-  };
+  const pickFaults = (action: string, secret: Secret | undefined, rawId: string | undefined) =>
+    faults.pick((spec) => {
+      if (spec.action !== undefined && spec.action !== action) return false;
+      if (spec.secretId === undefined) return true;
+      const target = find(spec.secretId);
+      return target ? target === secret : spec.secretId === rawId;
+    });
 
   const handle = (request: AwsJsonRequest): AwsJsonResult => {
     const { action, body } = request;
@@ -445,7 +420,7 @@ export async function startSecretsManager(options: StartSecretsManagerOptions = 
       });
 
     if (failure) {
-      const kind = failure.spec.kind;
+      const kind = failure.kind;
       if (kind === 'drop') {
         log(0, undefined, kind);
         return { kind: 'drop', delayMs };
@@ -524,24 +499,8 @@ export async function startSecretsManager(options: StartSecretsManagerOptions = 
     arnOf(nameOrArn) {
       return find(nameOrArn)?.arn;
     },
-    fault(spec) {
-      const active: ActiveFault = {
-        spec: { ...spec },
-        until: spec.forMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + spec.forMs,
-        remaining: spec.times === undefined ? Number.POSITIVE_INFINITY : spec.times,
-        hits: 0,
-      };
-      faults.push(active);
-      return {
-        hits: () => active.hits,
-        clear: () => {
-          faults = faults.filter((f) => f !== active);
-        },
-      };
-    },
-    clearFaults() {
-      faults = [];
-    },
+    fault: (spec) => faults.add(spec),
+    clearFaults: () => faults.clear(),
     calls() {
       return record.slice();
     },
@@ -560,7 +519,7 @@ export async function startSecretsManager(options: StartSecretsManagerOptions = 
     },
     reset() {
       secrets.clear();
-      faults = [];
+      faults.clear();
       record = [];
     },
     close: () => server.close(),
