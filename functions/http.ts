@@ -4,6 +4,10 @@ import { deadlineFrom, RESERVE_MS } from '../lib/deadline.js';
 import { httpSuccessResponse, readJsonBody } from '../lib/http-api.js';
 import { getConferenceService } from '../lib/index.js';
 import { correlationId, httpEdge, MIDDY_OPTIONS, observability } from '../lib/middleware.js';
+import { warmUp } from '../lib/warm-up.js';
+
+// Init: the key, the token and the connection to Voximplant, ready before the first request (bounded).
+await warmUp();
 
 /** POST /conferences (API Gateway HTTP API, payload 2.0): start or join the conference in the body. */
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>(MIDDY_OPTIONS)

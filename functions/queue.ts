@@ -7,6 +7,10 @@ import { MIDDY_OPTIONS, observability } from '../lib/middleware.js';
 import { logger } from '../lib/observability.js';
 import { processQueueBatch } from '../lib/queue-batch.js';
 import { getRedelivery } from '../lib/redelivery.js';
+import { warmUp } from '../lib/warm-up.js';
+
+// Init: the key, the token and the connection to Voximplant, ready before the first request (bounded).
+await warmUp();
 
 /** SQS records, each a request in the shared schema; answers the records SQS must redeliver. */
 export const handler = middy<SQSEvent, SQSBatchResponse>(MIDDY_OPTIONS)

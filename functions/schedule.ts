@@ -5,6 +5,10 @@ import { getConferenceService, getConfig } from '../lib/index.js';
 import { correlationId, MIDDY_OPTIONS, observability } from '../lib/middleware.js';
 import { logger } from '../lib/observability.js';
 import { processScheduledEvent, type ScheduleOutcome } from '../lib/schedule.js';
+import { warmUp } from '../lib/warm-up.js';
+
+// Init: the key, the token and the connection to Voximplant, ready before the first request (bounded).
+await warmUp();
 
 /** EventBridge Scheduler (or rule) invocations: a bare request or the {request, scheduled_time, execution_id} wrapper. */
 export const handler = middy<unknown, ScheduleOutcome>(MIDDY_OPTIONS)
