@@ -1,3 +1,4 @@
+import './connect-early.js';
 import middy from '@middy/core';
 import { getDeadLetterSink } from '../lib/dead-letter.js';
 import { deadlineFrom, RESERVE_MS } from '../lib/deadline.js';
@@ -7,8 +8,9 @@ import { logger } from '../lib/observability.js';
 import { processScheduledEvent, type ScheduleOutcome } from '../lib/schedule.js';
 import { warmUp } from '../lib/warm-up.js';
 
-// Init: the key, the token and the connection to Voximplant, ready before the first request (bounded).
-await warmUp();
+// Init: the key, the token and the connection to Voximplant, ready before the first request (bounded;
+// the connection was started by the first import, ./connect-early.js).
+await warmUp({ service: getConferenceService, logger });
 
 /** EventBridge Scheduler (or rule) invocations: a bare request or the {request, scheduled_time, execution_id} wrapper. */
 export const handler = middy<unknown, ScheduleOutcome>(MIDDY_OPTIONS)

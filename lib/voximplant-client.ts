@@ -1,6 +1,8 @@
+import dns from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
-import { isIP, type Socket } from 'node:net';
+import net, { isIP, type Socket } from 'node:net';
+import tls from 'node:tls';
 import { UpstreamError, VoximplantApiError } from './errors.js';
 import { retryAfterSeconds } from './retry.js';
 import type { ConferenceRequest } from './validation.js';
@@ -48,15 +50,150 @@ const kIdleBeforeUse = Symbol('voxconf.idleBeforeUse');
 /** A connection opened ahead of the first request, waiting for the agent to ask for one. */
 interface Preopened {
   readonly socket: Socket & { [kIdleBeforeUse]?: boolean };
+  /** Where it goes, as the agent names it (the URL's host, not the address it resolved to). */
   readonly host: string;
   readonly port: number;
+  /** Settles when it is ready or gone (never unhandled). */
   readonly ready: Promise<void>;
   connected: boolean;
-  /** Stops watching it as ours: the agent has it now, or it is gone. */
+  /** Destroys it when `signal` aborts, while nobody has taken it yet. */
+  abandonOn(signal: AbortSignal | undefined): void;
+  /** Stops watching it: the agent has it now. */
   release(): void;
+  /** Called when it is gone before anyone took it. */
+  onGone?: () => void;
 }
 
 type CreateConnection = (options: Record<string, unknown>, callback?: unknown) => Socket | undefined;
+
+/** The agent options every client uses; a connection opened for a client uses them too. */
+function agentOptions(idleSocketTimeoutMs: number): http.AgentOptions {
+  return { keepAlive: true, maxSockets: 64, scheduling: 'lifo', timeout: idleSocketTimeoutMs };
+}
+
+/** Host and port of a URL as the agent sees them (IPv6 without brackets, the default port filled in). */
+function target(url: URL): { host: string; port: number; secure: boolean } {
+  const secure = url.protocol === 'https:';
+  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) || (secure ? 443 : 80), secure };
+}
+
+/**
+ * Opens a connection with `createConnection` and watches it until a request takes it: an error, a close
+ * by the server or the idle timeout make it go away quietly (and settle `ready` with the reason).
+ */
+function openConnection(
+  createConnection: CreateConnection,
+  where: { host: string; port: number; secure: boolean },
+  options: Record<string, unknown>,
+): Preopened {
+  const socket = createConnection({ ...options, port: where.port }) as Preopened['socket'];
+  socket.unref(); // like an idle pooled socket: it keeps no process alive
+  const readyEvent = where.secure ? 'secureConnect' : 'connect';
+  let settle: { resolve: () => void; reject: (error: unknown) => void } | undefined;
+  const ready = new Promise<void>((resolve, reject) => {
+    settle = { resolve, reject };
+  });
+  ready.catch(() => undefined); // a caller that does not wait for it must not crash the process
+  const abortListeners: (() => void)[] = [];
+  const entry: Preopened = {
+    socket,
+    host: where.host,
+    port: where.port,
+    ready,
+    connected: false,
+    abandonOn(signal) {
+      if (!signal) return;
+      const onAbort = () => gone(signal.reason ?? new Error('aborted'));
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      abortListeners.push(() => signal.removeEventListener('abort', onAbort));
+    },
+    release() {
+      socket.off(readyEvent, onReady);
+      socket.off('error', gone);
+      socket.off('close', onClosed);
+      socket.off('end', onClosed);
+      socket.off('timeout', onClosed);
+      for (const remove of abortListeners.splice(0)) remove();
+    },
+  };
+  const onReady = () => {
+    entry.connected = true;
+    settle?.resolve();
+  };
+  const gone = (reason: unknown) => {
+    entry.release();
+    socket.destroy();
+    settle?.reject(reason);
+    entry.onGone?.();
+  };
+  const onClosed = () => gone(Object.assign(new Error('the pre-opened connection closed'), { code: 'ECONNRESET' }));
+  socket.once(readyEvent, onReady);
+  socket.on('error', gone);
+  socket.once('close', onClosed);
+  socket.once('end', onClosed);
+  socket.once('timeout', onClosed);
+  return entry;
+}
+
+/** Connections opened before any client existed (openEarlyConnection), by origin, for the first client there. */
+const early = new Map<string, Preopened>();
+
+const originOf = (where: { host: string; port: number; secure: boolean }) =>
+  `${where.secure ? 'https' : 'http'}://${where.host}:${where.port}`;
+
+/**
+ * Opens a connection to `apiUrl` before any VoximplantClient exists: the first client for that origin
+ * adopts it (`preconnect()` or its first request). A function calls it first thing at load, so that the
+ * TCP handshake runs while the rest of its code is evaluated. Resolves once the connection is under way:
+ * only the DNS lookup is waited for (at most `lookupBoundMs`; without an answer by then, the connection
+ * starts when the lookup ends), since the handshake cannot start without an address. Never rejects: a
+ * failure leaves nothing behind, and the client connects as usual.
+ */
+export async function openEarlyConnection(
+  apiUrl: string,
+  options: { lookupBoundMs?: number; idleSocketTimeoutMs?: number } = {},
+): Promise<void> {
+  let where: ReturnType<typeof target>;
+  try {
+    where = target(new URL(apiUrl));
+  } catch {
+    return;
+  }
+  const origin = originOf(where);
+  if (early.has(origin)) return;
+  const open = (address: string, family: number | undefined) => {
+    const connectOptions = {
+      ...agentOptions(options.idleSocketTimeoutMs ?? IDLE_SOCKET_TIMEOUT_MS),
+      host: address,
+      family,
+      // The certificate is checked against the name, not the address it resolved to.
+      servername: isIP(where.host) ? '' : where.host,
+      noDelay: true,
+      keepAlive: true,
+      encoding: null,
+    };
+    const create: CreateConnection = (o) =>
+      where.secure ? tls.connect(o as tls.ConnectionOptions) : net.connect(o as unknown as net.NetConnectOpts);
+    const entry = openConnection(create, where, connectOptions);
+    entry.onGone = () => {
+      if (early.get(origin) === entry) early.delete(origin);
+    };
+    if (!entry.socket.destroyed) early.set(origin, entry);
+  };
+  if (isIP(where.host)) {
+    open(where.host, isIP(where.host));
+    return;
+  }
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, options.lookupBoundMs ?? 100);
+    dns.lookup(where.host, (error, address, family) => {
+      clearTimeout(timer);
+      if (!error) open(address, family);
+      resolve();
+    });
+  });
+}
 
 /** A request that failed on a reused connection before any byte of its answer: try once more, afresh. */
 class DeadSocketError extends Error {
@@ -91,12 +228,7 @@ export class VoximplantClient {
   constructor(options: VoximplantClientOptions) {
     this.url = new URL(`${options.apiUrl.replace(/\/+$/, '')}/StartConference`);
     this.transport = this.url.protocol === 'http:' ? http : https;
-    this.agent = new this.transport.Agent({
-      keepAlive: true,
-      maxSockets: 64,
-      scheduling: 'lifo',
-      timeout: options.idleSocketTimeoutMs ?? IDLE_SOCKET_TIMEOUT_MS,
-    });
+    this.agent = new this.transport.Agent(agentOptions(options.idleSocketTimeoutMs ?? IDLE_SOCKET_TIMEOUT_MS));
     // The agent's own factory, and in its place one that hands out the pre-opened connection first.
     const agent = this.agent as unknown as { createConnection: CreateConnection };
     this.createConnection = agent.createConnection.bind(this.agent);
@@ -106,85 +238,62 @@ export class VoximplantClient {
 
   /**
    * Opens a connection to Voximplant now (DNS, TCP, TLS), for the next request to use; sends nothing on
-   * it. Resolves when it is ready (at once when one is already open or opening), rejects when it cannot
-   * be opened; `signal` abandons it. An unused connection closes after the idle timeout like any other.
+   * it. Resolves when it is ready (at once when one is already open; a connection opened early by
+   * `openEarlyConnection` is adopted), rejects when it cannot be opened; `signal` abandons it. An unused
+   * connection closes after the idle timeout like any other.
    */
   preconnect(signal?: AbortSignal): Promise<void> {
-    if (this.preopened) return this.preopened.ready;
-    const free = Object.values((this.agent as unknown as { freeSockets: Record<string, Socket[]> }).freeSockets);
-    if (free.some((sockets) => sockets.some((socket) => !socket.destroyed))) return Promise.resolve();
     signal?.throwIfAborted();
-    // What the agent would pass to its factory for our URL (Agent.createSocket), so TLS sessions are shared.
-    const host = this.url.hostname.replace(/^\[|\]$/g, '');
-    const port = Number(this.url.port) || (this.transport === https ? 443 : 80);
+    if (!this.preopened) {
+      const free = Object.values((this.agent as unknown as { freeSockets: Record<string, Socket[]> }).freeSockets);
+      if (free.some((sockets) => sockets.some((socket) => !socket.destroyed))) return Promise.resolve();
+      this.preopened = this.adoptEarly() ?? this.open();
+    }
+    this.preopened.abandonOn(signal);
+    return this.preopened.ready;
+  }
+
+  /** A connection through the agent's own factory (so TLS sessions are shared), as Agent.createSocket would. */
+  private open(): Preopened {
+    const where = target(this.url);
     const connectOptions: Record<string, unknown> = {
-      host,
-      port,
-      servername: isIP(host) ? '' : host,
+      host: where.host,
+      servername: isIP(where.host) ? '' : where.host,
       ...(this.agent as unknown as { options: Record<string, unknown> }).options,
       keepAlive: true,
       keepAliveInitialDelay: (this.agent as unknown as { keepAliveMsecs: number }).keepAliveMsecs,
       encoding: null,
     };
-    connectOptions._agentKey = this.agent.getName(connectOptions as http.AgentOptions);
-    const socket = this.createConnection(connectOptions) as Preopened['socket'];
-    socket.unref(); // like an idle pooled socket: it keeps no process alive
-    const readyEvent = this.transport === https ? 'secureConnect' : 'connect';
-    let settle: { resolve: () => void; reject: (error: unknown) => void } | undefined;
-    const ready = new Promise<void>((resolve, reject) => {
-      settle = { resolve, reject };
-    });
-    ready.catch(() => undefined); // a caller that does not wait for it must not crash the process
-    const entry: Preopened = {
-      socket,
-      host,
-      port,
-      ready,
-      connected: false,
-      release: () => {
-        socket.off(readyEvent, onReady);
-        socket.off('error', onError);
-        socket.off('close', onGone);
-        socket.off('end', onGone);
-        socket.off('timeout', onGone);
-        signal?.removeEventListener('abort', onAbort);
-        if (this.preopened === entry) this.preopened = undefined;
-      },
+    connectOptions._agentKey = this.agent.getName({ ...connectOptions, port: where.port } as http.AgentOptions);
+    const entry = openConnection(this.createConnection, where, connectOptions);
+    entry.onGone = () => {
+      if (this.preopened === entry) this.preopened = undefined;
     };
-    const onReady = () => {
-      entry.connected = true;
-      settle?.resolve();
+    return entry;
+  }
+
+  /** The connection openEarlyConnection made for this origin, if it is still there. */
+  private adoptEarly(): Preopened | undefined {
+    const origin = originOf(target(this.url));
+    const entry = early.get(origin);
+    if (!entry) return undefined;
+    early.delete(origin);
+    entry.onGone = () => {
+      if (this.preopened === entry) this.preopened = undefined;
     };
-    // Gone before anyone used it: forget it (and say so to whoever waits for it).
-    const onGone = () => {
-      entry.release();
-      socket.destroy();
-      settle?.reject(Object.assign(new Error('the pre-opened connection closed'), { code: 'ECONNRESET' }));
-    };
-    const onError = (error: unknown) => {
-      entry.release();
-      socket.destroy();
-      settle?.reject(error);
-    };
-    const onAbort = () => onError(signal?.reason ?? new Error('aborted'));
-    socket.once(readyEvent, onReady);
-    socket.on('error', onError);
-    socket.once('close', onGone);
-    socket.once('end', onGone);
-    socket.once('timeout', onGone);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    this.preopened = entry;
-    return ready;
+    return entry;
   }
 
   /** The pre-opened connection, if it goes where the agent is about to connect and is still usable. */
   private takePreopened(options: Record<string, unknown>): Socket | undefined {
+    this.preopened ??= this.adoptEarly();
     const entry = this.preopened;
     if (!entry) return undefined;
     const { socket } = entry;
     const same = options.host === entry.host && Number(options.port) === entry.port;
     if (!same || socket.destroyed || !socket.writable || socket.readableEnded) return undefined;
     entry.release();
+    this.preopened = undefined;
     // Connected and idle before this request: it may have died meanwhile, as a reused one may.
     socket[kIdleBeforeUse] = entry.connected;
     socket.ref();

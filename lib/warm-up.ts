@@ -1,15 +1,23 @@
 /**
- * The warm-up at init, for the functions that start conferences: they call `warmUp()` at module load (a
- * top-level await), so that Lambda's init phase, which often runs before any request arrives (proactive
- * initialization, provisioned concurrency), reads the key, signs the token and opens the connection to
- * Voximplant, concurrently. The first invocation then finds them ready, and redoes only what is not.
+ * The warm-up at init, for the functions that start conferences. Lambda's init phase often runs before
+ * any request arrives (proactive initialization, provisioned concurrency); a cold request waits for it.
  *
- * Nothing here runs on import: `lib/` stays free of side effects for whoever imports it.
+ * - `connectEarly()` is the first thing such a function loads (functions/connect-early.ts, its first
+ *   import): it starts the connection to Voximplant before the rest of the bundle is evaluated, so that
+ *   the TCP handshake runs meanwhile.
+ * - `warmUp()` is awaited by the function at module load (a top-level await, bounded): it reads the key,
+ *   signs the token and finishes opening that connection, concurrently. The first invocation then finds
+ *   them ready, and redoes only what is not.
+ *
+ * Nothing here runs on import: `lib/` stays free of side effects for whoever imports it. This module is
+ * light on purpose (no AWS SDK, no Powertools): connect-early loads it before anything else.
  */
+
+import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ConferenceService } from './conference.js';
+import { getConfig } from './config.js';
 import { VoxconfError } from './errors.js';
-import { getConferenceService } from './index.js';
-import { logger as defaultLogger } from './observability.js';
+import { openEarlyConnection } from './voximplant-client.js';
 
 /**
  * How long init waits for the warm-up. Lambda freezes the sandbox when init ends: work still pending then
@@ -19,11 +27,30 @@ import { logger as defaultLogger } from './observability.js';
  */
 export const WARM_UP_BOUND_MS = 1_000;
 
+/** How long connectEarly waits for the DNS lookup of Voximplant's host before letting the function load on. */
+export const EARLY_LOOKUP_BOUND_MS = 100;
+
+/**
+ * Starts the connection to Voximplant (VOXIMPLANT_API_URL) before anything else of the function loads;
+ * the service's client adopts it. Waits only for the DNS lookup (bounded). Never throws: misconfigured,
+ * it does nothing (warmUp reports it).
+ */
+export async function connectEarly(): Promise<void> {
+  let apiUrl: string;
+  try {
+    apiUrl = getConfig().apiUrl;
+  } catch {
+    return;
+  }
+  await openEarlyConnection(apiUrl, { lookupBoundMs: EARLY_LOOKUP_BOUND_MS });
+}
+
 export interface WarmUpOptions {
-  /** The service to warm up (default: the process-wide one the handlers use). */
-  readonly service?: () => Pick<ConferenceService, 'warmUp'>;
+  /** The service to warm up: the process-wide one the handlers use (getConferenceService). */
+  readonly service: () => Pick<ConferenceService, 'warmUp'>;
+  /** Where a failure is said, once. */
+  readonly logger: Pick<Logger, 'warn'>;
   readonly boundMs?: number;
-  readonly logger?: { warn(message: string, extra?: Record<string, unknown>): void };
 }
 
 /** How each part ended: ready, failed, not finished within the bound (abandoned), or not attempted. */
@@ -50,12 +77,12 @@ function describe(reason: unknown): string {
  * failed or was not ready in time is logged once (one line, with no key and no token) and left to the
  * first invocation, which does it as on any cold start.
  */
-export async function warmUp(options: WarmUpOptions = {}): Promise<WarmUpOutcome> {
-  const log = options.logger ?? defaultLogger;
+export async function warmUp(options: WarmUpOptions): Promise<WarmUpOutcome> {
+  const log = options.logger;
   const boundMs = options.boundMs ?? WARM_UP_BOUND_MS;
   let service: Pick<ConferenceService, 'warmUp'>;
   try {
-    service = (options.service ?? getConferenceService)();
+    service = options.service();
   } catch (error) {
     // Misconfigured: every invocation will answer so, with the details in its own log line.
     log.warn('warm-up at init skipped; the first invocation will try again', { reason: describe(error) });

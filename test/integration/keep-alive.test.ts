@@ -8,6 +8,7 @@
 import tls from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { UpstreamError, VoximplantClient } from '../../lib/index.js';
+import { openEarlyConnection } from '../../lib/voximplant-client.js';
 import {
   type CreatedAccount,
   generateSelfSignedCert,
@@ -81,6 +82,15 @@ describe.each(transports)('over %s', (transport) => {
     // A second preconnect finds the kept-alive connection and opens nothing.
     await client.preconnect();
     expect(emulator.connections()).toHaveLength(1);
+  });
+
+  it('a connection opened before any client exists is adopted by the first client for that origin', async () => {
+    await openEarlyConnection(emulator.url);
+    await until(() => emulator.connections().length === 1, 'the emulator to see the connection');
+    const client = newClient();
+    await client.preconnect(); // adopts it: no second connection
+    await expect(start(client, 'early')).resolves.toBeDefined();
+    expect(emulator.connections()).toEqual([expect.objectContaining({ requests: 1 })]);
   });
 
   it('retries once on a fresh connection when a reused connection is reset before any answer', async () => {

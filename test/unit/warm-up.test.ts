@@ -25,7 +25,9 @@ function fake(token: 'ok' | Error | 'never', connection: 'ok' | Error | 'never' 
   let signal: AbortSignal | undefined;
   const options: WarmUpOptions = {
     boundMs: 20,
-    logger: { warn: (message, extra) => void logs.push({ message, extra }) },
+    logger: {
+      warn: ((message: string, extra?: Record<string, unknown>) => void logs.push({ message, extra })) as never,
+    },
     service: () => ({
       warmUp: (o: { signal?: AbortSignal } = {}) => {
         signal = o.signal;
@@ -83,7 +85,7 @@ describe('warmUp (init)', () => {
   it('skips, and logs once, when the service cannot even be configured', async () => {
     const logs: unknown[] = [];
     const outcome = await warmUp({
-      logger: { warn: (message, extra) => void logs.push({ message, extra }) },
+      logger: { warn: ((message: string, extra?: unknown) => void logs.push({ message, extra })) as never },
       service: () => {
         throw new ConfigurationError('VOXIMPLANT_API_URL', 'is not a URL.');
       },
