@@ -183,6 +183,9 @@ export async function openEarlyConnection(
   };
   if (isIP(where.host)) {
     open(where.host, isIP(where.host));
+    // Node issues the connect on the next tick, and a module being evaluated runs no tick until it yields
+    // to the event loop: yield once, or the handshake would wait for the whole bundle to load.
+    await new Promise((resolve) => setImmediate(resolve));
     return;
   }
   await new Promise<void>((resolve) => {
