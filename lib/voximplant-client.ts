@@ -1,8 +1,8 @@
-import dns from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
-import net, { isIP, type Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import tls from 'node:tls';
+import { IDLE_SOCKET_TIMEOUT_MS, type Origin, originOf, takeEarlyConnection } from './early-connection.js';
 import { UpstreamError, VoximplantApiError } from './errors.js';
 import { retryAfterSeconds } from './retry.js';
 import type { ConferenceRequest } from './validation.js';
@@ -21,16 +21,6 @@ export interface VoximplantClientOptions {
   /** How long an idle keep-alive socket is kept (default IDLE_SOCKET_TIMEOUT_MS). */
   readonly idleSocketTimeoutMs?: number;
 }
-
-/**
- * An idle keep-alive connection to Voximplant is closed after this long. Voximplant does not document how
- * long its servers keep one: we assume at least 60 s (the common front-end defaults: nginx 75 s, AWS load
- * balancers 60 s) and close ours at half that, so that the server is not the one closing it. A server that
- * announces a shorter `Keep-Alive: timeout=N` is believed (Node's agent closes at N - 1 s). A server that
- * closes sooner without saying so, or a connection that died while the Lambda sandbox was frozen, costs one
- * retry on a fresh connection (see `startConference`), not a failure.
- */
-export const IDLE_SOCKET_TIMEOUT_MS = 30_000;
 
 /**
  * Socket errors that mean a reused connection was already dead when the request was written: the server
@@ -71,22 +61,11 @@ function agentOptions(idleSocketTimeoutMs: number): http.AgentOptions {
   return { keepAlive: true, maxSockets: 64, scheduling: 'lifo', timeout: idleSocketTimeoutMs };
 }
 
-/** Host and port of a URL as the agent sees them (IPv6 without brackets, the default port filled in). */
-function target(url: URL): { host: string; port: number; secure: boolean } {
-  const secure = url.protocol === 'https:';
-  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) || (secure ? 443 : 80), secure };
-}
-
 /**
- * Opens a connection with `createConnection` and watches it until a request takes it: an error, a close
- * by the server or the idle timeout make it go away quietly (and settle `ready` with the reason).
+ * Watches a connection being opened until a request takes it: an error, a close by the server or the idle
+ * timeout make it go away quietly (and settle `ready` with the reason).
  */
-function openConnection(
-  createConnection: CreateConnection,
-  where: { host: string; port: number; secure: boolean },
-  options: Record<string, unknown>,
-): Preopened {
-  const socket = createConnection({ ...options, port: where.port }) as Preopened['socket'];
+function watchConnection(socket: Preopened['socket'], where: Origin): Preopened {
   socket.unref(); // like an idle pooled socket: it keeps no process alive
   const readyEvent = where.secure ? 'secureConnect' : 'connect';
   let settle: { resolve: () => void; reject: (error: unknown) => void } | undefined;
@@ -133,69 +112,9 @@ function openConnection(
   socket.once('close', onClosed);
   socket.once('end', onClosed);
   socket.once('timeout', onClosed);
+  // A plain TCP connection that is already open (adopted from openEarlyConnection) is ready now.
+  if (!where.secure && !socket.connecting && !socket.destroyed) onReady();
   return entry;
-}
-
-/** Connections opened before any client existed (openEarlyConnection), by origin, for the first client there. */
-const early = new Map<string, Preopened>();
-
-const originOf = (where: { host: string; port: number; secure: boolean }) =>
-  `${where.secure ? 'https' : 'http'}://${where.host}:${where.port}`;
-
-/**
- * Opens a connection to `apiUrl` before any VoximplantClient exists: the first client for that origin
- * adopts it (`preconnect()` or its first request). A function calls it first thing at load, so that the
- * TCP handshake runs while the rest of its code is evaluated. Resolves once the connection is under way:
- * only the DNS lookup is waited for (at most `lookupBoundMs`; without an answer by then, the connection
- * starts when the lookup ends), since the handshake cannot start without an address. Never rejects: a
- * failure leaves nothing behind, and the client connects as usual.
- */
-export async function openEarlyConnection(
-  apiUrl: string,
-  options: { lookupBoundMs?: number; idleSocketTimeoutMs?: number } = {},
-): Promise<void> {
-  let where: ReturnType<typeof target>;
-  try {
-    where = target(new URL(apiUrl));
-  } catch {
-    return;
-  }
-  const origin = originOf(where);
-  if (early.has(origin)) return;
-  const open = (address: string, family: number | undefined) => {
-    const connectOptions = {
-      ...agentOptions(options.idleSocketTimeoutMs ?? IDLE_SOCKET_TIMEOUT_MS),
-      host: address,
-      family,
-      // The certificate is checked against the name, not the address it resolved to.
-      servername: isIP(where.host) ? '' : where.host,
-      noDelay: true,
-      keepAlive: true,
-      encoding: null,
-    };
-    const create: CreateConnection = (o) =>
-      where.secure ? tls.connect(o as tls.ConnectionOptions) : net.connect(o as unknown as net.NetConnectOpts);
-    const entry = openConnection(create, where, connectOptions);
-    entry.onGone = () => {
-      if (early.get(origin) === entry) early.delete(origin);
-    };
-    if (!entry.socket.destroyed) early.set(origin, entry);
-  };
-  if (isIP(where.host)) {
-    open(where.host, isIP(where.host));
-    // Node issues the connect on the next tick, and a module being evaluated runs no tick until it yields
-    // to the event loop: yield once, or the handshake would wait for the whole bundle to load.
-    await new Promise((resolve) => setImmediate(resolve));
-    return;
-  }
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, options.lookupBoundMs ?? 100);
-    dns.lookup(where.host, (error, address, family) => {
-      clearTimeout(timer);
-      if (!error) open(address, family);
-      resolve();
-    });
-  });
 }
 
 /** A request that failed on a reused connection before any byte of its answer: try once more, afresh. */
@@ -204,6 +123,9 @@ class DeadSocketError extends Error {
     super('the reused connection was dead');
   }
 }
+
+// The idle timeout of a kept-alive connection, and why (lib/early-connection.ts, which loads first).
+export { IDLE_SOCKET_TIMEOUT_MS };
 
 /** Bodies larger than this are not a StartConference answer; stop reading. */
 const MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -226,12 +148,14 @@ export class VoximplantClient {
   private readonly transport: typeof http | typeof https;
   private readonly agent: http.Agent;
   private readonly createConnection: CreateConnection;
+  private readonly idleSocketTimeoutMs: number;
   private preopened: Preopened | undefined;
 
   constructor(options: VoximplantClientOptions) {
     this.url = new URL(`${options.apiUrl.replace(/\/+$/, '')}/StartConference`);
     this.transport = this.url.protocol === 'http:' ? http : https;
-    this.agent = new this.transport.Agent(agentOptions(options.idleSocketTimeoutMs ?? IDLE_SOCKET_TIMEOUT_MS));
+    this.idleSocketTimeoutMs = options.idleSocketTimeoutMs ?? IDLE_SOCKET_TIMEOUT_MS;
+    this.agent = new this.transport.Agent(agentOptions(this.idleSocketTimeoutMs));
     // The agent's own factory, and in its place one that hands out the pre-opened connection first.
     const agent = this.agent as unknown as { createConnection: CreateConnection };
     this.createConnection = agent.createConnection.bind(this.agent);
@@ -241,7 +165,7 @@ export class VoximplantClient {
 
   /**
    * Opens a connection to Voximplant now (DNS, TCP, TLS), for the next request to use; sends nothing on
-   * it. Resolves when it is ready (at once when one is already open; a connection opened early by
+   * it. Resolves when it is ready (at once when one is already open; a TCP connection opened early by
    * `openEarlyConnection` is adopted), rejects when it cannot be opened; `signal` abandons it. An unused
    * connection closes after the idle timeout like any other.
    */
@@ -258,7 +182,7 @@ export class VoximplantClient {
 
   /** A connection through the agent's own factory (so TLS sessions are shared), as Agent.createSocket would. */
   private open(): Preopened {
-    const where = target(this.url);
+    const where = originOf(this.url);
     const connectOptions: Record<string, unknown> = {
       host: where.host,
       servername: isIP(where.host) ? '' : where.host,
@@ -267,20 +191,36 @@ export class VoximplantClient {
       keepAliveInitialDelay: (this.agent as unknown as { keepAliveMsecs: number }).keepAliveMsecs,
       encoding: null,
     };
-    connectOptions._agentKey = this.agent.getName({ ...connectOptions, port: where.port } as http.AgentOptions);
-    const entry = openConnection(this.createConnection, where, connectOptions);
+    connectOptions.port = where.port;
+    connectOptions._agentKey = this.agent.getName(connectOptions as http.AgentOptions);
+    const socket = this.createConnection(connectOptions) as Preopened['socket'];
+    const entry = watchConnection(socket, where);
     entry.onGone = () => {
       if (this.preopened === entry) this.preopened = undefined;
     };
     return entry;
   }
 
-  /** The connection openEarlyConnection made for this origin, if it is still there. */
+  /**
+   * The TCP connection openEarlyConnection made to this origin, if it is still there, as this client's
+   * pre-opened connection: for HTTPS, TLS starts on it now (node:tls is loaded by now).
+   */
   private adoptEarly(): Preopened | undefined {
-    const origin = originOf(target(this.url));
-    const entry = early.get(origin);
-    if (!entry) return undefined;
-    early.delete(origin);
+    const where = originOf(this.url);
+    const tcp = takeEarlyConnection(where);
+    if (!tcp) return undefined;
+    let socket: Socket = tcp;
+    if (where.secure) {
+      tcp.setTimeout(0);
+      socket = tls.connect({
+        socket: tcp,
+        host: where.host,
+        // The certificate is checked against the name (an address is checked as itself, without SNI).
+        ...(isIP(where.host) ? {} : { servername: where.host }),
+      });
+      socket.setTimeout(this.idleSocketTimeoutMs);
+    }
+    const entry = watchConnection(socket, where);
     entry.onGone = () => {
       if (this.preopened === entry) this.preopened = undefined;
     };

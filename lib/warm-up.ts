@@ -16,8 +16,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ConferenceService } from './conference.js';
 import { getConfig } from './config.js';
+import { openEarlyConnection } from './early-connection.js';
 import { VoxconfError } from './errors.js';
-import { openEarlyConnection } from './voximplant-client.js';
 
 /**
  * How long init waits for the warm-up. Lambda freezes the sandbox when init ends: work still pending then

@@ -41,6 +41,8 @@ export class ConnectionBook {
   private nextId = 1;
   private idle: IdleConnectionsSpec | undefined;
   private readonly open = new Set<Tracked>();
+  /** Every TCP connection, TLS handshake done or not (close() ends them all). */
+  private readonly raw = new Set<Socket>();
 
   constructor(
     private readonly server: Server,
@@ -50,6 +52,15 @@ export class ConnectionBook {
   ) {
     // Under TLS a connection counts once its handshake is done: the request sees the TLS socket.
     server.on(secure ? 'secureConnection' : 'connection', (socket: Socket) => this.opened(socket));
+    server.on('connection', (socket: Socket) => {
+      this.raw.add(socket);
+      socket.once('close', () => this.raw.delete(socket));
+    });
+  }
+
+  /** Destroys every connection, including one still before (or without) its TLS handshake. */
+  destroyAll(): void {
+    for (const socket of this.raw) socket.destroy();
   }
 
   /** undefined: Node's default (close after 5 s, announced). */

@@ -250,8 +250,10 @@ class Emulator implements VoximplantEmulator {
     this.closing ??= new Promise<void>((resolve) => {
       for (const wake of [...this.sleepers]) wake();
       this.server.close(() => resolve());
-      // Keep-alive sockets would otherwise hold the server (and a jest worker) open.
+      // Keep-alive sockets would otherwise hold the server (and a jest worker) open; so would a TCP
+      // connection that never started its TLS handshake.
       this.server.closeAllConnections();
+      this.connectionBook.destroyAll();
     });
     return this.closing;
   }

@@ -7,8 +7,8 @@
  */
 import tls from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { openEarlyConnection } from '../../lib/early-connection.js';
 import { UpstreamError, VoximplantClient } from '../../lib/index.js';
-import { openEarlyConnection } from '../../lib/voximplant-client.js';
 import {
   type CreatedAccount,
   generateSelfSignedCert,
@@ -85,10 +85,10 @@ describe.each(transports)('over %s', (transport) => {
   });
 
   it('a connection opened before any client exists is adopted by the first client for that origin', async () => {
-    await openEarlyConnection(emulator.url);
-    await until(() => emulator.connections().length === 1, 'the emulator to see the connection');
+    await openEarlyConnection(emulator.url, { lookupBoundMs: 100 });
     const client = newClient();
-    await client.preconnect(); // adopts it: no second connection
+    await client.preconnect(); // adopts it (under TLS, starts its handshake): no second connection
+    await until(() => emulator.connections().length === 1, 'the emulator to see the connection');
     await expect(start(client, 'early')).resolves.toBeDefined();
     expect(emulator.connections()).toEqual([expect.objectContaining({ requests: 1 })]);
   });
