@@ -113,14 +113,14 @@ function coldRows(nodeLabel: string, cold: ColdResults): Row[] {
     ),
     pair(
       'cold.import',
-      'cold: import of the bundle',
+      'cold: import of the bundle, its init included',
       (s) => s.importMs,
       undefined,
-      'floor: loading node:https/node:crypto + its module',
+      'voxconf: the warm-up at init reads the secret, signs and connects; floor: loading node:https/node:crypto + its module',
     ),
     pair(
       'cold.firstInvocation',
-      'cold: first invocation (GetSecretValue, key import, sign, StartConference)',
+      'cold: first invocation (floor: GetSecretValue, key import, sign, StartConference; voxconf: what init left)',
       (s) => s.invokeMs,
       undefined,
     ),
