@@ -170,7 +170,7 @@ export class VoximplantClient {
    * connection closes after the idle timeout like any other.
    */
   preconnect(signal?: AbortSignal): Promise<void> {
-    signal?.throwIfAborted();
+    if (signal?.aborted) return Promise.reject(signal.reason);
     if (!this.preopened) {
       const free = Object.values((this.agent as unknown as { freeSockets: Record<string, Socket[]> }).freeSockets);
       if (free.some((sockets) => sockets.some((socket) => !socket.destroyed))) return Promise.resolve();
