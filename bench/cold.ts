@@ -195,10 +195,9 @@ export async function runCold(ctx: BenchContext, plan: Plan): Promise<ColdResult
       ['floor', 'realistic'],
       ['peer', 'realistic'],
     ];
-    if (plan.coldDistantRuns > 0) {
+    // No untimed round first: the loopback rounds above already brought the bundles into the file cache.
+    if (plan.coldDistantRuns > 0)
       ctx.log(`  cold at the realistic profile: ${plan.coldDistantRuns} processes per client`);
-      for (const [variant, profile] of rotation) await coldRun(ctx, variant, -1, emptySeries(), profile);
-    }
     for (let i = 0; i < plan.coldDistantRuns; i++) {
       for (let k = 0; k < rotation.length; k++) {
         const [variant, profile] = rotation[(i + k) % rotation.length]!;
