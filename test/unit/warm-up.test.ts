@@ -3,12 +3,14 @@
  * how each part is reported, the bound, and the one log line (without secrets). No timing assertions: the
  * bound is exercised with parts that never settle.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import {
   ConferenceService,
   ConfigurationError,
   CredentialsError,
   loadConfig,
+  SecretsManagerCredentials,
   type VoximplantCredentials,
 } from '../../lib/index.js';
 import { type WarmUpOptions, warmUp } from '../../lib/warm-up.js';
@@ -147,5 +149,41 @@ describe('ConferenceService.warmUp', () => {
     const work = service.warmUp();
     await expect(work.token).resolves.toEqual({ status: 'rejected', reason: failure });
     expect(work.connection).toBeUndefined();
+  });
+});
+
+describe('the secret read under a warm-up signal', () => {
+  it('is abandoned when the signal aborts, and the next read starts afresh', async () => {
+    const { privateKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
+    const secret = JSON.stringify({
+      account_id: 1,
+      account_email: 'a@b.invalid',
+      key_id: 'k',
+      private_key: privateKey,
+    });
+    const signals: (AbortSignal | undefined)[] = [];
+    const client = {
+      // The first read hangs until aborted (as a frozen one would); later ones answer.
+      send: (_command: unknown, options?: { abortSignal?: AbortSignal }) => {
+        signals.push(options?.abortSignal);
+        if (signals.length > 1) return Promise.resolve({ SecretString: secret, VersionId: 'v1' });
+        return new Promise((_, reject) =>
+          options?.abortSignal?.addEventListener('abort', () =>
+            reject(Object.assign(new Error('aborted'), { name: 'AbortError' })),
+          ),
+        );
+      },
+    };
+    const provider = new SecretsManagerCredentials({ secretId: 's', ttlMs: 60_000, client: client as never });
+    const controller = new AbortController();
+    const warm = provider.get({ signal: controller.signal });
+    controller.abort();
+    await expect(warm).rejects.toMatchObject({ code: 'credentials_unavailable' });
+    await expect(provider.get()).resolves.toMatchObject({ keyId: 'k' });
+    expect(signals).toEqual([controller.signal, undefined]);
   });
 });
