@@ -4,7 +4,7 @@
  * more than one record (one after another would be ~10x). Also a few cold processes whose first invocation
  * is a batch of 10: they must still make one GetSecretValue and sign one token (shared in-flight work).
  */
-import { type ColdSeries, coldRun } from './cold.js';
+import { type ColdSeries, coldRun, emptySeries } from './cold.js';
 import { LATENCY, type Plan } from './config.js';
 import type { BenchContext } from './context.js';
 import { runWarmProcess, type WarmProcessResult } from './warm.js';
@@ -27,20 +27,11 @@ export async function runBatch(ctx: BenchContext, plan: Plan): Promise<BatchResu
   });
   let cold10: ColdSeries | undefined;
   if (plan.coldBatchRuns > 0) {
-    cold10 = {
-      importMs: [],
-      invokeMs: [],
-      totalMs: [],
-      sinceProcessStartMs: [],
-      wallMs: [],
-      peakRssBytes: [],
-      getSecretValue: [],
-      signings: [],
-      stdoutLines: [],
-    };
+    const series = emptySeries();
+    cold10 = series;
     ctx.stack.main.emulator.setLatency(LATENCY.batch);
     try {
-      for (let i = 0; i < plan.coldBatchRuns; i++) await coldRun(ctx, 'queue10', i, cold10);
+      for (let i = 0; i < plan.coldBatchRuns; i++) await coldRun(ctx, 'queue10', i, series);
     } finally {
       ctx.stack.main.emulator.setLatency(0);
     }

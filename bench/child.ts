@@ -4,7 +4,7 @@
  * EMF metrics, as Lambda would capture them) goes to a file, so that no work of this process (which also
  * serves the emulator) depends on how much a client logs; its lines are counted. stderr is kept for errors.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from './bundles.js';
@@ -23,12 +23,17 @@ let counter = 0;
 
 export async function runChild<T>(options: {
   node: string;
-  script: 'cold.mjs' | 'warm.mjs';
+  script: 'cold.mjs' | 'warm.mjs' | 'freeze.mjs';
   spec: Record<string, unknown>;
   env: Record<string, string>;
   workDir: string;
   timeoutMs: number;
   label: string;
+  /**
+   * For a child that says `ready` on fd 3 and then waits for a line on stdin (freeze.mjs): called when it
+   * is ready, with the child; it resolves once it has written that line.
+   */
+  onReady?: (child: ChildProcess) => Promise<void>;
 }): Promise<ChildRun<T>> {
   const id = `${process.pid}-${++counter}`;
   const specFile = path.join(options.workDir, `spec-${id}.json`);
@@ -43,11 +48,23 @@ export async function runChild<T>(options: {
       signal: NodeJS.Signals | null;
       stderr: string;
     }>((resolve, reject) => {
+      const { onReady } = options;
       const child = spawn(options.node, [path.join(CHILDREN_DIR, options.script), specFile], {
         cwd: options.workDir,
         env: options.env,
-        stdio: ['ignore', stdoutFd, 'pipe'],
+        stdio: onReady ? ['pipe', stdoutFd, 'pipe', 'pipe'] : ['ignore', stdoutFd, 'pipe'],
       });
+      if (onReady) {
+        let said = '';
+        child.stdio[3]!.on('data', (chunk: Buffer) => {
+          said += chunk.toString('utf8');
+          if (said !== 'ready\n') return;
+          onReady(child).catch((error: unknown) => {
+            child.kill('SIGKILL');
+            reject(error);
+          });
+        });
+      }
       let stderr = '';
       child.stderr!.on('data', (chunk: Buffer) => {
         if (stderr.length < 20_000) stderr += chunk.toString('utf8');

@@ -19,7 +19,7 @@ import {
   scheduleEventFor,
   sqsEventFor,
 } from './context.js';
-import { type ClientName, mark, tally } from './stack.js';
+import { type ClientName, mark, type ProfileName, tally } from './stack.js';
 
 export interface ColdChildResult {
   kind: string;
@@ -45,12 +45,14 @@ export interface ColdSeries {
   readonly signings: number[];
   /** Log/metric lines each run wrote to stdout. */
   readonly stdoutLines: number[];
+  /** Connections each run opened to Voximplant (distant runs only: counted by the proxy). */
+  readonly apiConnections: number[];
 }
 
 /** `queue10`: the queue function whose first invocation is a batch of 10 records. */
 export type ColdVariant = 'voxconf' | 'floor' | 'peer' | 'peer-unbundled' | 'queue' | 'queue10' | 'schedule';
 
-const emptySeries = (): ColdSeries => ({
+export const emptySeries = (): ColdSeries => ({
   importMs: [],
   invokeMs: [],
   totalMs: [],
@@ -60,16 +62,23 @@ const emptySeries = (): ColdSeries => ({
   getSecretValue: [],
   signings: [],
   stdoutLines: [],
+  apiConnections: [],
 });
 
-/** One cold process of a variant; checks that it made exactly one successful StartConference. */
+/**
+ * One cold process of a variant; checks that it made exactly one successful StartConference. With a
+ * `profile`, the client reaches the emulator and Secrets Manager (over HTTPS) through the latency proxies.
+ */
 export async function coldRun(
   ctx: BenchContext,
   variant: ColdVariant,
   index: number,
   series: ColdSeries,
+  profile?: ProfileName,
 ): Promise<void> {
   const endpoint = ctx.stack.main;
+  const distant = profile === undefined ? undefined : ctx.stack.distant;
+  if (profile !== undefined && !distant) throw new BenchError('distant runs need the HTTPS emulator');
   const name = `bench cold ${variant}`;
   let client: ClientName;
   let spec: Record<string, unknown>;
@@ -94,13 +103,18 @@ export async function coldRun(
       functionName: `voxconf-bench-${fn}`,
       timeoutMs: ctx.stack.settings[fn].timeoutSeconds * 1000,
     };
-    env = ctx.stack.lambdaEnv(fn, endpoint);
+    env = ctx.stack.lambdaEnv(
+      fn,
+      endpoint,
+      distant ? { VOXIMPLANT_API_URL: distant.apiUrl, AWS_ENDPOINT_URL_SECRETS_MANAGER: distant.secretsEndpoint } : {},
+    );
   } else if (variant === 'floor') {
     client = 'floor';
+    const floor = ctx.stack.floorOptions(endpoint);
     spec = {
       kind: 'floor',
       module: FLOOR_MODULE,
-      floor: ctx.stack.floorOptions(endpoint),
+      floor: distant ? { ...floor, apiUrl: distant.apiUrl, secretsEndpoint: distant.secretsEndpoint } : floor,
       params: floorParams(endpoint, name),
     };
     env = ctx.stack.plainEnv();
@@ -108,13 +122,16 @@ export async function coldRun(
     client = 'peer';
     const module = variant === 'peer' ? ctx.peerBundle : PEER_UNBUNDLED_MODULE;
     if (!module || endpoint.transport !== 'https') throw new BenchError('the official SDK needs the HTTPS emulator');
-    spec = { kind: 'peer', module, peer: peerSpec(endpoint, name) };
+    const peer = peerSpec(endpoint, name);
+    spec = { kind: 'peer', module, peer: distant ? { ...peer, host: distant.apiHost } : peer };
     env = ctx.stack.plainEnv();
     expectedRequests = 1;
   }
   const account = endpoint.accounts[client];
   const since = mark(endpoint.emulator);
   const secretsBefore = ctx.stack.secrets.getSecretValueCount(account.secretName);
+  if (distant && profile) distant.setProfile(profile);
+  const connectionsBefore = distant?.apiConnections() ?? 0;
   const run = await runChild<ColdChildResult>({
     node: ctx.node.bin,
     script: 'cold.mjs',
@@ -122,7 +139,7 @@ export async function coldRun(
     env,
     workDir: ctx.workDir,
     timeoutMs: CHILD_TIMEOUT_MS,
-    label: `cold ${variant} #${index + 1} (${ctx.node.version})`,
+    label: `cold ${variant}${profile ? `@${profile}` : ''} #${index + 1} (${ctx.node.version})`,
   });
   const seen = tally(endpoint.emulator, since, account);
   if (seen.requests !== expectedRequests || seen.successes !== expectedRequests) {
@@ -140,15 +157,19 @@ export async function coldRun(
   series.getSecretValue.push(ctx.stack.secrets.getSecretValueCount(account.secretName) - secretsBefore);
   series.signings.push(seen.signings);
   series.stdoutLines.push(run.stdoutLines);
+  if (distant) series.apiConnections.push(distant.apiConnections() - connectionsBefore);
 }
 
+/** A series key: a variant on loopback, or `<variant>@<profile>` through the latency proxies. */
+export type ColdKey = ColdVariant | `${ColdVariant}@${ProfileName}`;
+
 export interface ColdResults {
-  readonly series: Partial<Record<ColdVariant, ColdSeries>>;
+  readonly series: Partial<Record<ColdKey, ColdSeries>>;
 }
 
 export async function runCold(ctx: BenchContext, plan: Plan): Promise<ColdResults> {
-  const series: Partial<Record<ColdVariant, ColdSeries>> = {};
-  const get = (variant: ColdVariant) => (series[variant] ??= emptySeries());
+  const series: Partial<Record<ColdKey, ColdSeries>> = {};
+  const get = (key: ColdKey) => (series[key] ??= emptySeries());
   const main: ColdVariant[] = ctx.peerBundle ? ['voxconf', 'floor', 'peer'] : ['voxconf', 'floor'];
   // One untimed process of each first: the OS file cache holds the bundles and node binary from then on.
   for (const variant of main) await coldRun(ctx, variant, -1, emptySeries());
@@ -164,6 +185,32 @@ export async function runCold(ctx: BenchContext, plan: Plan): Promise<ColdResult
   }
   if (ctx.peerBundle) {
     for (let i = 0; i < plan.coldPeerUnbundledRuns; i++) await coldRun(ctx, 'peer-unbundled', i, get('peer-unbundled'));
+  }
+  if (ctx.stack.distant && ctx.peerBundle) {
+    // At a network distance: voxconf, the floor and the official SDK at the realistic profile, and voxconf
+    // on the same path at 0 RTT (what the distance costs it), in one rotation so that drift hits all alike.
+    const rotation: [ColdVariant, ProfileName][] = [
+      ['voxconf', 'zero'],
+      ['voxconf', 'realistic'],
+      ['floor', 'realistic'],
+      ['peer', 'realistic'],
+    ];
+    // No untimed round first: the loopback rounds above already brought the bundles into the file cache.
+    if (plan.coldDistantRuns > 0)
+      ctx.log(`  cold at the realistic profile: ${plan.coldDistantRuns} processes per client`);
+    for (let i = 0; i < plan.coldDistantRuns; i++) {
+      for (let k = 0; k < rotation.length; k++) {
+        const [variant, profile] = rotation[(i + k) % rotation.length]!;
+        await coldRun(ctx, variant, i, get(`${variant}@${profile}`), profile);
+      }
+    }
+    const far: ColdVariant[] = ['voxconf', 'floor', 'peer'];
+    for (let i = 0; i < plan.coldFarRuns; i++) {
+      for (let k = 0; k < far.length; k++) {
+        const variant = far[(i + k) % far.length]!;
+        await coldRun(ctx, variant, i, get(`${variant}@far`), 'far');
+      }
+    }
   }
   return { series };
 }

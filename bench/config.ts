@@ -19,6 +19,14 @@ export interface Plan {
   readonly coldBatchRuns: number;
   /** Credentials TTL check: one invocation every intervalMs for durationMs with a 1 s TTL. */
   readonly ttl: { readonly intervalMs: number; readonly durationMs: number };
+  /** Cold processes per client at the realistic profile (and voxconf at 0 RTT on the same path). */
+  readonly coldDistantRuns: number;
+  /** Cold processes per client at the far profile (information). */
+  readonly coldFarRuns: number;
+  /** Processes that initialize, are frozen, then invoked; and the warm invocations after the first. */
+  readonly freeze: { readonly runs: number; readonly warmInvocations: number };
+  /** Fresh processes per package importing it alone (0: not measured). */
+  readonly importCostRuns: number;
   /** Whether to repeat the main figures on the other Node (Node 22, for information; the primary is 24). */
   readonly secondaryNode: boolean;
 }
@@ -33,6 +41,10 @@ export const FULL: Plan = {
   batchRounds: 15,
   coldBatchRuns: 3,
   ttl: { intervalMs: 100, durationMs: 2300 },
+  coldDistantRuns: 15,
+  coldFarRuns: 5,
+  freeze: { runs: 8, warmInvocations: 5 },
+  importCostRuns: 5,
   secondaryNode: true,
 };
 
@@ -46,6 +58,10 @@ export const QUICK: Plan = {
   batchRounds: 3,
   coldBatchRuns: 1,
   ttl: { intervalMs: 100, durationMs: 1300 },
+  coldDistantRuns: 2,
+  coldFarRuns: 0,
+  freeze: { runs: 1, warmInvocations: 3 },
+  importCostRuns: 1,
   secondaryNode: false,
 };
 
@@ -60,6 +76,10 @@ export const SECONDARY: Plan = {
   batchRounds: 8,
   coldBatchRuns: 0,
   ttl: { intervalMs: 100, durationMs: 0 },
+  coldDistantRuns: 5,
+  coldFarRuns: 0,
+  freeze: { runs: 3, warmInvocations: 5 },
+  importCostRuns: 0,
   secondaryNode: false,
 };
 
@@ -74,6 +94,12 @@ export const TARGETS = {
   coldRatio: 2,
   memoryRatio: 1.5,
   bundleKiB: 450,
+  /** Cold at the realistic profile: at most this much more than the same at 0 RTT, besides one round trip. */
+  distantAddedBeyondRttMs: 10,
+  /** Cold at the realistic profile against the official SDK at the same profile. */
+  distantVsPeerRatio: 0.75,
+  /** Init, freeze, invoke: the first invocation against a warm one. */
+  freezeFirstRatio: 1.3,
 } as const;
 
 /** Per child process. */

@@ -4,10 +4,13 @@
  */
 
 import type { BatchResults } from './batch.js';
-import type { ColdResults, ColdSeries } from './cold.js';
+import type { ColdKey, ColdResults, ColdSeries } from './cold.js';
 import { LATENCY, TARGETS } from './config.js';
 import type { NodeInfo } from './context.js';
+import { FREEZE_MS, type FreezeSeries } from './freeze.js';
+import type { ImportCost } from './import-cost.js';
 import type { FunctionSize } from './size.js';
+import { PROFILES } from './stack.js';
 import { KiB, MiB, median, pairedDifference, pairedRatio, round, type Summary, summarize } from './stats.js';
 import { runsOf, type WarmProcessResult, type WarmResults } from './warm.js';
 
@@ -16,6 +19,10 @@ export interface NodeRun {
   readonly cold: ColdResults;
   readonly warm: WarmResults;
   readonly batch: BatchResults;
+  /** Init, freeze, invoke (undefined without HTTPS or with no runs). */
+  readonly freeze?: FreezeSeries | undefined;
+  /** Each package imported alone (primary Node only). */
+  readonly importCost?: ImportCost | undefined;
   readonly durationMs: number;
 }
 
@@ -29,7 +36,17 @@ export interface Cell {
 export interface Row {
   readonly id: string;
   readonly node: string;
-  readonly section: 'cold' | 'warm' | 'batch' | 'memory' | 'size' | 'counts' | 'peer';
+  readonly section:
+    | 'cold'
+    | 'distance'
+    | 'freeze'
+    | 'warm'
+    | 'batch'
+    | 'memory'
+    | 'size'
+    | 'import'
+    | 'counts'
+    | 'peer';
   readonly metric: string;
   readonly unit: string;
   readonly voxconf: Cell;
@@ -96,14 +113,14 @@ function coldRows(nodeLabel: string, cold: ColdResults): Row[] {
     ),
     pair(
       'cold.import',
-      'cold: import of the bundle',
+      'cold: import of the bundle, its init included',
       (s) => s.importMs,
       undefined,
-      'floor: loading node:https/node:crypto + its module',
+      'voxconf: the warm-up at init reads the secret, signs and connects; floor: loading node:https/node:crypto + its module',
     ),
     pair(
       'cold.firstInvocation',
-      'cold: first invocation (GetSecretValue, key import, sign, StartConference)',
+      'cold: first invocation (floor: GetSecretValue, key import, sign, StartConference; voxconf: what init left)',
       (s) => s.invokeMs,
       undefined,
     ),
@@ -141,6 +158,151 @@ function coldRows(nodeLabel: string, cold: ColdResults): Row[] {
       target: `<= ${TARGETS.coldRatio}x`,
       met: value <= TARGETS.coldRatio,
       note: `import ${round(median(s.importMs), 1)} ms + first invocation ${round(median(s.invokeMs), 1)} ms`,
+    });
+  }
+  return rows;
+}
+
+const profileLabel = (profile: 'realistic' | 'far') =>
+  `Voximplant ${PROFILES[profile].voximplant} ms, AWS ${PROFILES[profile].aws} ms RTT`;
+
+/** Cold start at a network distance (through the latency proxies), and init-freeze-invoke. */
+function distanceRows(nodeLabel: string, cold: ColdResults, freeze: FreezeSeries | undefined): Row[] {
+  const rows: Row[] = [];
+  const at = (key: ColdKey) => cold.series[key];
+  const real = at('voxconf@realistic');
+  const pair = (
+    id: string,
+    metric: string,
+    a: ColdSeries,
+    b: ColdSeries,
+    baselineName: string,
+    extra: Partial<Row> = {},
+  ): Row => ({
+    id,
+    node: nodeLabel,
+    section: 'distance',
+    metric,
+    unit: 'ms',
+    voxconf: cell(summarize(a.sinceProcessStartMs)),
+    baselineName,
+    baseline: cell(summarize(b.sinceProcessStartMs)),
+    ratio: cell(pairedRatio(a.sinceProcessStartMs, b.sinceProcessStartMs)),
+    ...extra,
+  });
+  const zero = at('voxconf@zero');
+  if (real && zero && real.sinceProcessStartMs.length) {
+    const added = pairedDifference(real.sinceProcessStartMs, zero.sinceProcessStartMs);
+    const allowed = PROFILES.realistic.voximplant + TARGETS.distantAddedBeyondRttMs;
+    rows.push(
+      pair(
+        'distance.cold.vsZero',
+        `cold start at the realistic profile (${profileLabel('realistic')}): process start -> first answer, vs voxconf at 0 RTT`,
+        real,
+        zero,
+        'voxconf, 0 RTT',
+        {
+          target: `<= +${allowed} ms (1 RTT + ${TARGETS.distantAddedBeyondRttMs})`,
+          met: added.median <= allowed,
+          note: `added ${round(added.median, 1)} ms (paired; ${round(added.min, 1)} to ${round(added.max, 1)}); 0 RTT on the same path (proxies, Secrets Manager over HTTPS); init ${round(median(real.importMs), 1)} ms + first invocation ${round(median(real.invokeMs), 1)} ms`,
+        },
+      ),
+    );
+  }
+  const peer = at('peer@realistic');
+  if (real && peer?.sinceProcessStartMs.length) {
+    const ratio = pairedRatio(real.sinceProcessStartMs, peer.sinceProcessStartMs);
+    rows.push(
+      pair(
+        'distance.cold.vsPeer',
+        'cold start at the realistic profile vs official SDK: process start -> first answer',
+        real,
+        peer,
+        'official SDK',
+        {
+          target: `<= ${TARGETS.distantVsPeerRatio}x`,
+          met: ratio.median <= TARGETS.distantVsPeerRatio,
+          note: 'the SDK reads credentials.json from a file; voxconf also fetches it from Secrets Manager',
+        },
+      ),
+    );
+  }
+  const floor = at('floor@realistic');
+  if (real && floor?.sinceProcessStartMs.length) {
+    rows.push(
+      pair(
+        'distance.cold.vsFloor',
+        'cold start at the realistic profile vs the floor: process start -> first answer',
+        real,
+        floor,
+        'floor',
+        { note: 'the floor is sequential: GetSecretValue, sign, then connect to Voximplant and POST' },
+      ),
+    );
+  }
+  const far = at('voxconf@far');
+  for (const [other, name] of [
+    ['floor@far', 'floor'],
+    ['peer@far', 'official SDK'],
+  ] as const) {
+    const base = at(other);
+    if (far && base?.sinceProcessStartMs.length) {
+      rows.push(
+        pair(
+          `distance.far.vs${name === 'floor' ? 'Floor' : 'Peer'}`,
+          `cold start at the far profile (${profileLabel('far')}) vs ${name}: process start -> first answer`,
+          far,
+          base,
+          name,
+        ),
+      );
+    }
+  }
+  if (real?.apiConnections.length) {
+    const most = Math.max(...real.apiConnections);
+    rows.push({
+      id: 'distance.cold.connections',
+      node: nodeLabel,
+      section: 'counts',
+      metric: `connections to Voximplant per cold start at the realistic profile (max over ${real.apiConnections.length})`,
+      unit: 'calls',
+      voxconf: single(most),
+      note: 'opened at init, then used by the first POST',
+    });
+  }
+  if (freeze?.firstMs.length) {
+    const ratio = pairedRatio(freeze.firstMs, freeze.warmMs);
+    rows.push({
+      id: 'freeze.firstVsWarm',
+      node: nodeLabel,
+      section: 'freeze',
+      metric: `init, freeze ${FREEZE_MS / 1000} s (SIGSTOP), invoke: the first invocation vs a warm one, realistic profile`,
+      unit: 'ms',
+      voxconf: cell(summarize(freeze.firstMs)),
+      baselineName: 'warm invocation',
+      baseline: cell(summarize(freeze.warmMs)),
+      ratio: cell(ratio),
+      target: `<= ${TARGETS.freezeFirstRatio}x`,
+      met: ratio.median <= TARGETS.freezeFirstRatio,
+      note: `init (import with the warm-up) ${round(median(freeze.initMs), 1)} ms; ${freeze.firstMs.length} processes, GetSecretValue ${Math.max(...freeze.getSecretValue)}, signings ${Math.max(...freeze.signings)}, connections ${Math.max(...freeze.apiConnections)} per process`,
+    });
+  }
+  return rows;
+}
+
+function importRows(nodeLabel: string, cost: ImportCost | undefined): Row[] {
+  if (!cost) return [];
+  const rows: Row[] = [];
+  const empty = cost.baselineMs.length ? median(cost.baselineMs) : undefined;
+  for (const entry of cost.packages) {
+    rows.push({
+      id: `import.${entry.name}`,
+      node: nodeLabel,
+      section: 'import',
+      metric: `import alone: ${entry.name}`,
+      unit: 'ms',
+      voxconf: cell(summarize(entry.importMs)),
+      note: `${round(entry.bytes / KiB, 1)} KiB bundled alone; in ${entry.functions.join(', ')}; ${entry.names.join(', ')}${empty === undefined ? '' : `; an empty bundle takes ${round(empty, 2)} ms`}`,
     });
   }
   return rows;
@@ -234,6 +396,8 @@ export function buildRows(run: NodeRun, sizes: FunctionSize[] | undefined): Row[
   const n = `node ${run.node.version}`;
   const rows: Row[] = [];
   rows.push(...coldRows(n, run.cold));
+  const distance = distanceRows(n, run.cold, run.freeze);
+  rows.push(...distance.filter((row) => row.section !== 'counts'));
   const { warm20, warm0, warm0Http, memory, ttl } = run.warm;
   rows.push(
     ...warmPair(
@@ -351,7 +515,9 @@ export function buildRows(run: NodeRun, sizes: FunctionSize[] | undefined): Row[
         : undefined,
     });
   }
+  rows.push(...importRows(n, run.importCost));
   // Counts
+  rows.push(...distance.filter((row) => row.section === 'counts'));
   const v = run.cold.series.voxconf;
   if (v) {
     const gsv = Math.max(...v.getSecretValue);

@@ -32,6 +32,8 @@ import { prepareBundles, ROOT } from './bundles.js';
 import { runCold } from './cold.js';
 import { FULL, type Plan, QUICK, SECONDARY } from './config.js';
 import { type BenchContext, BenchError, type NodeInfo } from './context.js';
+import { runFreeze } from './freeze.js';
+import { runImportCost } from './import-cost.js';
 import { buildPeerBundle } from './peer.js';
 import { buildRows, type NodeRun, type Row, renderMarkdown, renderTable } from './report.js';
 import { type FunctionSize, measureSizes } from './size.js';
@@ -128,9 +130,11 @@ async function measureNode(ctx: BenchContext, plan: Plan): Promise<NodeRun> {
   const started = Date.now();
   ctx.log(`Node ${ctx.node.version} (${ctx.node.role}): cold start, ${plan.coldRuns} processes per client`);
   const cold = await runCold(ctx, plan);
+  const freeze = await runFreeze(ctx, plan);
   const warm = await runWarm(ctx, plan);
   const batch = await runBatch(ctx, plan);
-  return { node: ctx.node, cold, warm, batch, durationMs: Date.now() - started };
+  const importCost = await runImportCost(ctx, plan.importCostRuns);
+  return { node: ctx.node, cold, freeze, warm, batch, importCost, durationMs: Date.now() - started };
 }
 
 /** The JSON keeps every run's series (cold: per process; warm: per round) and a summary of the per-call times. */
@@ -177,6 +181,11 @@ function compactRun(run: NodeRun) {
       },
     },
     batch: { warm: compactWarm(run.batch.warm), cold10: roundAll(run.batch.cold10) },
+    freeze: roundAll(run.freeze),
+    importCost: run.importCost && {
+      baselineMs: run.importCost.baselineMs.map((v) => round(v, 2)),
+      packages: run.importCost.packages.map((p) => ({ ...p, importMs: p.importMs.map((v) => round(v, 2)) })),
+    },
   };
 }
 

@@ -17,6 +17,7 @@ import {
   type VoximplantEmulator,
 } from '../local/voximplant-emulator/index.js';
 import { type FunctionName, ROOT } from './bundles.js';
+import { type LatencyProxy, startLatencyProxy, startTlsFront } from './latency-proxy.js';
 
 export const CLIENTS = ['voxconf', 'floor', 'peer'] as const;
 export type ClientName = (typeof CLIENTS)[number];
@@ -40,6 +41,36 @@ export interface Endpoint {
   readonly accounts: Record<ClientName, Account>;
 }
 
+/**
+ * Network distances, as round trips added by the latency proxies: `aws` to the AWS stand-ins (Secrets
+ * Manager in the same region: a couple of ms), `voximplant` to the emulator (Voximplant's API from an AWS
+ * region: tens of ms). `realistic` is the profile of the targets; `far` is for information.
+ */
+export const PROFILES = {
+  zero: { aws: 0, voximplant: 0 },
+  realistic: { aws: 2, voximplant: 40 },
+  far: { aws: 2, voximplant: 120 },
+} as const;
+export type ProfileName = keyof typeof PROFILES;
+
+/**
+ * The HTTPS emulator and Secrets Manager (behind a TLS front: AWS speaks only HTTPS) seen through latency
+ * proxies. The same accounts and secrets as the main endpoint; only the way there differs.
+ */
+export interface Distant {
+  readonly endpoint: Endpoint;
+  /** VOXIMPLANT_API_URL through the proxy. */
+  readonly apiUrl: string;
+  /** `127.0.0.1:<port>` of the emulator's proxy (the official SDK takes a host). */
+  readonly apiHost: string;
+  /** AWS_ENDPOINT_URL_SECRETS_MANAGER through the proxy (HTTPS). */
+  readonly secretsEndpoint: string;
+  /** Sets both proxies' round trips for the connections opened from now on. */
+  setProfile(profile: ProfileName): void;
+  /** Connections the emulator's proxy has accepted so far. */
+  apiConnections(): number;
+}
+
 /** A function's deployment settings from serverless.yml (literal values only). */
 export interface FunctionSettings {
   /** Lambda runtime, e.g. `nodejs24.x` (AWS_EXECUTION_ENV is `AWS_Lambda_<runtime>`). */
@@ -58,6 +89,8 @@ export interface Stack {
   readonly sqs: LocalSqs;
   readonly certPath: string | undefined;
   readonly tlsError: string | undefined;
+  /** The main endpoint through latency proxies (HTTPS only; undefined without a certificate). */
+  readonly distant: Distant | undefined;
   readonly settings: Record<FunctionName, FunctionSettings>;
   /** The environment Lambda would give function `fn`, pointed at `endpoint`. */
   lambdaEnv(fn: FunctionName, endpoint: Endpoint, extra?: Record<string, string>): Record<string, string>;
@@ -142,11 +175,13 @@ export async function startStack(workDir: string, log: (line: string) => void): 
   let certPath: string | undefined;
   let tlsError: string | undefined;
   let httpsEmulator: VoximplantEmulator | undefined;
+  let tlsPair: { key: string; cert: string } | undefined;
   try {
     const tls = await generateSelfSignedCert();
     certPath = path.join(workDir, 'emulator-cert.pem');
     writeFileSync(certPath, tls.cert);
     httpsEmulator = await startEmulator({ tls, maxRecords: 100_000 });
+    tlsPair = tls;
   } catch (error) {
     tlsError = `no HTTPS emulator (openssl: ${(error as Error).message}); HTTP only, official SDK not measured`;
     log(`stack: ${tlsError}`);
@@ -154,6 +189,40 @@ export async function startStack(workDir: string, log: (line: string) => void): 
   const httpEmulator = await startEmulator({ maxRecords: 100_000 });
   const https = httpsEmulator ? await makeEndpoint('https', httpsEmulator, secrets, workDir) : undefined;
   const http = await makeEndpoint('http', httpEmulator, secrets, workDir);
+  const closers: (() => Promise<void>)[] = [];
+  let distant: Distant | undefined;
+  if (https && tlsPair) {
+    const secretsUrl = new URL(secrets.endpoint);
+    const front = await startTlsFront({
+      target: { host: secretsUrl.hostname, port: Number(secretsUrl.port) },
+      key: tlsPair.key,
+      cert: tlsPair.cert,
+    });
+    const apiProxy: LatencyProxy = await startLatencyProxy({
+      name: 'voximplant',
+      target: { host: https.emulator.host, port: https.emulator.port },
+    });
+    const awsProxy: LatencyProxy = await startLatencyProxy({
+      name: 'aws',
+      target: { host: '127.0.0.1', port: front.port },
+    });
+    closers.push(
+      () => apiProxy.close(),
+      () => awsProxy.close(),
+      () => front.close(),
+    );
+    distant = {
+      endpoint: https,
+      apiUrl: `https://${apiProxy.authority}/platform_api`,
+      apiHost: apiProxy.authority,
+      secretsEndpoint: `https://${awsProxy.authority}`,
+      setProfile(profile) {
+        apiProxy.setRtt(PROFILES[profile].voximplant);
+        awsProxy.setRtt(PROFILES[profile].aws);
+      },
+      apiConnections: () => apiProxy.connections(),
+    };
+  }
   const missingFile = path.join(workDir, 'no-such-aws-config');
 
   const base = (): Record<string, string> => ({
@@ -182,6 +251,7 @@ export async function startStack(workDir: string, log: (line: string) => void): 
     sqs,
     certPath,
     tlsError,
+    distant,
     settings,
     lambdaEnv(fn, endpoint, extra = {}) {
       const s = settings[fn];
@@ -221,6 +291,7 @@ export async function startStack(workDir: string, log: (line: string) => void): 
       };
     },
     async close() {
+      await Promise.all(closers.map((close) => close()));
       await Promise.all([https?.emulator.close(), http.emulator.close(), secrets.close(), sqs.close()]);
     },
   };

@@ -24,7 +24,7 @@ import {
   prepareBundles,
   ROOT,
 } from './bundles.js';
-import { type ColdSeries, coldRun } from './cold.js';
+import { type ColdSeries, coldRun, emptySeries } from './cold.js';
 import type { BenchContext, NodeInfo } from './context.js';
 import { buildPeerBundle } from './peer.js';
 import { startStack } from './stack.js';
@@ -75,17 +75,7 @@ async function build(fn: FunctionName, extra: Record<string, unknown>, outdir: s
   return path.join(outdir, `${fn}.mjs`);
 }
 
-const empty = (): ColdSeries => ({
-  importMs: [],
-  invokeMs: [],
-  totalMs: [],
-  sinceProcessStartMs: [],
-  wallMs: [],
-  peakRssBytes: [],
-  getSecretValue: [],
-  signings: [],
-  stdoutLines: [],
-});
+const empty = (): ColdSeries => emptySeries();
 
 async function main() {
   const args = process.argv.slice(2);

@@ -1,9 +1,16 @@
+import './connect-early.js';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { deadlineFrom, RESERVE_MS } from '../lib/deadline.js';
 import { correlationIdOf, httpOutcomePublisher, startFromHttp } from '../lib/http-api.js';
 import { getConferenceService, getConfig } from '../lib/index.js';
 import { correlationId, httpEdge, MIDDY_OPTIONS, observability } from '../lib/middleware.js';
+import { logger } from '../lib/observability.js';
+import { warmUp } from '../lib/warm-up.js';
+
+// Init: the key, the token and the connection to Voximplant, ready before the first request (bounded;
+// the connection was started by the first import, ./connect-early.js).
+await warmUp({ service: getConferenceService, logger });
 
 /** POST /conferences (API Gateway HTTP API, payload 2.0): start or join the conference in the body. */
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>(MIDDY_OPTIONS)

@@ -1,3 +1,4 @@
+import './connect-early.js';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { getDeadLetterSink } from '../lib/dead-letter.js';
@@ -8,6 +9,11 @@ import { MIDDY_OPTIONS, observability } from '../lib/middleware.js';
 import { logger } from '../lib/observability.js';
 import { processQueueBatch } from '../lib/queue-batch.js';
 import { getRedelivery } from '../lib/redelivery.js';
+import { warmUp } from '../lib/warm-up.js';
+
+// Init: the key, the token and the connection to Voximplant, ready before the first request (bounded;
+// the connection was started by the first import, ./connect-early.js).
+await warmUp({ service: getConferenceService, logger });
 
 /** SQS records, each a request in the shared schema; answers the records SQS must redeliver. */
 export const handler = middy<SQSEvent, SQSBatchResponse>(MIDDY_OPTIONS)

@@ -1,3 +1,4 @@
+import './connect-early.js';
 import middy from '@middy/core';
 import { getDeadLetterSink } from '../lib/dead-letter.js';
 import { deadlineFrom, RESERVE_MS } from '../lib/deadline.js';
@@ -6,6 +7,11 @@ import { getConferenceService, getConfig } from '../lib/index.js';
 import { MIDDY_OPTIONS, observability } from '../lib/middleware.js';
 import { logger } from '../lib/observability.js';
 import { processScheduledEvent, type ScheduleOutcome } from '../lib/schedule.js';
+import { warmUp } from '../lib/warm-up.js';
+
+// Init: the key, the token and the connection to Voximplant, ready before the first request (bounded;
+// the connection was started by the first import, ./connect-early.js).
+await warmUp({ service: getConferenceService, logger });
 
 /**
  * EventBridge Scheduler (or rule) invocations: a bare request or the

@@ -26,7 +26,8 @@ export interface ConferenceServiceDeps {
   readonly config: VoxconfConfig;
   readonly credentials: CredentialsProvider;
   readonly signer: Pick<TokenSigner, 'token' | 'invalidate'>;
-  readonly client: Pick<VoximplantClient, 'startConference'>;
+  /** `preconnect` is optional: without it the warm-up only prepares the token. */
+  readonly client: Pick<VoximplantClient, 'startConference'> & Partial<Pick<VoximplantClient, 'preconnect'>>;
   readonly logger?: ServiceLogger;
   readonly metrics?: ConferenceMetrics;
   readonly now?: () => number;
@@ -64,6 +65,14 @@ type AttemptOutcome =
   | { readonly ok: true; readonly response: StartConferenceResponse }
   | { readonly ok: false; readonly error: VoxconfError; readonly key: AttemptKey | undefined };
 
+/** The warm-up's two parts, each settling on its own (neither rejects). */
+export interface WarmUpWork {
+  /** Credentials read, key imported, token signed (all cached for the first request). */
+  readonly token: Promise<PromiseSettledResult<void>>;
+  /** The connection to Voximplant opened; `undefined` when the client cannot pre-open one. */
+  readonly connection: Promise<PromiseSettledResult<void>> | undefined;
+}
+
 /** The shortest attempt worth starting: less than this and the caller is better served by an answer now. */
 const MIN_ATTEMPT_MS = 250;
 
@@ -91,6 +100,28 @@ export class ConferenceService {
     this.metrics = deps.metrics ?? noMetrics;
     this.now = deps.now ?? Date.now;
     this.sleep = deps.sleep ?? realSleep;
+  }
+
+  /**
+   * Gets ready for the first request without sending one: reads the key from Secrets Manager, imports
+   * it and signs the token (cached, as a request would), and opens the connection to Voximplant, all
+   * concurrently. Never sends a StartConference; each part settles on its own and never rejects.
+   * `signal` abandons the read and the connection still pending (the token's CPU work just finishes).
+   */
+  warmUp(options: { readonly signal?: AbortSignal } = {}): WarmUpWork {
+    const { credentials, signer, client } = this.deps;
+    const { signal } = options;
+    const settled = (work: Promise<unknown>): Promise<PromiseSettledResult<void>> =>
+      work.then(
+        () => ({ status: 'fulfilled', value: undefined }),
+        (reason: unknown) => ({ status: 'rejected', reason }),
+      );
+    const token = settled(
+      (async () => {
+        await signer.token(await credentials.get({ signal }));
+      })(),
+    );
+    return { token, connection: client.preconnect ? settled(client.preconnect(signal)) : undefined };
   }
 
   /** Checks a request from any trigger against the shared schema and the allow-list; calls nothing. */

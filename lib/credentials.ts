@@ -26,6 +26,12 @@ export interface GetCredentialsOptions {
    * completed after that already refreshed them, so a batch that all saw one refused key makes one fetch.
    */
   readonly ifFetchedBefore?: number | undefined;
+  /**
+   * Abandons the read this call starts, if it starts one (a read already under way is shared and not
+   * affected). The warm-up at init passes one: a read still pending when init ends would be frozen with the
+   * sandbox, so it is given up and the first invocation reads afresh.
+   */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface CredentialsProvider {
@@ -184,7 +190,7 @@ export class SecretsManagerCredentials implements CredentialsProvider {
     if (this.inFlight) return this.inFlight;
     const cached = this.cached;
     const now = this.now();
-    if (cached === undefined || now - cached.fetchedAt >= this.options.ttlMs) return this.fetchShared();
+    if (cached === undefined || now - cached.fetchedAt >= this.options.ttlMs) return this.fetchShared(options.signal);
     if (!options.forceRefresh) return Promise.resolve(cached.value);
     // A fetch completed after the caller obtained the key it found wrong: that fetch was the refresh.
     if (options.ifFetchedBefore !== undefined && cached.fetchedAt > options.ifFetchedBefore) {
@@ -205,19 +211,20 @@ export class SecretsManagerCredentials implements CredentialsProvider {
   }
 
   /** One GetSecretValue at a time: callers that come while it runs share it. */
-  private fetchShared(): Promise<VoximplantCredentials> {
-    const fetching = this.fetch().finally(() => {
+  private fetchShared(signal?: AbortSignal): Promise<VoximplantCredentials> {
+    const fetching = this.fetch(signal).finally(() => {
       if (this.inFlight === fetching) this.inFlight = undefined;
     });
     this.inFlight = fetching;
     return fetching;
   }
 
-  private async fetch(): Promise<VoximplantCredentials> {
+  private async fetch(signal?: AbortSignal): Promise<VoximplantCredentials> {
     const { secretId } = this.options;
     let output: GetSecretValueCommandOutput;
     try {
-      output = await this.client.send(new GetSecretValueCommand({ SecretId: secretId }));
+      const command = new GetSecretValueCommand({ SecretId: secretId });
+      output = await (signal ? this.client.send(command, { abortSignal: signal }) : this.client.send(command));
     } catch (error) {
       throw classifyFetchError(secretId, error);
     }

@@ -1,6 +1,6 @@
 /**
  * One cold start in a fresh process: import the client (a bundled handler, the floor, or the official SDK),
- * then serve the first request. The import and the first call are timed apart; the peak RSS is read at the
+ * then serve the first request (kind `import`: only the import, of a package bundled alone). The import and the first call are timed apart; the peak RSS is read at the
  * end. Writes its figures to spec.resultFile and exits (keep-alive sockets would hold the process open).
  *
  *   node bench/children/cold.mjs <spec.json>
@@ -33,6 +33,11 @@ if (spec.kind === 'voxconf') {
   const t2 = now();
   importMs = t1 - t0;
   invokeMs = t2 - t1;
+} else if (spec.kind === 'import') {
+  // A package bundled alone (bench/import-cost.ts): the import is all there is.
+  await import(pathToFileURL(spec.module).href);
+  importMs = now() - t0;
+  invokeMs = 0;
 } else if (spec.kind === 'peer') {
   const mod = await import(pathToFileURL(spec.module).href);
   const t1 = now();

@@ -8,6 +8,7 @@ import { createLocalServer } from '../loopback-guard.mjs';
 import { AccountRegistry } from './accounts.js';
 import { type ApiContext, type ConcurrencyGate, handleApiRequest, splitTarget } from './api-handler.js';
 import { ConferenceRegistry } from './conferences.js';
+import { ConnectionBook } from './connections.js';
 import { handleControlRequest, isControlPath } from './control-api.js';
 import { FaultBook, type FaultInfo, type FaultSpec } from './faults.js';
 import { RequestLog } from './records.js';
@@ -18,10 +19,12 @@ import type {
   AddKeyOptions,
   AddRuleOptions,
   ConferenceInfo,
+  ConnectionRecord,
   CreateAccountOptions,
   CreatedAccount,
   EmulatorOptions,
   EmulatorStats,
+  IdleConnectionsSpec,
   RequestQuery,
   RequestRecord,
   ResetOptions,
@@ -55,6 +58,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Voxi
     maxBodyBytes: positiveInteger(options.maxBodyBytes ?? DEFAULTS.maxBodyBytes, 'maxBodyBytes'),
     maxRecords: positiveInteger(options.maxRecords ?? DEFAULTS.maxRecords, 'maxRecords'),
     now: options.now ?? Date.now,
+    idleConnections: options.idleConnections,
   };
 
   // Guarded as every local server (local/loopback-guard.mjs): the control API forces faults and mints accounts,
@@ -73,6 +77,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Voxi
   });
   const port = (server.address() as AddressInfo).port;
   emulator = new Emulator(server, host, port, options.tls !== undefined, settings);
+  if (settings.idleConnections) emulator.setIdleConnections(settings.idleConnections);
   return emulator;
 }
 
@@ -83,6 +88,7 @@ interface Settings {
   readonly maxBodyBytes: number;
   readonly maxRecords: number;
   readonly now: () => number;
+  readonly idleConnections: IdleConnectionsSpec | undefined;
 }
 
 class Emulator implements VoximplantEmulator {
@@ -96,6 +102,7 @@ class Emulator implements VoximplantEmulator {
   private readonly gate: ConcurrencyGate;
   private readonly api: ApiContext;
   private readonly sleepers = new Set<() => void>();
+  private readonly connectionBook: ConnectionBook;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -109,6 +116,7 @@ class Emulator implements VoximplantEmulator {
     this.origin = `${secure ? 'https' : 'http'}://${authority}`;
     this.url = `${this.origin}/platform_api`;
     this.latency = settings.latencyMs;
+    this.connectionBook = new ConnectionBook(server, secure, settings.now, settings.maxRecords);
     this.sessions = new ConferenceRegistry({ http: `http://${authority}`, https: `https://${authority}` });
     this.log = new RequestLog(settings.maxRecords);
     this.gate = { max: settings.maxConcurrent, inFlight: 0, peak: 0 };
@@ -131,6 +139,8 @@ class Emulator implements VoximplantEmulator {
   }
 
   dispatch(req: IncomingMessage, res: ServerResponse): void {
+    // A request on a connection forgotten while idle gets a TCP reset, and nothing else.
+    if (!this.connectionBook.requestArrived(req, res)) return;
     const { pathname, rawQuery } = splitTarget(req.url ?? '/');
     const handled = isControlPath(pathname)
       ? handleControlRequest(req, res, this, pathname, rawQuery)
@@ -193,6 +203,18 @@ class Emulator implements VoximplantEmulator {
     this.latency = nonNegative(ms, 'latency');
   }
 
+  setIdleConnections(spec: IdleConnectionsSpec | undefined): void {
+    this.connectionBook.setIdle(spec);
+  }
+
+  expireIdleConnections(mode: IdleConnectionsSpec['mode']): number {
+    return this.connectionBook.expireIdle(mode);
+  }
+
+  connections(): ConnectionRecord[] {
+    return this.connectionBook.list();
+  }
+
   requests(query?: RequestQuery): RequestRecord[] {
     return this.log.list(query);
   }
@@ -216,8 +238,10 @@ class Emulator implements VoximplantEmulator {
   reset(options: ResetOptions = {}): void {
     this.faultBook.clear();
     this.log.reset();
+    this.connectionBook.clear();
     this.sessions.clear();
     this.latency = this.settings.latencyMs;
+    this.connectionBook.setIdle(this.settings.idleConnections);
     this.gate.peak = this.gate.inFlight;
     if (options.accounts) this.registry.clear();
   }
@@ -226,8 +250,10 @@ class Emulator implements VoximplantEmulator {
     this.closing ??= new Promise<void>((resolve) => {
       for (const wake of [...this.sleepers]) wake();
       this.server.close(() => resolve());
-      // Keep-alive sockets would otherwise hold the server (and a jest worker) open.
+      // Keep-alive sockets would otherwise hold the server (and a jest worker) open; so would a TCP
+      // connection that never started its TLS handshake.
       this.server.closeAllConnections();
+      this.connectionBook.destroyAll();
     });
     return this.closing;
   }

@@ -20,6 +20,35 @@ export interface EmulatorOptions {
   readonly maxRecords?: number;
   /** Milliseconds since the epoch; lets tests move the emulator's clock. Default Date.now. */
   readonly now?: () => number;
+  /**
+   * What happens to a keep-alive connection idle this long, unannounced. Default: Node's own behaviour
+   * (closed after 5 s, announced as `Keep-Alive: timeout=5`). See `setIdleConnections`.
+   */
+  readonly idleConnections?: IdleConnectionsSpec;
+}
+
+/**
+ * An idle keep-alive connection, after `afterMs`, in `mode` `close` ends it (a FIN the client sees at once, as nginx
+ * does), `reset` forgets it silently and answers the next request on it with a TCP reset, unprocessed (as a
+ * NAT gateway does after its idle timeout; or what a client frozen meanwhile finds on waking).
+ */
+export interface IdleConnectionsSpec {
+  readonly afterMs: number;
+  readonly mode: 'close' | 'reset';
+}
+
+/** One client connection (under TLS: counted once the handshake is done). */
+export interface ConnectionRecord {
+  /** Increases by one per connection, in the order they opened. */
+  readonly id: number;
+  readonly openedAt: string;
+  /** HTTP requests received on it (a request answered by a reset is not counted). */
+  readonly requests: number;
+  /** `forgotten`: idle past `idleConnections.afterMs` in `reset` mode; its next request gets a reset. */
+  readonly state: 'active' | 'idle' | 'forgotten' | 'closed';
+  readonly closedAt: string | null;
+  /** `client`: the client closed it (or it broke); `idle`: closed idle; `reset`: a request after idleness was reset. */
+  readonly closedBy: 'client' | 'idle' | 'reset' | null;
 }
 
 /** Exactly the credentials.json a Voximplant service-account key download holds. */
@@ -236,6 +265,12 @@ export interface VoximplantEmulator {
   /** Clears one fault by id, or all; returns how many were removed. */
   clearFaults(id?: string): number;
   setLatency(ms: number): void;
+  /** Changes the idle-connection behaviour (undefined: Node's default); applies to open connections too. */
+  setIdleConnections(spec: IdleConnectionsSpec | undefined): void;
+  /** Does now, to every idle connection, what `mode` does after `idleConnections.afterMs`; returns how many. */
+  expireIdleConnections(mode: IdleConnectionsSpec['mode']): number;
+  /** Client connections, oldest first (the last `maxRecords`). */
+  connections(): ConnectionRecord[];
 
   requests(query?: RequestQuery): RequestRecord[];
   clearRequests(): void;

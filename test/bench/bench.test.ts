@@ -1,13 +1,14 @@
 /**
  * The bench's own logic: statistics, the zip reader that extracts the deployed .mjs, the esbuild options
- * derived from serverless.yml, target evaluation and rendering. (`npm run bench -- --quick` exercises the
- * whole bench end to end.)
+ * derived from serverless.yml, target evaluation and rendering, the import-cost entries. The latency proxy
+ * has its own file (latency-proxy.test.ts). (`npm run bench -- --quick` exercises the whole bench end to end.)
  */
 
 import { crc32, deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from '@jest/globals';
 import { esbuildOptionsFromServerless } from '../../bench/bundles.js';
 import type { ColdSeries } from '../../bench/cold.js';
+import { entryFor, packageName, valueImports } from '../../bench/import-cost.js';
 import { buildRows, type NodeRun, renderMarkdown, renderTable } from '../../bench/report.js';
 import { median, pairedDifference, pairedRatio, quantile, summarize } from '../../bench/stats.js';
 import type { WarmProcessResult } from '../../bench/warm.js';
@@ -107,6 +108,7 @@ function series(values: Partial<Record<keyof ColdSeries, number[]>>): ColdSeries
     getSecretValue: [],
     signings: [],
     stdoutLines: [],
+    apiConnections: [],
   };
   return { ...empty, ...values } as ColdSeries;
 }
@@ -188,5 +190,130 @@ describe('report', () => {
     expect(
       lines.filter((line) => line.startsWith('| ') && !line.startsWith('| **') && !line.startsWith('| metric')),
     ).toHaveLength(rows.length);
+  });
+});
+
+describe('report: network distance, init-freeze-invoke, import cost', () => {
+  const run = (realistic: number[], zero: number[], first: number[], warmMs: number[]): NodeRun => ({
+    node: { bin: 'node', version: 'v24.0.0', role: 'primary' },
+    durationMs: 1,
+    cold: {
+      series: {
+        'voxconf@zero': series({ sinceProcessStartMs: zero }),
+        'voxconf@realistic': series({
+          sinceProcessStartMs: realistic,
+          importMs: realistic.map((v) => v - 50),
+          invokeMs: realistic.map(() => 45),
+          apiConnections: realistic.map(() => 1),
+        }),
+        'floor@realistic': series({ sinceProcessStartMs: realistic.map((v) => v + 10) }),
+        'peer@realistic': series({ sinceProcessStartMs: realistic.map((v) => v * 1.5) }),
+      },
+    },
+    freeze: {
+      initMs: first.map(() => 150),
+      firstMs: first,
+      warmMs,
+      getSecretValue: first.map(() => 1),
+      signings: first.map(() => 1),
+      apiConnections: first.map(() => 1),
+    },
+    importCost: {
+      baselineMs: [0.5, 0.6],
+      packages: [{ name: 'jose', names: ['SignJWT'], functions: ['http', 'queue'], bytes: 10_240, importMs: [4, 5] }],
+    },
+    warm: {
+      warm20: warm('20ms', {}),
+      warm0: warm('0ms', {}),
+      warm0Http: undefined,
+      memory: {},
+      ttl: undefined,
+    },
+    batch: { warm: warm('batch', {}), cold10: undefined },
+  });
+  const byId = (r: NodeRun) => Object.fromEntries(buildRows(r, undefined).map((row) => [row.id, row]));
+
+  it('holds the realistic cold start to 0 RTT + one Voximplant round trip + 10 ms, on paired differences', () => {
+    // Paired differences 50, 55, 40: median 50, within 40 + 10.
+    const met = byId(run([150, 160, 170], [100, 105, 130], [50], [45]));
+    expect(met['distance.cold.vsZero']).toMatchObject({ met: true, target: '<= +50 ms (1 RTT + 10)' });
+    expect(met['distance.cold.vsZero']!.note).toMatch(/^added 50 ms/);
+    // 51, 60, 40: median 51.
+    const missed = byId(run([151, 165, 170], [100, 105, 130], [50], [45]));
+    expect(missed['distance.cold.vsZero']!.met).toBe(false);
+  });
+
+  it('compares with the official SDK (<= 0.75x) and shows the floor and the connections for information', () => {
+    const rows = byId(run([150, 160], [100, 110], [50], [45]));
+    expect(rows['distance.cold.vsPeer']).toMatchObject({ met: true, ratio: { median: expect.closeTo(1 / 1.5, 3) } });
+    expect(rows['distance.cold.vsFloor']!.met).toBeUndefined();
+    expect(rows['distance.cold.connections']).toMatchObject({ section: 'counts', voxconf: { median: 1 } });
+  });
+
+  it('holds the first invocation after init and a freeze to 1.3x a warm one, paired per process', () => {
+    // Ratios 1.3 and 1.45: median 1.375.
+    const missed = byId(run([150], [100], [52, 58], [40, 40]))['freeze.firstVsWarm']!;
+    expect(missed.ratio!.median).toBeCloseTo(1.375);
+    expect(missed.met).toBe(false);
+    expect(missed.note).toContain('GetSecretValue 1, signings 1, connections 1 per process');
+    expect(byId(run([150], [100], [50, 51], [40, 40]))['freeze.firstVsWarm']!.met).toBe(true);
+  });
+
+  it('lists each package imported alone, for information, and keeps the sections in order', () => {
+    const rows = buildRows(run([150], [100], [50], [45]), undefined);
+    expect(rows.find((row) => row.id === 'import.jose')).toMatchObject({
+      section: 'import',
+      voxconf: { median: 4.5 },
+      note: expect.stringContaining('in http, queue; SignJWT'),
+    });
+    const sections = rows.map((row) => row.section).filter((section, i, all) => section !== all[i - 1]);
+    expect(new Set(sections).size).toBe(sections.length);
+  });
+});
+
+describe('import cost: what the sources import from each package', () => {
+  it('reads value imports and re-exports, not types', () => {
+    const source = [
+      "import type { Logger } from '@aws-lambda-powertools/logger';",
+      "import { type CryptoKey, importPKCS8 } from 'jose';",
+      'import {',
+      '  GetSecretValueCommand,',
+      '  type GetSecretValueCommandOutput,',
+      '  SecretsManagerClient,',
+      "} from '@aws-sdk/client-secrets-manager';",
+      "import middy from '@middy/core';",
+      "import * as ns from 'pkg';",
+      "import { a as b } from './local.js';",
+      "export { fromEnv as defaultProvider } from '@aws-sdk/credential-provider-env';",
+    ].join('\n');
+    const found = Object.fromEntries([...valueImports(source)].map(([k, v]) => [k, [...v]]));
+    expect(found).toEqual({
+      jose: ['importPKCS8'],
+      '@aws-sdk/client-secrets-manager': ['GetSecretValueCommand', 'SecretsManagerClient'],
+      '@middy/core': ['default'],
+      pkg: ['*'],
+      './local.js': ['a'],
+      '@aws-sdk/credential-provider-env': ['fromEnv'],
+    });
+    expect(packageName('@aws-lambda-powertools/logger/middleware')).toBe('@aws-lambda-powertools/logger');
+    expect(packageName('jose')).toBe('jose');
+    expect(packageName('./local.js')).toBeUndefined();
+    expect(packageName('node:http')).toBeUndefined();
+  });
+
+  it('re-exports exactly those names, so that the bundle keeps them', () => {
+    const entry = entryFor(
+      new Map([
+        ['@middy/core', new Set(['default'])],
+        ['@aws-lambda-powertools/logger/middleware', new Set(['injectLambdaContext'])],
+      ]),
+    );
+    expect(entry).toBe(
+      [
+        'export { default as d0 } from "@middy/core";',
+        'export { injectLambdaContext as n1_injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";',
+        '',
+      ].join('\n'),
+    );
   });
 });

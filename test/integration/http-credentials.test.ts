@@ -1,4 +1,7 @@
-/** functions/http.ts on a cold start while Secrets Manager throttles: one read, a 503 to try again. */
+/**
+ * functions/http.ts on a cold start while Secrets Manager throttles: init's warm-up reads once and gives up
+ * (not fatal), the first invocation reads once more, answers a 503 to try again, and the next one recovers.
+ */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { httpEvent, lambdaContext } from '../helpers/events.js';
@@ -11,6 +14,7 @@ const saved = { ...process.env };
 beforeAll(async () => {
   fx = await startCoreFixture();
   Object.assign(process.env, fx.env);
+  fx.secrets.fault({ kind: 'throttle' });
   ({ handler } = (await import('../../functions/http.js')) as never);
 });
 afterAll(async () => {
@@ -20,7 +24,8 @@ afterAll(async () => {
 
 describe('POST /conferences while Secrets Manager throttles', () => {
   it('answers 503 credentials_unavailable with Retry-After: 2 after one GetSecretValue, then recovers', async () => {
-    fx.secrets.fault({ kind: 'throttle' });
+    // Init's warm-up read once, was throttled, and left it to the first invocation.
+    expect(fx.secrets.getSecretValueCount(SECRET_NAME)).toBe(1);
     fx.secrets.clearCalls();
     const body = JSON.stringify({ conference_name: 'http-throttled-secret', rule_id: fx.account.ruleId });
     const started = Date.now();

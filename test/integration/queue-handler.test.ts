@@ -21,6 +21,8 @@ beforeAll(async () => {
   fx = await startTriggerFixture({ VOXIMPLANT_MAX_ATTEMPTS: '2', QUEUE_MAX_RECEIVE_COUNT: '2' });
   sqs = fx.sqs;
   process.env.REQUEST_QUEUE_URL = sqs.queueUrl;
+  fx.secrets.clearCalls();
+  // Init's warm-up reads the secret here, at module load.
   ({ handler } = (await import('../../functions/queue.js')) as never);
 });
 afterAll(() => fx.close());
@@ -33,8 +35,7 @@ const body = (name: string, extra: Record<string, unknown> = {}) =>
   JSON.stringify({ conference_name: name, rule_id: fx.account.ruleId, ...extra });
 
 describe('queue handler', () => {
-  it('makes one GetSecretValue for a cold batch of 10 concurrent records', async () => {
-    fx.secrets.clearCalls();
+  it('makes one GetSecretValue for a cold start (init, then a batch of 10 concurrent records)', async () => {
     const records = Array.from({ length: 10 }, (_, i) => sqsRecord(body(`q-cold-${i}`)));
     const response = await handler(sqsEvent(records), lambdaContext(30_000, 'voxconf-dev-queue'));
     expect(response.batchItemFailures).toEqual([]);

@@ -1,0 +1,32 @@
+/**
+ * A function module loaded cold in this test file (each test file has its own module registry): the
+ * stand-ins are up and the environment set before the import, so that the function's init (its warm-up)
+ * runs against them; what init wrote is captured. Import this helper dynamically, after setting
+ * POWERTOOLS_LOG_LEVEL: Powertools reads it when lib/ is first loaded.
+ */
+import { type Captured, captureOutput } from './capture.js';
+import { startTriggerFixture, type TriggerFixture } from './fixture.js';
+import { countSignings } from './signings.js';
+
+export interface ColdFunction<H> {
+  readonly fx: TriggerFixture;
+  readonly handler: H;
+  /** Signings since just before the import. */
+  readonly signings: () => number;
+  /** What the module wrote while it loaded. */
+  readonly initOutput: Captured;
+}
+
+export async function loadColdFunction<H>(load: () => Promise<{ handler: unknown }>): Promise<ColdFunction<H>> {
+  const fx = await startTriggerFixture();
+  fx.secrets.clearCalls();
+  const signings = countSignings();
+  const initOutput = captureOutput();
+  let handler: H;
+  try {
+    ({ handler } = (await load()) as { handler: H });
+  } finally {
+    initOutput.restore();
+  }
+  return { fx, handler, signings, initOutput };
+}
