@@ -4,8 +4,9 @@
  * runs against them; what init wrote is captured. Import this helper dynamically, after setting
  * POWERTOOLS_LOG_LEVEL: Powertools reads it when lib/ is first loaded.
  */
+import { expect } from '@jest/globals';
 import { type Captured, captureOutput } from './capture.js';
-import { startTriggerFixture, type TriggerFixture } from './fixture.js';
+import { SECRET_NAME, startTriggerFixture, type TriggerFixture } from './fixture.js';
 import { countSignings } from './signings.js';
 
 export interface ColdFunction<H> {
@@ -29,4 +30,18 @@ export async function loadColdFunction<H>(load: () => Promise<{ handler: unknown
     initOutput.restore();
   }
   return { fx, handler, signings, initOutput };
+}
+
+/**
+ * What a conference function's init must have done: one GetSecretValue, one signing, the connection to Voximplant
+ * open and unused, no StartConference, nothing written.
+ */
+export async function expectWarmedUpAtInit(cold: ColdFunction<unknown>): Promise<void> {
+  const { fx } = cold;
+  expect(fx.secrets.getSecretValueCount(SECRET_NAME)).toBe(1);
+  expect(cold.signings()).toBe(1);
+  for (let i = 0; i < 400 && fx.emulator.connections().length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+  expect(fx.emulator.connections()).toEqual([expect.objectContaining({ requests: 0, closedAt: null })]);
+  expect(fx.emulator.requests()).toEqual([]);
+  expect(cold.initOutput.text()).toBe('');
 }
