@@ -5,7 +5,6 @@ import {
   CredentialsError,
   catalogEntry,
   isRetriedInInvocation,
-  RuleNotAllowedError,
   toVoxconfError,
   UpstreamError,
   type VoxconfError,
@@ -13,7 +12,7 @@ import {
 import type { ConferenceMetrics } from './observability.js';
 import { nextDelayMs, sleep as realSleep } from './retry.js';
 import type { TokenSigner } from './token.js';
-import { type ConferenceRequest, validateConferenceRequest } from './validation.js';
+import { type ConferenceRequest, validateStartableRequest } from './validation.js';
 import type { StartConferenceResponse, VoximplantClient } from './voximplant-client.js';
 import { AUTHORIZATION_FAILED } from './voximplant-codes.js';
 
@@ -126,12 +125,8 @@ export class ConferenceService {
 
   /** Checks a request from any trigger against the shared schema and the allow-list; calls nothing. */
   validate(input: unknown): ConferenceRequest {
-    const { config } = this.deps;
-    const request = validateConferenceRequest(input, { defaultRuleId: config.defaultRuleId });
-    if (config.allowedRuleIds && !config.allowedRuleIds.has(request.rule_id)) {
-      throw new RuleNotAllowedError(request.rule_id);
-    }
-    return request;
+    const { defaultRuleId, allowedRuleIds } = this.deps.config;
+    return validateStartableRequest(input, { defaultRuleId, allowedRuleIds });
   }
 
   async start(input: unknown, options: StartOptions = {}): Promise<ConferenceResult> {
