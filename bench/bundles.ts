@@ -2,7 +2,7 @@
  * The deployable bundles: the exact .mjs files inside the zips that `npm run package` (osls +
  * serverless-esbuild, settings from serverless.yml custom.esbuild) builds for deployment.
  *
- * `.serverless/{http,queue,schedule}.zip` are used when they are newer than every source file; otherwise the
+ * `.serverless/{http,queue,schedule,schedules}.zip` are used when they are newer than every source file; otherwise the
  * functions are packaged once into `.cache/bench/package` (reused while a hash of the sources is unchanged).
  * The .mjs of each function is then extracted to the run's temp dir and imported from there.
  *
@@ -20,8 +20,10 @@ import { readZipEntries, readZipEntry } from '../scripts/package.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const requireCjs = createRequire(import.meta.url);
-export const FUNCTIONS = ['http', 'queue', 'schedule'] as const;
+export const FUNCTIONS = ['http', 'queue', 'schedule', 'schedules'] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
+/** The functions that start conferences (Secrets Manager, the token, Voximplant); `schedules` only books them. */
+export const CONFERENCE_FUNCTIONS = ['http', 'queue', 'schedule'] as const satisfies readonly FunctionName[];
 
 export interface FunctionBundle {
   readonly name: FunctionName;

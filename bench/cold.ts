@@ -2,7 +2,9 @@
  * Cold start: fresh Node processes, each importing one client and serving its first request against the
  * loopback emulator and Secrets Manager stand-in. voxconf (the bundled http handler), the floor (node:https +
  * node:crypto only) and the official SDK are interleaved (the order rotates every run), so drift on a busy
- * machine hits all three alike. The queue and schedule functions get a few cold runs of their own.
+ * machine hits all three alike. The queue and schedule functions get a few cold runs of their own, with their
+ * outcome events on (EVENT_BUS_NAME set, the EventBridge stand-in answering): the client's load and the first
+ * PutEvents are in them. The schedules API gets a few too (GET /schedules against the Scheduler stand-in).
  */
 
 import type { FunctionName } from './bundles.js';
@@ -17,6 +19,7 @@ import {
   PEER_UNBUNDLED_MODULE,
   peerSpec,
   scheduleEventFor,
+  schedulesListEvent,
   sqsEventFor,
 } from './context.js';
 import { type ClientName, mark, type ProfileName, tally } from './stack.js';
@@ -49,8 +52,16 @@ export interface ColdSeries {
   readonly apiConnections: number[];
 }
 
-/** `queue10`: the queue function whose first invocation is a batch of 10 records. */
-export type ColdVariant = 'voxconf' | 'floor' | 'peer' | 'peer-unbundled' | 'queue' | 'queue10' | 'schedule';
+/** `queue10`: the queue function whose first invocation is a batch of 10 records; `schedules`: the schedules API. */
+export type ColdVariant =
+  | 'voxconf'
+  | 'floor'
+  | 'peer'
+  | 'peer-unbundled'
+  | 'queue'
+  | 'queue10'
+  | 'schedule'
+  | 'schedules';
 
 export const emptySeries = (): ColdSeries => ({
   importMs: [],
@@ -84,11 +95,26 @@ export async function coldRun(
   let spec: Record<string, unknown>;
   let env: Record<string, string>;
   let expectedRequests = 1;
-  if (variant === 'voxconf' || variant === 'queue' || variant === 'queue10' || variant === 'schedule') {
+  // Outcome events the run must publish: one per start of the queue and schedule functions.
+  let expectedEvents = 0;
+  if (variant === 'schedules') {
+    client = 'voxconf';
+    expectedRequests = 0;
+    spec = {
+      kind: 'voxconf',
+      handlerKind: 'schedules',
+      module: ctx.bundles.functions.schedules.file,
+      event: schedulesListEvent(),
+      functionName: 'voxconf-bench-schedules',
+      timeoutMs: ctx.stack.settings.schedules.timeoutSeconds * 1000,
+    };
+    env = ctx.stack.lambdaEnv('schedules', endpoint);
+  } else if (variant === 'voxconf' || variant === 'queue' || variant === 'queue10' || variant === 'schedule') {
     client = 'voxconf';
     const fn: FunctionName = variant === 'voxconf' ? 'http' : variant === 'queue10' ? 'queue' : variant;
     const account = endpoint.accounts.voxconf;
     if (variant === 'queue10') expectedRequests = 10;
+    if (fn !== 'http') expectedEvents = expectedRequests;
     const event =
       fn === 'http'
         ? httpEventFor(account, name)
@@ -106,7 +132,13 @@ export async function coldRun(
     env = ctx.stack.lambdaEnv(
       fn,
       endpoint,
-      distant ? { VOXIMPLANT_API_URL: distant.apiUrl, AWS_ENDPOINT_URL_SECRETS_MANAGER: distant.secretsEndpoint } : {},
+      distant
+        ? {
+            VOXIMPLANT_API_URL: distant.apiUrl,
+            AWS_ENDPOINT_URL_SECRETS_MANAGER: distant.secretsEndpoint,
+            AWS_ENDPOINT_URL_EVENTBRIDGE: distant.eventsEndpoint,
+          }
+        : {},
     );
   } else if (variant === 'floor') {
     client = 'floor';
@@ -130,6 +162,7 @@ export async function coldRun(
   const account = endpoint.accounts[client];
   const since = mark(endpoint.emulator);
   const secretsBefore = ctx.stack.secrets.getSecretValueCount(account.secretName);
+  const eventsBefore = ctx.stack.events.events().length;
   if (distant && profile) distant.setProfile(profile);
   const connectionsBefore = distant?.apiConnections() ?? 0;
   const run = await runChild<ColdChildResult>({
@@ -145,6 +178,12 @@ export async function coldRun(
   if (seen.requests !== expectedRequests || seen.successes !== expectedRequests) {
     throw new BenchError(
       `cold ${variant} #${index + 1}: expected ${expectedRequests} successful StartConference, emulator saw ${JSON.stringify(seen)}`,
+    );
+  }
+  const published = ctx.stack.events.events().length - eventsBefore;
+  if (published !== expectedEvents) {
+    throw new BenchError(
+      `cold ${variant} #${index + 1}: expected ${expectedEvents} outcome events, EventBridge got ${published}`,
     );
   }
   const r = run.result;
@@ -182,6 +221,7 @@ export async function runCold(ctx: BenchContext, plan: Plan): Promise<ColdResult
   for (let i = 0; i < plan.coldOtherRuns; i++) {
     await coldRun(ctx, 'queue', i, get('queue'));
     await coldRun(ctx, 'schedule', i, get('schedule'));
+    await coldRun(ctx, 'schedules', i, get('schedules'));
   }
   if (ctx.peerBundle) {
     for (let i = 0; i < plan.coldPeerUnbundledRuns; i++) await coldRun(ctx, 'peer-unbundled', i, get('peer-unbundled'));

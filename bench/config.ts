@@ -15,6 +15,12 @@ export interface Plan {
   readonly memoryInvocations: number;
   /** Batch of 10 vs 1 record at 50 ms: rounds (each one batch of 10 and one single record). */
   readonly batchRounds: number;
+  /** The batch of 10 vs 1 record again, with outcome events: rounds (0: not measured). */
+  readonly batchEventsRounds: number;
+  /** Queue function, 1 record, outcome events on vs off (two copies in one process), 0 ms latency. */
+  readonly publish: { readonly warmup: number; readonly rounds: number; readonly block: number };
+  /** The same pair at 0 RTT (information: the publish's own work apart from the round trip). */
+  readonly publishZero: boolean;
   /** Fresh processes whose first invocation is a batch of 10 (GetSecretValue / signing counts under concurrency). */
   readonly coldBatchRuns: number;
   /** Credentials TTL check: one invocation every intervalMs for durationMs with a 1 s TTL. */
@@ -39,6 +45,9 @@ export const FULL: Plan = {
   warm0: { warmup: 50, rounds: 30, block: 40 },
   memoryInvocations: 1000,
   batchRounds: 15,
+  batchEventsRounds: 15,
+  publish: { warmup: 10, rounds: 20, block: 10 },
+  publishZero: true,
   coldBatchRuns: 3,
   ttl: { intervalMs: 100, durationMs: 2300 },
   coldDistantRuns: 15,
@@ -56,6 +65,9 @@ export const QUICK: Plan = {
   warm0: { warmup: 10, rounds: 4, block: 25 },
   memoryInvocations: 200,
   batchRounds: 3,
+  batchEventsRounds: 3,
+  publish: { warmup: 3, rounds: 3, block: 5 },
+  publishZero: false,
   coldBatchRuns: 1,
   ttl: { intervalMs: 100, durationMs: 1300 },
   coldDistantRuns: 2,
@@ -74,6 +86,9 @@ export const SECONDARY: Plan = {
   warm0: { warmup: 50, rounds: 10, block: 50 },
   memoryInvocations: 1000,
   batchRounds: 8,
+  batchEventsRounds: 8,
+  publish: { warmup: 10, rounds: 8, block: 10 },
+  publishZero: true,
   coldBatchRuns: 0,
   ttl: { intervalMs: 100, durationMs: 0 },
   coldDistantRuns: 5,
@@ -91,6 +106,8 @@ export const TARGETS = {
   warm20Ratio: 1.05,
   warm0AddedMs: 0.3,
   batchRatio: 1.5,
+  /** What publishing the outcome event adds to one start: at most one AWS round trip plus this. */
+  publishAddedBeyondRttMs: 1,
   coldRatio: 2,
   memoryRatio: 1.5,
   bundleKiB: 450,

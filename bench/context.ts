@@ -47,6 +47,23 @@ export function sqsEventFor(account: Account, prefix: string, count: number) {
   );
 }
 
+/** GET /schedules as API Gateway (payload 2.0) delivers it to the schedules API, IAM-authorized. */
+export function schedulesListEvent() {
+  const base = httpEvent(undefined, { authorizer: 'iam' });
+  const routeKey = 'GET /schedules';
+  return {
+    ...base,
+    routeKey,
+    rawPath: '/schedules',
+    rawQueryString: '',
+    requestContext: {
+      ...base.requestContext,
+      routeKey,
+      http: { ...base.requestContext.http, method: 'GET', path: '/schedules' },
+    },
+  };
+}
+
 export function scheduleEventFor(account: Account, name: string) {
   return schedulerInput(conferenceRequest(account, name), new Date(), randomUUID());
 }

@@ -90,13 +90,21 @@ async function packagesOfFunctions(): Promise<Map<string, ImportedNames>> {
       logLevel: 'silent',
       absWorkingDir: ROOT,
     });
+    // Packages with bytes in the bundle: a source esbuild read but tree-shook away (lib/event-bus.ts in the
+    // schedules API) does not put its imports in this function.
+    const output = Object.values(built.metafile.outputs).find((o) => o.entryPoint !== undefined);
+    const bundled = new Set(
+      Object.entries(output?.inputs ?? {})
+        .filter(([input, info]) => info.bytesInOutput > 0 && input.includes('node_modules/'))
+        .map(([input]) => packageName(input.slice(input.lastIndexOf('node_modules/') + 'node_modules/'.length))),
+    );
     const ours = Object.keys(built.metafile.inputs).filter(
       (input) => !input.includes('node_modules') && /\.(ts|mts|js|mjs)$/.test(input),
     );
     for (const input of ours) {
       for (const [specifier, names] of valueImports(readFileSync(path.join(ROOT, input), 'utf8'))) {
         const name = packageName(specifier);
-        if (!name) continue;
+        if (!name || !bundled.has(name)) continue;
         const entry = packages.get(name) ?? { bySpecifier: new Map(), functions: new Set() };
         packages.set(name, entry);
         entry.functions.add(fn);

@@ -3,9 +3,10 @@
  *
  * Measures voxconf against its floors on the deployable bundles (the .mjs inside the zips `npm run package`
  * builds): cold start, warm per-invocation overhead at 20 ms and 0 ms emulated latency, SQS batch
- * concurrency, bundle size and peak memory, GetSecretValue and JWT signing counts, and the official
- * Voximplant SDK as a peer. Everything runs on loopback: the Voximplant emulator (HTTPS with a certificate
- * made at run time, and HTTP), the Secrets Manager stand-in and local SQS, in this process; every client
+ * concurrency, outcome events (PutEvents) on a batch and per start, bundle size (the schedules API's too)
+ * and peak memory, GetSecretValue and JWT signing counts, and the official Voximplant SDK as a peer.
+ * Everything runs on loopback: the Voximplant emulator (HTTPS with a certificate made at run time, and
+ * HTTP), the Secrets Manager, EventBridge and Scheduler stand-ins and local SQS, in this process; every client
  * runs in child processes on the chosen Node (the host's Node only runs this orchestrator).
  *
  *   --quick        a few iterations (the CI smoke, ~20-30 s); results to .cache/bench/quick.json
@@ -180,7 +181,13 @@ function compactRun(run: NodeRun) {
         durationMs: run.warm.ttl.durationMs,
       },
     },
-    batch: { warm: compactWarm(run.batch.warm), cold10: roundAll(run.batch.cold10) },
+    batch: {
+      warm: compactWarm(run.batch.warm),
+      events: compactWarm(run.batch.events),
+      publish: compactWarm(run.batch.publish),
+      publishZero: compactWarm(run.batch.publishZero),
+      cold10: roundAll(run.batch.cold10),
+    },
     freeze: roundAll(run.freeze),
     importCost: run.importCost && {
       baselineMs: run.importCost.baselineMs.map((v) => round(v, 2)),

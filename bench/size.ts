@@ -6,7 +6,14 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { type Bundles, esbuildOptionsFromServerless, FUNCTIONS, type FunctionName, ROOT } from './bundles.js';
+import {
+  type Bundles,
+  CONFERENCE_FUNCTIONS,
+  esbuildOptionsFromServerless,
+  FUNCTIONS,
+  type FunctionName,
+  ROOT,
+} from './bundles.js';
 
 /**
  * Packages no voxconf function uses when it runs in Lambda. Credentials there come from the environment
@@ -27,10 +34,19 @@ const UNUSED_IN_LAMBDA: Record<string, string> = {
   '@aws-sdk/credential-provider-node': 'the default chain itself; only its first step (environment) runs',
 };
 
-/** Packages that only some functions need. */
-const FUNCTION_ONLY: Record<string, readonly FunctionName[]> = {
+/**
+ * Packages that only some functions need. The schedules API books schedules (Scheduler, croner for the
+ * expressions) and never starts a conference itself: no Secrets Manager, no token, no SQS, no outcome events.
+ */
+export const FUNCTION_ONLY: Record<string, readonly FunctionName[]> = {
   '@aws-sdk/client-sqs': ['queue', 'schedule'],
   '@aws-sdk/middleware-sdk-sqs': ['queue', 'schedule'],
+  '@aws-sdk/client-secrets-manager': CONFERENCE_FUNCTIONS,
+  // http publishes only with PUBLISH_HTTP_EVENTS, but carries the client for it.
+  '@aws-sdk/client-eventbridge': CONFERENCE_FUNCTIONS,
+  jose: CONFERENCE_FUNCTIONS,
+  '@aws-sdk/client-scheduler': ['schedules'],
+  croner: ['schedules'],
 };
 
 export interface PackageShare {

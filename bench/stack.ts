@@ -1,12 +1,15 @@
 /**
  * The loopback world the bench runs against, all in the bench's own process: the Voximplant emulator over
  * HTTPS (certificate made at run time by the openssl CLI, nothing committed) and over HTTP, the Secrets
- * Manager stand-in and local SQS. Each client (voxconf, the floor, the official SDK) has its own account,
+ * Manager stand-in, local SQS, the EventBridge stand-in (the outcome events of the queue and schedule
+ * functions) and the Scheduler stand-in (the schedules API). Each client (voxconf, the floor, the official SDK) has its own account,
  * key and secret, so the emulator's records tell their requests and signings apart.
  */
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { type EventBridgeStandIn, startEventBridge } from '../local/eventbridge.js';
+import { type SchedulerStandIn, startSchedulerApi } from '../local/scheduler-api.js';
 import { type SecretsManagerStandIn, startSecretsManager } from '../local/secrets-manager.js';
 import { type LocalSqs, startSqs } from '../local/sqs.js';
 import {
@@ -16,7 +19,7 @@ import {
   startEmulator,
   type VoximplantEmulator,
 } from '../local/voximplant-emulator/index.js';
-import { type FunctionName, ROOT } from './bundles.js';
+import { FUNCTIONS, type FunctionName, ROOT } from './bundles.js';
 import { type LatencyProxy, startLatencyProxy, startTlsFront } from './latency-proxy.js';
 
 export const CLIENTS = ['voxconf', 'floor', 'peer'] as const;
@@ -65,10 +68,14 @@ export interface Distant {
   readonly apiHost: string;
   /** AWS_ENDPOINT_URL_SECRETS_MANAGER through the proxy (HTTPS). */
   readonly secretsEndpoint: string;
-  /** Sets both proxies' round trips for the connections opened from now on. */
+  /** AWS_ENDPOINT_URL_EVENTBRIDGE through a proxy at the same `aws` round trip (HTTPS). */
+  readonly eventsEndpoint: string;
+  /** Sets the proxies' round trips for the connections opened from now on. */
   setProfile(profile: ProfileName): void;
   /** Connections the emulator's proxy has accepted so far. */
   apiConnections(): number;
+  /** Connections the EventBridge proxy has accepted so far. */
+  eventsConnections(): number;
 }
 
 /** A function's deployment settings from serverless.yml (literal values only). */
@@ -87,6 +94,10 @@ export interface Stack {
   readonly main: Endpoint;
   readonly secrets: SecretsManagerStandIn;
   readonly sqs: LocalSqs;
+  /** PutEvents of the queue and schedule functions (EVENT_BUS_NAME is EVENT_BUS in every function's environment). */
+  readonly events: EventBridgeStandIn;
+  /** The schedules API's Scheduler (AWS_ENDPOINT_URL_SCHEDULER). */
+  readonly scheduler: SchedulerStandIn;
   readonly certPath: string | undefined;
   readonly tlsError: string | undefined;
   /** The main endpoint through latency proxies (HTTPS only; undefined without a certificate). */
@@ -99,6 +110,11 @@ export interface Stack {
   floorOptions(endpoint: Endpoint): Record<string, string>;
   close(): Promise<void>;
 }
+
+/** The bus the functions publish their outcome events to (serverless.yml: the stack's own `voxconf-<stage>`). */
+export const EVENT_BUS = 'voxconf-bench';
+/** The schedules API's two groups: the deployment's (read only) and its own. */
+export const SCHEDULE_GROUPS = { deploy: 'voxconf-bench', api: 'voxconf-bench-api' } as const;
 
 export const AWS = {
   region: 'us-east-1',
@@ -126,7 +142,7 @@ function readSettings(): Record<FunctionName, FunctionSettings> {
     );
   const provider = literal(doc.provider?.environment);
   const result = {} as Record<FunctionName, FunctionSettings>;
-  for (const fn of ['http', 'queue', 'schedule'] as const) {
+  for (const fn of FUNCTIONS) {
     const spec = doc.functions?.[fn];
     if (!spec) throw new Error(`serverless.yml has no function "${fn}"`);
     const runtime = spec.runtime ?? doc.provider?.runtime;
@@ -172,6 +188,8 @@ export async function startStack(workDir: string, log: (line: string) => void): 
   const settings = readSettings();
   const secrets = await startSecretsManager();
   const sqs = await startSqs();
+  const events = await startEventBridge({ buses: [EVENT_BUS], unknownBus: 'error' });
+  const scheduler = await startSchedulerApi({ groups: [SCHEDULE_GROUPS.deploy, SCHEDULE_GROUPS.api] });
   let certPath: string | undefined;
   let tlsError: string | undefined;
   let httpsEmulator: VoximplantEmulator | undefined;
@@ -206,21 +224,36 @@ export async function startStack(workDir: string, log: (line: string) => void): 
       name: 'aws',
       target: { host: '127.0.0.1', port: front.port },
     });
+    const eventsUrl = new URL(events.endpoint);
+    const eventsFront = await startTlsFront({
+      target: { host: eventsUrl.hostname, port: Number(eventsUrl.port) },
+      key: tlsPair.key,
+      cert: tlsPair.cert,
+    });
+    const eventsProxy: LatencyProxy = await startLatencyProxy({
+      name: 'aws-eventbridge',
+      target: { host: '127.0.0.1', port: eventsFront.port },
+    });
     closers.push(
       () => apiProxy.close(),
       () => awsProxy.close(),
       () => front.close(),
+      () => eventsProxy.close(),
+      () => eventsFront.close(),
     );
     distant = {
       endpoint: https,
       apiUrl: `https://${apiProxy.authority}/platform_api`,
       apiHost: apiProxy.authority,
       secretsEndpoint: `https://${awsProxy.authority}`,
+      eventsEndpoint: `https://${eventsProxy.authority}`,
       setProfile(profile) {
         apiProxy.setRtt(PROFILES[profile].voximplant);
         awsProxy.setRtt(PROFILES[profile].aws);
+        eventsProxy.setRtt(PROFILES[profile].aws);
       },
       apiConnections: () => apiProxy.connections(),
+      eventsConnections: () => eventsProxy.connections(),
     };
   }
   const missingFile = path.join(workDir, 'no-such-aws-config');
@@ -235,6 +268,8 @@ export async function startStack(workDir: string, log: (line: string) => void): 
     AWS_SESSION_TOKEN: 'bench-session-token',
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
     AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: events.endpoint,
+    AWS_ENDPOINT_URL_SCHEDULER: scheduler.endpoint,
     // As in Lambda: no shared config or credentials files, no instance metadata.
     AWS_CONFIG_FILE: missingFile,
     AWS_SHARED_CREDENTIALS_FILE: missingFile,
@@ -249,6 +284,8 @@ export async function startStack(workDir: string, log: (line: string) => void): 
     main: https ?? http,
     secrets,
     sqs,
+    events,
+    scheduler,
     certPath,
     tlsError,
     distant,
@@ -276,6 +313,18 @@ export async function startStack(workDir: string, log: (line: string) => void): 
         QUEUE_MAX_RECEIVE_COUNT: '5',
         QUEUE_REDELIVERY_BASE_SECONDS: '30',
         SCHEDULE_MAX_LATENESS_SECONDS: '600',
+        // serverless.yml gives every function the bus (provider environment); http publishes only with
+        // PUBLISH_HTTP_EVENTS (off), queue and schedule publish each final outcome. Empty: no events.
+        EVENT_BUS_NAME: EVENT_BUS,
+        ...(fn === 'schedules'
+          ? {
+              SCHEDULES_DEPLOY_GROUP: SCHEDULE_GROUPS.deploy,
+              SCHEDULES_API_GROUP: SCHEDULE_GROUPS.api,
+              SCHEDULES_TARGET_ARN: `arn:aws:lambda:${AWS.region}:000000000000:function:voxconf-bench-schedule`,
+              SCHEDULES_ROLE_ARN: 'arn:aws:iam::000000000000:role/voxconf-bench-scheduler-api',
+              SCHEDULES_DEAD_LETTER_ARN: `arn:aws:sqs:${AWS.region}:000000000000:voxconf-bench-dead-letter`,
+            }
+          : {}),
         ...extra,
       };
     },
@@ -292,7 +341,14 @@ export async function startStack(workDir: string, log: (line: string) => void): 
     },
     async close() {
       await Promise.all(closers.map((close) => close()));
-      await Promise.all([https?.emulator.close(), http.emulator.close(), secrets.close(), sqs.close()]);
+      await Promise.all([
+        https?.emulator.close(),
+        http.emulator.close(),
+        secrets.close(),
+        sqs.close(),
+        events.close(),
+        scheduler.close(),
+      ]);
     },
   };
 }

@@ -3,7 +3,10 @@
  * of the same request) and the official SDK interleaved in rounds, against the same emulator. Conditions:
  * 20 ms emulated latency (HTTPS), zero latency (HTTPS and HTTP). Also: one process per client serving N
  * invocations for the peak RSS, and a 1 s credentials TTL run for the GetSecretValue / signing counts.
+ * Every process checks the outcome events the EventBridge stand-in received against what its clients publish.
  */
+import { copyFileSync } from 'node:fs';
+import path from 'node:path';
 import { runChild } from './child.js';
 import { CHILD_TIMEOUT_MS, LATENCY, type Plan } from './config.js';
 import {
@@ -15,11 +18,17 @@ import {
   peerSpec,
   sqsEventFor,
 } from './context.js';
-import { type ClientName, type Endpoint, mark, tally } from './stack.js';
+import { type ClientName, type Endpoint, mark, PROFILES, type ProfileName, tally } from './stack.js';
 import { median } from './stats.js';
 
-/** A client of a warm process; `voxconf-batch10` and `voxconf-batch1` are the queue handler. */
-export type WarmClient = 'voxconf' | 'floor' | 'peer' | 'voxconf-batch10' | 'voxconf-batch1';
+/**
+ * A client of a warm process; `voxconf-batch10` and `voxconf-batch1` are the queue handler (outcome events as
+ * the process's `events` option says), `voxconf-batch1-quiet` a second copy of it with no EVENT_BUS_NAME.
+ */
+export type WarmClient = 'voxconf' | 'floor' | 'peer' | 'voxconf-batch10' | 'voxconf-batch1' | 'voxconf-batch1-quiet';
+
+const isQueueClient = (client: WarmClient) => client.startsWith('voxconf-batch');
+const recordsPerCall = (client: WarmClient) => (client === 'voxconf-batch10' ? 10 : 1);
 
 export interface WarmChildResult {
   samples: Record<string, number[]>;
@@ -42,6 +51,8 @@ export interface WarmProcessResult {
   readonly label: string;
   readonly transport: Endpoint['transport'];
   readonly latencyMs: number;
+  /** With outcome events: the round trip PutEvents took through the proxy (0: loopback, no HTTPS). */
+  readonly eventsRttMs?: number;
   /** Timed calls per client (ms each). */
   readonly samples: Record<string, number[]>;
   /** Median of each round's block per client (the "runs" of the summary). */
@@ -68,11 +79,25 @@ export async function runWarmProcess(
     block: number;
     paced?: { intervalMs: number; durationMs: number };
     extraEnv?: Record<string, string>;
+    /**
+     * Outcome events of the queue clients: EVENT_BUS_NAME set and PutEvents answered through the latency proxy
+     * at this profile's AWS round trip (loopback without HTTPS). Default: off (EVENT_BUS_NAME empty).
+     */
+    events?: ProfileName;
   },
 ): Promise<WarmProcessResult> {
   const { endpoint } = options;
   const name = `bench warm ${options.label}`;
-  const fn = options.clients.some((c) => c.startsWith('voxconf-batch')) ? 'queue' : 'http';
+  const fn = options.clients.some(isQueueClient) ? 'queue' : 'http';
+  const distant = options.events ? ctx.stack.distant : undefined;
+  const eventsEnv: Record<string, string> =
+    fn !== 'queue'
+      ? {}
+      : !options.events
+        ? { EVENT_BUS_NAME: '' }
+        : distant
+          ? { AWS_ENDPOINT_URL_EVENTBRIDGE: distant.eventsEndpoint }
+          : {};
   const specs = options.clients.map((client) => {
     switch (client) {
       case 'voxconf':
@@ -92,10 +117,26 @@ export async function runWarmProcess(
           kind: 'voxconf',
           handlerKind: 'queue',
           module: ctx.bundles.functions.queue.file,
-          event: sqsEventFor(endpoint.accounts.voxconf, `${name} ${client}`, client === 'voxconf-batch10' ? 10 : 1),
+          event: sqsEventFor(endpoint.accounts.voxconf, `${name} ${client}`, recordsPerCall(client)),
           functionName: 'voxconf-bench-queue',
           timeoutMs: ctx.stack.settings.queue.timeoutSeconds * 1000,
         };
+      case 'voxconf-batch1-quiet': {
+        // Another module instance (its own settings, client and connections), imported without a bus.
+        const { file } = ctx.bundles.functions.queue;
+        const quiet = path.join(path.dirname(file), 'queue-quiet.mjs');
+        copyFileSync(file, quiet);
+        return {
+          name: client,
+          kind: 'voxconf',
+          handlerKind: 'queue',
+          module: quiet,
+          env: { EVENT_BUS_NAME: '' },
+          event: sqsEventFor(endpoint.accounts.voxconf, `${name} ${client}`, 1),
+          functionName: 'voxconf-bench-queue',
+          timeoutMs: ctx.stack.settings.queue.timeoutSeconds * 1000,
+        };
+      }
       case 'floor':
         return {
           name: client,
@@ -117,6 +158,8 @@ export async function runWarmProcess(
   const secretsBefore = Object.fromEntries(
     accounts.map((a) => [a, ctx.stack.secrets.getSecretValueCount(endpoint.accounts[a].secretName)]),
   );
+  const eventsBefore = ctx.stack.events.events().length;
+  if (distant && options.events) distant.setProfile(options.events);
   endpoint.emulator.setLatency(options.latencyMs);
   let run: Awaited<ReturnType<typeof runChild<WarmChildResult>>>;
   try {
@@ -130,7 +173,7 @@ export async function runWarmProcess(
         block: options.block,
         paced: options.paced,
       },
-      env: ctx.stack.lambdaEnv(fn, endpoint, options.extraEnv),
+      env: ctx.stack.lambdaEnv(fn, endpoint, { ...eventsEnv, ...options.extraEnv }),
       workDir: ctx.workDir,
       timeoutMs: CHILD_TIMEOUT_MS,
       label: `warm ${options.label} (${ctx.node.version})`,
@@ -146,7 +189,7 @@ export async function runWarmProcess(
     // invocation makes one request per record.
     let expected = 0;
     for (const client of options.clients.filter((c) => clientAccount(c) === account)) {
-      const perCall = client === 'voxconf-batch10' ? 10 : 1;
+      const perCall = recordsPerCall(client);
       expected += perCall * ((r.samples[client]?.length ?? 0) + options.warmup) + (client === 'floor' ? 1 : 0);
     }
     if (seen.requests !== expected || seen.successes !== expected) {
@@ -161,10 +204,23 @@ export async function runWarmProcess(
       signings: seen.signings,
     };
   }
+  // One outcome event per record of the clients that publish; none from http (PUBLISH_HTTP_EVENTS is off).
+  let expectedEvents = 0;
+  for (const client of options.clients) {
+    if (options.events && (client === 'voxconf-batch10' || client === 'voxconf-batch1'))
+      expectedEvents += recordsPerCall(client) * ((r.samples[client]?.length ?? 0) + options.warmup);
+  }
+  const published = ctx.stack.events.events().length - eventsBefore;
+  if (published !== expectedEvents) {
+    throw new BenchError(
+      `warm ${options.label}: expected ${expectedEvents} outcome events, EventBridge got ${published}`,
+    );
+  }
   return {
     label: options.label,
     transport: endpoint.transport,
     latencyMs: options.latencyMs,
+    ...(options.events ? { eventsRttMs: distant ? PROFILES[options.events].aws : 0 } : {}),
     samples: r.samples,
     roundMedians: r.roundMedians,
     counts,

@@ -3,7 +3,9 @@
  * warmed up, then called in rounds; in every round each client makes `block` calls back to back, and the
  * order of the clients rotates from round to round so that neither always goes first. Every call is timed
  * on its own. With `paced`, the first client alone is called every `intervalMs` for `durationMs` (cache TTL
- * checks). Writes per-call times and the peak RSS to spec.resultFile, then exits.
+ * checks). Writes per-call times and the peak RSS to spec.resultFile, then exits. A client with `env` is
+ * imported with those variables set ('' for none) and the rest of the process's environment: a bundle reads
+ * its settings once, at import, so two copies of one bundle can run in one process with different settings.
  *
  *   node bench/children/warm.mjs <spec.json>
  */
@@ -12,14 +14,25 @@ import { checkHandlerAnswer, cloneEvent, lambdaContext, now, peakRssBytes, readS
 const { pathToFileURL } = process.getBuiltinModule('node:url');
 const spec = readSpec();
 const modules = new Map();
-const load = async (file) => {
-  if (!modules.has(file)) modules.set(file, await import(pathToFileURL(file).href));
+const load = async (file, env = {}) => {
+  if (!modules.has(file)) {
+    const saved = Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]]));
+    Object.assign(process.env, env);
+    try {
+      modules.set(file, await import(pathToFileURL(file).href));
+    } finally {
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+  }
   return modules.get(file);
 };
 
 /** Each client as { name, call(): Promise<void> } with its untimed preparation done outside call. */
 async function makeClient(c) {
-  const mod = await load(c.module);
+  const mod = await load(c.module, c.env);
   if (c.kind === 'voxconf') {
     return {
       name: c.name,

@@ -10,6 +10,7 @@ import { esbuildOptionsFromServerless } from '../../bench/bundles.js';
 import type { ColdSeries } from '../../bench/cold.js';
 import { entryFor, packageName, valueImports } from '../../bench/import-cost.js';
 import { buildRows, type NodeRun, renderMarkdown, renderTable } from '../../bench/report.js';
+import { FUNCTION_ONLY, type FunctionSize } from '../../bench/size.js';
 import { median, pairedDifference, pairedRatio, quantile, summarize } from '../../bench/stats.js';
 import type { WarmProcessResult } from '../../bench/warm.js';
 import { readZipEntries, readZipEntry } from '../../scripts/package.mjs';
@@ -315,5 +316,103 @@ describe('import cost: what the sources import from each package', () => {
         '',
       ].join('\n'),
     );
+  });
+});
+
+describe('report: outcome events, the schedules API', () => {
+  const withEvents = (rttMs: number, rounds: Record<string, number[]>): WarmProcessResult => ({
+    ...warm('events', rounds),
+    eventsRttMs: rttMs,
+  });
+  const run = (batch: Partial<NodeRun['batch']>, cold: NodeRun['cold']['series'] = {}): NodeRun => ({
+    node: { bin: 'node', version: 'v24.0.0', role: 'primary' },
+    durationMs: 1,
+    cold: { series: cold },
+    warm: { warm20: warm('20ms', {}), warm0: warm('0ms', {}), warm0Http: undefined, memory: {}, ttl: undefined },
+    batch: { warm: warm('batch', {}), cold10: undefined, ...batch },
+  });
+  const byId = (r: NodeRun, sizes?: FunctionSize[]) =>
+    Object.fromEntries(buildRows(r, sizes).map((row) => [row.id, row]));
+
+  it('holds the batch of 10 with events to 1.5x one record with events, paired per round', () => {
+    const met = byId(
+      run({ events: withEvents(2, { 'voxconf-batch10': [58, 60, 75], 'voxconf-batch1': [53, 54, 50] }) }),
+    );
+    expect(met['events.batch.10vs1']).toMatchObject({ section: 'events', target: '<= 1.5x', met: true });
+    expect(met['events.batch.10vs1']!.metric).toContain('PutEvents at AWS 2 ms RTT');
+    // Ratios 1.6, 1.4, 1.55: median 1.55.
+    const missed = byId(
+      run({ events: withEvents(2, { 'voxconf-batch10': [80, 70, 77.5], 'voxconf-batch1': [50, 50, 50] }) }),
+    );
+    expect(missed['events.batch.10vs1']!.met).toBe(false);
+  });
+
+  it('holds what a publish adds to one start to one AWS round trip + 1 ms, on paired differences', () => {
+    const publishZero = withEvents(0, { 'voxconf-batch1': [1.6, 1.7], 'voxconf-batch1-quiet': [0.7, 0.7] });
+    // Differences 2.9, 3.1, 2.8: median 2.9, within 2 + 1.
+    const met = byId(
+      run({
+        publish: withEvents(2, { 'voxconf-batch1': [3.6, 3.8, 3.5], 'voxconf-batch1-quiet': [0.7, 0.7, 0.7] }),
+        publishZero,
+      }),
+    )['events.publish.added']!;
+    expect(met).toMatchObject({ section: 'events', target: '<= +3 ms (1 AWS RTT + 1)', met: true });
+    expect(met.note).toMatch(/^added 2\.9 ms per invocation/);
+    expect(met.note).toContain('at 0 RTT (same path) +0.95 ms, so the 2 ms round trip took ~1.95 ms');
+    // Differences 3.1, 3.2, 2.9: median 3.1.
+    const missed = byId(
+      run({ publish: withEvents(2, { 'voxconf-batch1': [3.8, 3.9, 3.6], 'voxconf-batch1-quiet': [0.7, 0.7, 0.7] }) }),
+    )['events.publish.added']!;
+    expect(missed.met).toBe(false);
+    expect(missed.note).not.toContain('0 RTT');
+    // Without HTTPS the stand-in is reached on loopback: the allowance is the 1 ms alone.
+    const loopback = byId(run({ publish: withEvents(0, { 'voxconf-batch1': [1.5], 'voxconf-batch1-quiet': [0.7] }) }));
+    expect(loopback['events.publish.added']).toMatchObject({ target: '<= +1 ms (1 AWS RTT + 1)', met: true });
+  });
+
+  it('shows the schedules API cold start for information, and its bundle against the same targets', () => {
+    const rows = byId(
+      run(
+        {},
+        {
+          voxconf: series({ sinceProcessStartMs: [100], totalMs: [80], importMs: [60], invokeMs: [20] }),
+          floor: series({ sinceProcessStartMs: [60], totalMs: [30], importMs: [5], invokeMs: [25] }),
+          schedules: series({ sinceProcessStartMs: [90, 96, 120], importMs: [50, 55, 60], invokeMs: [30, 31, 40] }),
+        },
+      ),
+      [
+        {
+          function: 'schedules',
+          rawBytes: 296 * 1024,
+          gzipBytes: 100 * 1024,
+          zipBytes: 112 * 1024,
+          zipEntries: ['functions/schedules.mjs'],
+          metafileIdentical: true,
+          packages: [{ name: '@aws-sdk/client-scheduler', bytes: 50_000 }],
+          unusedBytes: 0,
+        },
+      ],
+    );
+    const cold = rows['cold.schedules.processToAnswer']!;
+    expect(cold).toMatchObject({ section: 'cold', voxconf: { median: 96, n: 3 } });
+    expect(cold.met).toBeUndefined();
+    expect(cold.target).toBeUndefined();
+    expect(cold.baseline).toBeUndefined();
+    expect(cold.note).toContain('import 55 ms + first invocation 31 ms');
+    expect(rows['size.schedules']).toMatchObject({ target: '<= 450 KiB', met: true });
+    expect(rows['size.schedules.unused']).toMatchObject({ met: true, voxconf: { median: 0 } });
+  });
+
+  it('counts the clients only the conference functions start with as unused in the schedules API, and its own in theirs', () => {
+    for (const pkg of [
+      '@aws-sdk/client-secrets-manager',
+      '@aws-sdk/client-eventbridge',
+      'jose',
+      '@aws-sdk/client-sqs',
+    ]) {
+      expect(FUNCTION_ONLY[pkg]).not.toContain('schedules');
+    }
+    expect(FUNCTION_ONLY['@aws-sdk/client-eventbridge']).toEqual(['http', 'queue', 'schedule']);
+    for (const pkg of ['@aws-sdk/client-scheduler', 'croner']) expect(FUNCTION_ONLY[pkg]).toEqual(['schedules']);
   });
 });
