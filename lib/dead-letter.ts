@@ -31,9 +31,10 @@ const MAX_REASON_LENGTH = 1024;
  * field name must not make the message impossible to dead-letter.
  */
 function text(value: string): MessageAttributeValue | undefined {
+  // Cut first: a cut through a surrogate pair leaves a lone surrogate, which the replace then makes safe.
   const clean = value
-    .replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '?')
-    .slice(0, MAX_REASON_LENGTH);
+    .slice(0, MAX_REASON_LENGTH)
+    .replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '?');
   return clean === '' ? undefined : { DataType: 'String', StringValue: clean };
 }
 
@@ -61,12 +62,14 @@ function mergeAttributes(
 ): Record<string, MessageAttributeValue> {
   const merged: Record<string, MessageAttributeValue> = {};
   const add = (name: string, value: MessageAttributeValue | undefined) => {
-    if (value !== undefined && merged[name] === undefined && Object.keys(merged).length < MAX_ATTRIBUTES) {
+    if (value !== undefined && !Object.hasOwn(merged, name) && Object.keys(merged).length < MAX_ATTRIBUTES) {
       merged[name] = value;
     }
   };
   for (const name of ESSENTIAL) add(name, reason[name]);
-  for (const [name, attribute] of Object.entries(own)) if (!(name in reason)) add(name, fromRecord(attribute));
+  for (const [name, attribute] of Object.entries(own)) {
+    if (!Object.hasOwn(reason, name)) add(name, fromRecord(attribute));
+  }
   for (const [name, value] of Object.entries(reason)) add(name, value);
   return merged;
 }

@@ -145,6 +145,8 @@ export const ERROR_CATALOG = {
     raisedBy: ['http'],
   },
   scheduler_access_denied: { ...misconfigured, raisedBy: ['http'] },
+  // voxconf validates every schedule itself: Scheduler refusing one means voxconf's own mapping or setup is wrong.
+  scheduler_rejected: { ...misconfigured, raisedBy: ['http'] },
 } as const satisfies Readonly<Record<string, CatalogEntry>>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;
@@ -317,7 +319,12 @@ export class ScheduleNotFoundError extends VoxconfError {
 export class SchedulerError extends VoxconfError {
   override name = 'SchedulerError';
   constructor(
-    code: 'scheduler_throttled' | 'scheduler_unavailable' | 'schedule_quota_exceeded' | 'scheduler_access_denied',
+    code:
+      | 'scheduler_throttled'
+      | 'scheduler_unavailable'
+      | 'schedule_quota_exceeded'
+      | 'scheduler_access_denied'
+      | 'scheduler_rejected',
     message: string,
     options: { cause?: unknown; retryAfterSeconds?: number } = {},
   ) {

@@ -61,7 +61,7 @@ export function readJsonBody(event: Pick<APIGatewayProxyEventV2, 'body' | 'isBas
       `Content-Encoding "${printable(encoding)}" is not supported; send the JSON uncompressed.`,
     );
   }
-  const bytes = isBase64Encoded ? Math.floor((body.length * 3) / 4) : Buffer.byteLength(body, 'utf8');
+  const bytes = Buffer.byteLength(body, isBase64Encoded ? 'base64' : 'utf8');
   if (bytes > MAX_BODY_BYTES) {
     throw new PayloadError('body_too_large', `The body must be at most ${MAX_BODY_BYTES} bytes.`);
   }
@@ -148,13 +148,18 @@ export async function startFromHttp(
   deps: HttpStartDeps,
   options: StartOptions = {},
 ): Promise<APIGatewayProxyStructuredResultV2> {
-  const correlationId = validateCorrelationId(event.headers?.[CORRELATION_HEADER], CORRELATION_HEADER_NAME);
-  const origin: StartOrigin = { source: 'http', sourceId: event.requestContext?.requestId, correlationId };
+  // The id as far as it is valid: a refused header is a final failure with an event, without the id.
+  const origin: StartOrigin = {
+    source: 'http',
+    sourceId: event.requestContext?.requestId,
+    correlationId: correlationIdOf(event),
+  };
   let report: StartReport | undefined;
   const onSettled = (settled: StartReport) => {
     report = settled;
   };
   try {
+    validateCorrelationId(event.headers?.[CORRELATION_HEADER], CORRELATION_HEADER_NAME);
     const result = await deps.service.start(readJsonBody(event), { ...options, onSettled });
     await publishOne(deps, () => startedEvent(deps.stage, origin, settledOrEmpty(report), result));
     return httpSuccessResponse(result);

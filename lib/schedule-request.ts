@@ -131,7 +131,7 @@ export function validateScheduleRequest(input: unknown, options: ScheduleRequest
     }
   }
 
-  const atText = String(input.at);
+  const atText = typeof input.at === 'string' ? input.at : describe(input.at);
   const checkedAt = (instant: Date, parsed: DateTimeInput, zone: string): ParsedExpression | undefined => {
     if (instant.getTime() < now - facts.schedulesApi.atGraceSeconds * 1000) {
       return fail('at', 'past', `at ${atText} is in the past.`);

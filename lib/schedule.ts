@@ -179,6 +179,7 @@ export async function processScheduledEvent(
     durationMs: now() - started,
   });
   let last: StartReport | undefined;
+  let mayHaveStarted = false;
   const onSettled = (settled: StartReport) => {
     attempts += settled.attempts;
     last = settled;
@@ -202,6 +203,8 @@ export async function processScheduledEvent(
         };
       } catch (thrown) {
         const error = toVoxconfError(thrown);
+        // A round that may have reached Voximplant leaves the conference possibly running, whatever came after.
+        mayHaveStarted ||= error.outcome === 'unknown';
         const delay = isRetryableBy(error, 'schedule') ? roundDelayMs(round, deps.random) : undefined;
         if (delay === undefined || round >= MAX_ROUNDS || now() + delay + MIN_ROUND_MS > deadline) throw error;
         logger?.info('scheduled conference not started yet; trying again', {
@@ -214,6 +217,7 @@ export async function processScheduledEvent(
     }
   } catch (thrown) {
     const error = toVoxconfError(thrown);
+    if (mayHaveStarted) error.outcome = 'unknown';
     const failed = failedEvent(deps.stage ?? '', originOf(event, invocation), report(last), error, true);
     try {
       await deps.deadLetter.send(JSON.stringify(event) ?? 'null', error, {

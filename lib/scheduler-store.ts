@@ -17,7 +17,7 @@ import {
   UpdateScheduleCommand,
   type UpdateScheduleCommandInput,
 } from '@aws-sdk/client-scheduler';
-import { ConfigurationError, SchedulerError, ValidationError, type VoxconfError } from './errors.js';
+import { ConfigurationError, SchedulerError, type VoxconfError } from './errors.js';
 import facts from './facts.json' with { type: 'json' };
 
 export type SchedulerSend = Pick<SchedulerClient, 'send'>;
@@ -71,8 +71,10 @@ export function schedulerFailure(thrown: unknown, operation: string): VoxconfErr
     return new SchedulerError('scheduler_access_denied', `${operation}: access denied (${text}).`, options);
   }
   if (name === 'ValidationException') {
-    return new ValidationError(
-      [{ field: 'body', rule: 'scheduler_validation', message: `EventBridge Scheduler refused the schedule: ${text}` }],
+    // The text can name roles and targets: the log has it, the caller gets "misconfigured".
+    return new SchedulerError(
+      'scheduler_rejected',
+      `${operation}: EventBridge Scheduler refused it (${text}).`,
       options,
     );
   }

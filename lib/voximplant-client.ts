@@ -267,7 +267,7 @@ export class VoximplantClient {
         // nothing was answered: once more on a fresh connection, within the same attempt. Safe: the request
         // was not answered, and StartConference with the same name joins the conference anyway.
         this.dropIdleConnections();
-        progress.sent = false;
+        // progress.sent stays as it was: a request written before the reset may have reached Voximplant.
         response = await this.post(body, token, signal, progress, true);
       }
     } catch (thrown) {

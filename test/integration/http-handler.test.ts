@@ -236,6 +236,18 @@ describe('outcome events over HTTP (PUBLISH_HTTP_EVENTS)', () => {
     ]);
     expect(events[0]?.detail.source_id).toBe(ok.requestContext.requestId);
     expect(events[1]?.detail).toMatchObject({ final: true, voximplant_code: 147 });
+    // A refused X-Correlation-Id is a final failure too: its event, without the id.
+    const badId = httpEvent(
+      JSON.stringify({ conference_name: 'http-event-3', rule_id: fx.account.ruleId }),
+      origin('x'.repeat(200)),
+    );
+    await expect(startFromHttp(badId, deps)).rejects.toMatchObject({ field: 'X-Correlation-Id' });
+    expect(events[2]).toMatchObject({
+      detailType: 'Conference Start Failed',
+      detail: { error_code: 'invalid_request', final: true },
+    });
+    expect(events[2]?.detail).not.toHaveProperty('correlation_id');
+    expectEventsMatchSchemas(events);
     // Off (the default): the publisher is never even loaded.
     const { httpOutcomePublisher } = await import('../../lib/http-api.js');
     expect(await httpOutcomePublisher()).toBeUndefined();

@@ -58,6 +58,20 @@ describe('SqsDeadLetterSink', () => {
     expect(sent[1]!.MessageAttributes!.voximplant_code).toEqual({ DataType: 'Number', StringValue: '147' });
   });
 
+  it('cuts a long reason without leaving half an emoji (SQS would refuse the message), and keeps inherited names', async () => {
+    const { sent, sink: dlq } = sink();
+    const error = new VoximplantApiError('voximplant_account_error', 127, `${'a'.repeat(990)}😀 tail`);
+    await dlq.send('{}', error, {
+      source: 'queue',
+      messageAttributes: { constructor: { dataType: 'String', stringValue: 'kept' } } as never,
+    });
+    const attributes = sent[0]!.MessageAttributes!;
+    expect(attributes.error_message!.StringValue!.isWellFormed()).toBe(true);
+    expect(attributes.error_message!.StringValue!.length).toBeLessThanOrEqual(1024);
+    expect(Object.hasOwn(attributes, 'constructor')).toBe(true);
+    expect(attributes.constructor).toEqual({ DataType: 'String', StringValue: 'kept' });
+  });
+
   it('leaves out empty values and replaces characters SQS refuses', async () => {
     const { sent, sink: dlq } = sink();
     const error = new ValidationError([{ field: '', rule: 'unknown_field', message: 'bad \u0000 key \ud800' }]);

@@ -38,6 +38,13 @@ describe('HTTP edge', () => {
     expect(answerFor('ü'.repeat(MAX_BODY_BYTES / 2 + 1)).status).toBe(413);
   });
 
+  it('counts a base64 body by its decoded bytes: exactly the limit is accepted', () => {
+    const json = `"${'a'.repeat(MAX_BODY_BYTES - 2)}"`;
+    const body = Buffer.from(json).toString('base64');
+    expect(readJsonBody({ body, headers: JSON_TYPE, isBase64Encoded: true })).toHaveLength(MAX_BODY_BYTES - 2);
+    expect(answerFor(Buffer.from(`${json} `).toString('base64'), JSON_TYPE, true).status).toBe(413);
+  });
+
   it('parses JSON declared as application/json or application/*+json, base64 or not', () => {
     const body = '{"conference_name":"a","rule_id":1}';
     for (const type of ['application/json', 'application/json; charset=utf-8', 'Application/Merge-Patch+JSON']) {

@@ -133,6 +133,8 @@ describe('every refusal names its field and rule', () => {
     ['an unknown zone', { at: '2026-12-08T10:00', timezone: 'Mars/Olympus', request }, [['timezone', 'time_zone']]],
     ['an abbreviation', { at: '2026-12-08T10:00', timezone: 'CET', request }, [['timezone', 'time_zone']]],
     ['an at that is not a date', { at: 'next Tuesday', request }, [['at', 'date_time']]],
+    // An object no String() can convert: a 400 naming at, not a 500.
+    ['an at that is an odd object', { at: { toString: 1 }, request }, [['at', 'date_time']]],
     ['an at with fractions', { at: '2026-12-08T10:00:00.5Z', request }, [['at', 'date_time']]],
     ['an at that no calendar has', { at: '2026-02-30T10:00', request }, [['at', 'date_time']]],
     [

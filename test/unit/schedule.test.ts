@@ -168,6 +168,42 @@ describe('processScheduledEvent', () => {
     ]);
   });
 
+  it('a round that may have reached Voximplant keeps the final outcome unknown, whatever the later rounds said', async () => {
+    const { deadLetter, sent } = sink();
+    const { events, publisher } = recorder();
+    let clock = Date.parse('2026-11-26T09:05:00Z');
+    const rounds = [
+      new UpstreamError('voximplant_timeout', 'slow', { outcome: 'unknown' }),
+      new UpstreamError('voximplant_unavailable', 'HTTP 503'),
+    ];
+    const service = {
+      start: async () => Promise.reject(rounds.shift() ?? new UpstreamError('voximplant_unavailable', '503')),
+    };
+    await processScheduledEvent(
+      request,
+      {
+        service,
+        deadLetter: {
+          send: async (body, error, context) => {
+            sent.push({ body, code: `${error.code}/${error.outcome}` });
+            return deadLetter.send(body, error, context);
+          },
+        },
+        maxLatenessSeconds: 600,
+        maxEarlinessSeconds: 300,
+        now: () => clock,
+        publisher,
+        sleep: async (ms) => {
+          clock += ms;
+        },
+        random: () => 1,
+      },
+      { deadline: clock + 5_000 },
+    );
+    expect(sent[0]?.code).toBe('voximplant_unavailable/unknown');
+    expect(events[0]?.detail).toMatchObject({ error_code: 'voximplant_unavailable', outcome: 'unknown', final: true });
+  });
+
   it('an authorization failure is tried again too (a key rotation in progress)', async () => {
     const { deadLetter } = sink();
     const refused = new VoximplantApiError('voximplant_authorization_failed', 100, 'Authorization failed');
