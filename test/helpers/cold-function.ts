@@ -18,9 +18,14 @@ export interface ColdFunction<H> {
   readonly initOutput: Captured;
 }
 
-export async function loadColdFunction<H>(load: () => Promise<{ handler: unknown }>): Promise<ColdFunction<H>> {
+export async function loadColdFunction<H>(
+  load: () => Promise<{ handler: unknown }>,
+  /** Runs with the stand-ins up, just before the import (e.g. a fault the init should meet). */
+  beforeImport: (fx: TriggerFixture) => void = () => undefined,
+): Promise<ColdFunction<H>> {
   const fx = await startTriggerFixture();
   fx.secrets.clearCalls();
+  beforeImport(fx);
   const signings = countSignings();
   const initOutput = captureOutput();
   let handler: H;

@@ -6,42 +6,30 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { scanForLeaks } from '../../scripts/leak-scan.mjs';
-import type { Captured } from '../helpers/capture.js';
+import type { ColdFunction } from '../helpers/cold-function.js';
 import { httpEvent, lambdaContext } from '../helpers/events.js';
-import type { CoreFixture } from '../helpers/fixture.js';
 
 // Powertools reads its level when lib/ is first imported: set it before anything loads lib/.
 process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
-const { captureOutput } = await import('../helpers/capture.js');
-const { SECRET_NAME, startCoreFixture } = await import('../helpers/fixture.js');
-const { countSignings } = await import('../helpers/signings.js');
+const { loadColdFunction } = await import('../helpers/cold-function.js');
+const { SECRET_NAME } = await import('../helpers/fixture.js');
 
-let fx: CoreFixture;
-let handler: (event: unknown, context: unknown) => Promise<APIGatewayProxyStructuredResultV2>;
-let signings: () => number;
-let initOutput: Captured;
-const saved = { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT' };
-
+type Handler = (event: unknown, context: unknown) => Promise<APIGatewayProxyStructuredResultV2>;
+let cold: ColdFunction<Handler>;
 beforeAll(async () => {
-  fx = await startCoreFixture();
-  Object.assign(process.env, fx.env);
-  fx.secrets.clearCalls();
-  fx.secrets.fault({ kind: 'throttle', times: 1 });
-  signings = countSignings();
-  initOutput = captureOutput();
-  try {
-    ({ handler } = (await import('../../functions/http.js')) as never);
-  } finally {
-    initOutput.restore();
-  }
+  cold = await loadColdFunction<Handler>(
+    () => import('../../functions/http.js'),
+    (fx) => fx.secrets.fault({ kind: 'throttle', times: 1 }),
+  );
 });
 afterAll(async () => {
-  process.env = saved;
-  await fx.close();
+  await cold.fx.close();
+  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 });
 
 describe('init of the http function while Secrets Manager throttles', () => {
   it('loads anyway, logs the failure once without secrets, and sends no StartConference', () => {
+    const { fx, initOutput } = cold;
     const lines = initOutput.json().filter((line) => String(line.message).startsWith('warm-up'));
     expect(lines).toEqual([
       expect.objectContaining({
@@ -56,16 +44,17 @@ describe('init of the http function while Secrets Manager throttles', () => {
     const keyLine = fx.account.credentials.private_key.split('\n')[2]!;
     expect(text).not.toContain(keyLine);
     expect(fx.secrets.getSecretValueCount(SECRET_NAME)).toBe(1);
-    expect(signings()).toBe(0);
+    expect(cold.signings()).toBe(0);
     expect(fx.emulator.requests()).toEqual([]);
   });
 
   it('the first invocation reads the secret again, signs once, and succeeds on the pre-opened connection', async () => {
+    const { fx } = cold;
     const body = JSON.stringify({ conference_name: 'warm-after-failure', rule_id: fx.account.ruleId });
-    const response = await handler(httpEvent(body), lambdaContext());
+    const response = await cold.handler(httpEvent(body), lambdaContext());
     expect(response.statusCode).toBe(200);
     expect(fx.secrets.getSecretValueCount(SECRET_NAME)).toBe(2);
-    expect(signings()).toBe(1);
+    expect(cold.signings()).toBe(1);
     expect(fx.emulator.connections()).toEqual([expect.objectContaining({ requests: 1 })]);
   });
 });

@@ -7,59 +7,36 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { Captured } from '../helpers/capture.js';
+import type { ColdFunction } from '../helpers/cold-function.js';
 import { httpEvent, lambdaContext } from '../helpers/events.js';
-import type { CoreFixture } from '../helpers/fixture.js';
 
 // Powertools reads its level when lib/ is first imported: set it before anything loads lib/.
 process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
-const { captureOutput } = await import('../helpers/capture.js');
-const { SECRET_NAME, startCoreFixture } = await import('../helpers/fixture.js');
-const { countSignings } = await import('../helpers/signings.js');
+const { expectWarmedUpAtInit, loadColdFunction } = await import('../helpers/cold-function.js');
+const { SECRET_NAME } = await import('../helpers/fixture.js');
 
-let fx: CoreFixture;
-let handler: (event: unknown, context: unknown) => Promise<APIGatewayProxyStructuredResultV2>;
-let signings: () => number;
-let initOutput: Captured;
-const saved = { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT' };
-
+type Handler = (event: unknown, context: unknown) => Promise<APIGatewayProxyStructuredResultV2>;
+let cold: ColdFunction<Handler>;
 beforeAll(async () => {
-  fx = await startCoreFixture();
-  Object.assign(process.env, fx.env);
-  fx.secrets.clearCalls();
-  signings = countSignings();
-  initOutput = captureOutput();
-  try {
-    ({ handler } = (await import('../../functions/http.js')) as never);
-  } finally {
-    initOutput.restore();
-  }
+  cold = await loadColdFunction<Handler>(() => import('../../functions/http.js'));
 });
 afterAll(async () => {
-  process.env = saved;
-  await fx.close();
+  await cold.fx.close();
+  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 });
-
-async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 400 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
-}
 
 describe('init of the http function', () => {
   it('reads the secret once, signs once and opens the connection, without a StartConference or a log line', async () => {
-    expect(fx.secrets.getSecretValueCount(SECRET_NAME)).toBe(1);
-    expect(signings()).toBe(1);
-    await until(() => fx.emulator.connections().length > 0);
-    expect(fx.emulator.connections()).toEqual([expect.objectContaining({ requests: 0, closedAt: null })]);
-    expect(fx.emulator.requests()).toEqual([]);
-    expect(initOutput.text()).toBe('');
+    await expectWarmedUpAtInit(cold);
   });
 
   it('the first invocation reuses the key, the token and the connection', async () => {
+    const { fx } = cold;
     const body = JSON.stringify({ conference_name: 'warm-first', rule_id: fx.account.ruleId });
-    const response = await handler(httpEvent(body), lambdaContext());
+    const response = await cold.handler(httpEvent(body), lambdaContext());
     expect(response.statusCode).toBe(200);
     expect(fx.secrets.getSecretValueCount(SECRET_NAME)).toBe(1);
-    expect(signings()).toBe(1);
+    expect(cold.signings()).toBe(1);
     expect(fx.emulator.connections()).toEqual([expect.objectContaining({ requests: 1 })]);
     expect(fx.emulator.requests().map((r) => r.outcome)).toEqual(['success']);
   });
