@@ -16,12 +16,13 @@
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { type Message, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { type Message, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { triggerCommands } from '../../local/banner.js';
 import { PORT_NAMES } from '../../local/settings.js';
 import { connectEmulator, type EmulatorControlClient } from '../../local/voximplant-emulator/index.js';
 import { scanForLeaks } from '../../scripts/leak-scan.mjs';
+import { localSqsClient } from '../helpers/dlq.js';
 import {
   eventually,
   freePortBase,
@@ -99,11 +100,7 @@ beforeAll(async () => {
   process.stdout.write(`local stack ready in ${stack.readyMs} ms (its own count: ${stack.info.startupMs} ms)\n`);
   emulator = connectEmulator(stack.info.emulator?.origin as string);
   ruleId = stack.info.emulator?.ruleId as number;
-  sqs = new SQSClient({
-    endpoint: stack.info.sqsEndpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
+  sqs = localSqsClient(stack.info.sqsEndpoint);
 }, 90_000);
 
 afterAll(async () => {

@@ -16,12 +16,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { DeadLetter } from '../../local/control-server.js';
 import type { RecordedEvent } from '../../local/eventbridge.js';
 import { connectEmulator, type EmulatorControlClient } from '../../local/voximplant-emulator/index.js';
 import { scanForLeaks } from '../../scripts/leak-scan.mjs';
+import { localSqsClient } from '../helpers/dlq.js';
 import { expectEventsMatchSchemas } from '../helpers/event-schemas.js';
 import {
   eventually,
@@ -106,11 +107,7 @@ beforeAll(async () => {
   process.stdout.write(`outcome events: local stack ready in ${stack.readyMs} ms\n`);
   emulator = connectEmulator(stack.info.emulator?.origin as string);
   ruleId = stack.info.emulator?.ruleId as number;
-  sqs = new SQSClient({
-    endpoint: stack.info.sqsEndpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
+  sqs = localSqsClient(stack.info.sqsEndpoint);
 }, 90_000);
 
 afterAll(async () => {

@@ -1,12 +1,17 @@
 import { type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 
-/** Reads everything currently in a queue (each message once), with its attributes. */
-export async function drainQueue(queueUrl: string, endpoint: string): Promise<Message[]> {
-  const client = new SQSClient({
+/** A real SQS client for a loopback SQS (the local stack's, or a test's own). */
+export function localSqsClient(endpoint: string): SQSClient {
+  return new SQSClient({
     endpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
+}
+
+/** Reads everything currently in a queue (each message once), with its attributes. */
+export async function drainQueue(queueUrl: string, endpoint: string): Promise<Message[]> {
+  const client = localSqsClient(endpoint);
   const all: Message[] = [];
   try {
     for (;;) {

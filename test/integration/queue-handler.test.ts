@@ -1,15 +1,10 @@
 /** functions/queue.ts with real SQS batches, the emulator, the Secrets Manager stand-in and local SQS as DLQ. */
 
-import {
-  ChangeMessageVisibilityCommand,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { toSqsRecord } from '../../local/sqs-event.js';
-import { attribute, drainQueue } from '../helpers/dlq.js';
+import { attribute, drainQueue, localSqsClient } from '../helpers/dlq.js';
 import { lambdaContext, sqsEvent, sqsRecord } from '../helpers/events.js';
 import { startTriggerFixture, type TriggerFixture } from '../helpers/fixture.js';
 
@@ -93,11 +88,7 @@ describe('queue handler', () => {
 
   it('a refused key is redelivered later, not dead-lettered; on the last receive it is dead-lettered with its reason', async () => {
     fx.emulator.fault({ type: 'error', code: 100, conferenceName: 'q-auth' } as never);
-    const client = new SQSClient({
-      endpoint: sqs.endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    });
+    const client = localSqsClient(sqs.endpoint);
     const receive = async (visibilitySeconds: number) => {
       const { Messages = [] } = await client.send(
         new ReceiveMessageCommand({

@@ -11,6 +11,7 @@ import {
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { type LocalSqs, startSqs } from '../../local/sqs.js';
 import { setAwsTestEnv } from '../helpers/aws-env.js';
+import { localSqsClient } from '../helpers/dlq.js';
 
 let restoreEnv: () => void;
 const started: LocalSqs[] = [];
@@ -19,11 +20,7 @@ const clients: SQSClient[] = [];
 async function sqsFor(options: Parameters<typeof startSqs>[0]): Promise<{ sqs: LocalSqs; client: SQSClient }> {
   const sqs = await startSqs(options);
   started.push(sqs);
-  const client = new SQSClient({
-    region: 'us-east-1',
-    endpoint: sqs.endpoint,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
+  const client = localSqsClient(sqs.endpoint);
   clients.push(client);
   return { sqs, client };
 }
