@@ -42,6 +42,12 @@ export interface VoxconfConfig {
   readonly publishHttpEvents: boolean;
   /** Where the queue function asks SQS to redeliver a message later (ChangeMessageVisibility). */
   readonly requestQueueUrl: string | undefined;
+  /** The conference registry's DynamoDB table; unset: starts are not recorded (the registry is off). */
+  readonly registryTableName: string | undefined;
+  /** An active record expires this long after its last start, join or confirmed probe (DynamoDB TTL). */
+  readonly registryActiveRetentionHours: number;
+  /** An ended record expires this long after its end. */
+  readonly registryEndedRetentionDays: number;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -160,6 +166,9 @@ export function loadConfig(env: Env = process.env): VoxconfConfig {
     stage: text(env, 'VOXCONF_STAGE') ?? 'local',
     eventBusName: text(env, 'EVENT_BUS_NAME'),
     publishHttpEvents: flag(env, 'PUBLISH_HTTP_EVENTS'),
+    registryTableName: text(env, 'REGISTRY_TABLE_NAME'),
+    registryActiveRetentionHours: integer(env, 'REGISTRY_ACTIVE_RETENTION_HOURS'),
+    registryEndedRetentionDays: integer(env, 'REGISTRY_ENDED_RETENTION_DAYS'),
   };
 }
 
