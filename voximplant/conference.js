@@ -11,11 +11,13 @@
  * - AppEvents.Started is the first event of a session and carries conference_name (StartConference's name).
  * - The AppEvents.HttpRequest handler's return value is the HTTP answer's body; the status is always 200, so every
  *   outcome is in the body. The handler cannot await anything: a callback may run for at most 1 s.
- * - VoxEngine.terminate() does not leave the current block (hence the `return` after it); after it only
- *   AppEvents.Terminating and AppEvents.Terminated fire, and no timer runs.
+ * - VoxEngine.terminate() does not leave the current block (so it is the last thing its function does); after it
+ *   only AppEvents.Terminating and AppEvents.Terminated fire, and no timer runs.
  * - A session without calls is ended by Voximplant after 60 s: a session nobody ever joins ends that way, and a
  *   grace period longer than 60 s cannot be honoured (it is capped at 60).
- * - Conference.add needs a rule with the video conference option on, else ConferenceEvents.ConferenceError code 102.
+ * - Conference.add needs a rule with the video conference option on, else ConferenceEvents.ConferenceError code 102
+ *   (logged here). A call's end fires CallEvents.Disconnected ("triggered when a call is terminated").
+ * Tests: test/unit/reference-scenario.test.ts runs this file on a fake of these objects (test/helpers/voxengine-fake.ts).
  */
 require(Modules.Conference);
 
@@ -35,10 +37,12 @@ require(Modules.Conference);
  *   {"ok":false,...,"error":"command_failed","message":<the error's message>}.
  *
  * It must answer synchronously (VoxEngine's 1 s callback limit; a returned Promise is refused as command_failed).
- * Example:
- *   if (command === 'mute_all') {
- *     context.conference.getList().forEach(function (endpoint) { ... });
- *     return { muted: context.participants.length };
+ * Example (Endpoint.setDisplayName is VoxEngine's; args come from the caller, so check them):
+ *   if (command === 'rename' && args && typeof args.id === 'string' && typeof args.name === 'string') {
+ *     const endpoint = context.conference.get(args.id);
+ *     if (!endpoint) throw new Error('no such participant');
+ *     endpoint.setDisplayName(args.name);
+ *     return { renamed: args.id };
  *   }
  */
 function handleCommand(_command, _args, _context) {
@@ -52,7 +56,10 @@ function handleCommand(_command, _args, _context) {
 const DEFAULT_GRACE_SECONDS = 30;
 /** Voximplant ends a session without calls after 60 s: a longer grace period would never run out. */
 const MAX_GRACE_SECONDS = 60;
-/** voxconf sends at most 16 KiB of body and reads at most 16 KiB of answer (lib/facts.json, block registry). */
+/**
+ * voxconf sends at most 16 KiB of body and reads at most 16 KiB of answer (lib/facts.json, block registry). The body
+ * is measured in characters, never more than its UTF-8 bytes, so every body voxconf sends is read.
+ */
 const MAX_REQUEST_CHARS = 16384;
 const MAX_ANSWER_BYTES = 16384;
 /** Display names are cut so that `status` with 100 participants (the conference maximum) stays within 16 KiB. */
@@ -105,9 +112,6 @@ function ensureConference() {
   if (session.conference) return session.conference;
   // hd_audio true is 48 kHz and billed extra (ConferenceParameters in the typings).
   const conference = VoxEngine.createConference({ hd_audio: session.settings.hdAudio });
-  conference.addEventListener(ConferenceEvents.EndpointRemoved, (event) => {
-    removeParticipant((participant) => participant.id === event.endpointId);
-  });
   conference.addEventListener(ConferenceEvents.ConferenceError, (event) => {
     Logger.write(`voxconf: conference error ${event.code}: ${event.error}`);
   });
@@ -134,13 +138,21 @@ VoxEngine.addEventListener(AppEvents.CallAlerting, (event) => {
   const conference = ensureConference();
   call.answer();
   const displayName = String(event.displayName || event.callerid || '');
-  const endpoint = conference.add({
-    call: call,
-    mode: 'FORWARD',
-    direction: 'BOTH',
-    scheme: event.scheme,
-    displayName: displayName,
-  });
+  let endpoint;
+  try {
+    endpoint = conference.add({
+      call: call,
+      mode: 'FORWARD',
+      direction: 'BOTH',
+      scheme: event.scheme,
+      displayName: displayName,
+    });
+  } catch (error) {
+    // An uncaught error would end the whole session (a "JS session error") for everyone already in it.
+    Logger.write(`voxconf: could not add a caller: ${errorText(error)}`);
+    call.hangup();
+    return;
+  }
   const participant = {
     id: endpoint ? endpoint.id() : call.id(),
     display_name: displayName.slice(0, MAX_DISPLAY_NAME_CHARS),
@@ -149,7 +161,8 @@ VoxEngine.addEventListener(AppEvents.CallAlerting, (event) => {
   };
   session.participants.push(participant);
   cancelGrace();
-  // The call's end is documented (CallEvents.Disconnected); EndpointRemoved is handled too, whichever comes first.
+  // A participant leaves when its call ends: CallEvents.Disconnected is "triggered when a call is terminated".
+  // ConferenceEvents.EndpointRemoved is not used: the docs do not say that a call's end fires it.
   call.addEventListener(CallEvents.Disconnected, () => {
     removeParticipant((candidate) => candidate.call === call);
   });

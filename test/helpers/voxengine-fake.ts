@@ -170,13 +170,17 @@ export class FakeCall {
   }
 
   // --- the test's side ---
-  /** The caller hangs up. VoxEngine does not document the order of Disconnected and EndpointRemoved: choose it. */
-  remoteHangup(options: { endpointRemovedFirst?: boolean } = {}): void {
+  /**
+   * The caller hangs up: CallEvents.Disconnected fires (documented). Whether the conference then fires
+   * EndpointRemoved for the call's endpoint, and in which order, is not documented: the test chooses
+   * (default: after Disconnected).
+   */
+  remoteHangup(options: { endpointRemoved?: 'after' | 'before' | 'never' } = {}): void {
     if (this.state === 'TERMINATED') throw new Error('the call has already ended');
-    this.session.drive(() => this.end('now', options.endpointRemovedFirst === true));
+    this.session.drive(() => this.end('now', options.endpointRemoved ?? 'after'));
   }
 
-  private end(when: 'queue' | 'now', endpointRemovedFirst = false): void {
+  private end(when: 'queue' | 'now', endpointRemoved: 'after' | 'before' | 'never' = 'after'): void {
     this.state = 'TERMINATED';
     const disconnected = () => {
       const event = {
@@ -194,13 +198,9 @@ export class FakeCall {
       else this.session.enqueue(this.listeners, CallEvents.Disconnected, () => event);
     };
     const removed = () => this.endpoint?.conference.removeEndpoint(this.endpoint, when);
-    if (endpointRemovedFirst) {
-      removed();
-      disconnected();
-    } else {
-      disconnected();
-      removed();
-    }
+    if (endpointRemoved === 'before') removed();
+    disconnected();
+    if (endpointRemoved === 'after') removed();
     this.session.callEnded();
   }
 }
@@ -235,6 +235,8 @@ export class FakeConference {
   readonly listeners = new Listeners();
   readonly endpoints: FakeEndpoint[] = [];
   stopped = false;
+  /** Fault injection: the next add() throws this (the docs name no exception; a scenario must survive one). */
+  failNextAdd: Error | undefined;
   private endpointCount = 0;
 
   constructor(
@@ -268,6 +270,9 @@ export class FakeConference {
   }
   add(parameters: Record<string, unknown>): FakeEndpoint | undefined {
     this.session.use('Conference.add');
+    const failure = this.failNextAdd;
+    this.failNextAdd = undefined;
+    if (failure) throw failure;
     const call = parameters?.call;
     if (!(call instanceof FakeCall)) {
       this.session.violation('Conference.add() without a Call of this session');

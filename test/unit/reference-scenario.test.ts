@@ -3,6 +3,7 @@
  * (test/helpers/voxengine-fake.ts, written from Voximplant's documentation): the media session contract of issue 14
  * (status, stop, the hook, bad bodies), custom data, and the session's end.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import facts from '../../lib/facts.json' with { type: 'json' };
 import { AppEvents, type FakeOptions, FakeSession, LIMITS, SCENARIO_PATH } from '../helpers/voxengine-fake.js';
@@ -102,6 +103,13 @@ describe('the VoxEngine fake does what the docs say (so the scenario tests can f
 });
 
 describe('the reference scenario: conference and participants', () => {
+  it('fits AddScenario (a script under 128 KB) and runs as plain JavaScript, without imports or npm', () => {
+    const source = readFileSync(SCENARIO_PATH, 'utf8');
+    expect(Buffer.byteLength(source)).toBeLessThan(128 * 1024);
+    expect(source).not.toMatch(/^\s*(import|export)\s/m);
+    expect(source).not.toMatch(/require\((?!Modules\.)/);
+  });
+
   it('creates one video conference on Started, with hd_audio off by default', () => {
     const session = new FakeSession({ startTime: START }).loadFile(SCENARIO_PATH);
     expect(session.required.has('conference')).toBe(true);
@@ -148,19 +156,36 @@ describe('the reference scenario: conference and participants', () => {
     expectClean(session);
   });
 
-  it('removes a participant on the call end, whichever of Disconnected and EndpointRemoved comes first', () => {
+  it('removes a participant on the call end, with or without EndpointRemoved, in either order', () => {
     const session = started();
     const ann = session.dial({ displayName: 'Ann' });
     const bob = session.dial({ displayName: 'Bob' });
     const cyd = session.dial({ displayName: 'Cyd' });
+    const dan = session.dial({ displayName: 'Dan' });
     ann.remoteHangup();
-    bob.remoteHangup({ endpointRemovedFirst: true });
+    bob.remoteHangup({ endpointRemoved: 'before' });
+    cyd.remoteHangup({ endpointRemoved: 'never' });
     const status = send(session, { command: 'status' });
     expect(status.participant_count).toBe(1);
-    expect(status.participants.map((p: { display_name: string }) => p.display_name)).toEqual(['Cyd']);
-    cyd.remoteHangup({ endpointRemovedFirst: true });
+    expect(status.participants.map((p: { display_name: string }) => p.display_name)).toEqual(['Dan']);
+    expect(session.pendingTimers()).toBe(0);
+    dan.remoteHangup({ endpointRemoved: 'before' });
     expect(send(session, { command: 'status' }).participants).toEqual([]);
     expect(session.pendingTimers()).toBe(1);
+    expectClean(session);
+  });
+
+  it('a caller the conference cannot take is hung up; the session and its participants go on', () => {
+    const session = started();
+    session.dial({ displayName: 'Ann' });
+    session.conference!.failNextAdd = new Error('endpoint limit');
+    const bob = session.dial({ displayName: 'Bob' });
+    expect(bob.state).toBe('TERMINATED');
+    expect(session.state).toBe('running');
+    expect(session.logs).toContain('voxconf: could not add a caller: endpoint limit');
+    const status = send(session, { command: 'status' });
+    expect(status.participants.map((p: { display_name: string }) => p.display_name)).toEqual(['Ann']);
+    expect(session.pendingTimers()).toBe(0);
     expectClean(session);
   });
 
