@@ -308,6 +308,18 @@ export class FakeConference {
     return endpoint;
   }
 
+  /** The platform reports a conference error (ConferenceEvents.ConferenceError {error, code}), e.g. code 102. */
+  raiseError(code: number, error: string): void {
+    this.session.drive(() =>
+      this.session.dispatch(this.listeners, ConferenceEvents.ConferenceError, {
+        name: ConferenceEvents.ConferenceError,
+        conference: this,
+        code,
+        error,
+      }),
+    );
+  }
+
   removeEndpoint(endpoint: FakeEndpoint, when: 'queue' | 'now'): void {
     const index = this.endpoints.indexOf(endpoint);
     if (index < 0) return;

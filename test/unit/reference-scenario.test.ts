@@ -189,6 +189,14 @@ describe('the reference scenario: conference and participants', () => {
     expectClean(session);
   });
 
+  it('logs a conference error (e.g. 102: the rule lacks the video conference option) and goes on', () => {
+    const session = started();
+    session.conference!.raiseError(102, 'Video conference is not enabled');
+    expect(session.logs).toEqual(['voxconf: conference error 102: Video conference is not enabled']);
+    expect(session.state).toBe('running');
+    expectClean(session);
+  });
+
   it('cuts display names to 64 characters and keeps status within the 16 KiB voxconf reads', () => {
     const session = started();
     for (let index = 0; index < LIMITS.endpoints; index += 1) session.dial({ displayName: 'n'.repeat(500) });
