@@ -31,8 +31,11 @@ interface TableProperties {
 export function registryTableDefinition(
   options: { service?: string; stage?: string; root?: string } = {},
 ): TableProperties {
+  // The two serverless variables the table's name uses, resolved as the stack resolves them.
   const text = readFileSync(join(options.root ?? ROOT, 'infra', 'resources.yml'), 'utf8')
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a serverless variable, not a template
     .replaceAll('${self:service}', options.service ?? 'voxconf')
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a serverless variable, not a template
     .replaceAll('${sls:stage}', options.stage ?? 'local');
   const doc = YAML.parse(text, { logLevel: 'silent' }) as {
     Resources?: { RegistryTable?: { Type?: string; Properties?: TableProperties } };
