@@ -31,9 +31,12 @@ interface TableProperties {
 export function registryTableDefinition(
   options: { service?: string; stage?: string; root?: string } = {},
 ): TableProperties {
+  // The Serverless variables of the definition, replaced as osls would (literal text, not template strings).
+  const SERVICE_VARIABLE = ['$', '{self:service}'].join('');
+  const STAGE_VARIABLE = ['$', '{sls:stage}'].join('');
   const text = readFileSync(join(options.root ?? ROOT, 'infra', 'resources.yml'), 'utf8')
-    .replaceAll('${self:service}', options.service ?? 'voxconf')
-    .replaceAll('${sls:stage}', options.stage ?? 'local');
+    .replaceAll(SERVICE_VARIABLE, options.service ?? 'voxconf')
+    .replaceAll(STAGE_VARIABLE, options.stage ?? 'local');
   const doc = YAML.parse(text, { logLevel: 'silent' }) as {
     Resources?: { RegistryTable?: { Type?: string; Properties?: TableProperties } };
   };
