@@ -44,6 +44,8 @@ export const FUNCTION_ONLY: Record<string, readonly FunctionName[]> = {
   '@aws-sdk/client-secrets-manager': CONFERENCE_FUNCTIONS,
   // http publishes only with PUBLISH_HTTP_EVENTS, but carries the client for it.
   '@aws-sdk/client-eventbridge': CONFERENCE_FUNCTIONS,
+  // The registry's writer, loaded lazily after a start's request is sent (lib/registry.ts).
+  '@aws-sdk/client-dynamodb': CONFERENCE_FUNCTIONS,
   jose: CONFERENCE_FUNCTIONS,
   '@aws-sdk/client-scheduler': ['schedules'],
   croner: ['schedules'],

@@ -6,6 +6,7 @@ import { correlationIdOf, httpOutcomePublisher, startFromHttp } from '../lib/htt
 import { getConferenceService, getConfig } from '../lib/index.js';
 import { correlationId, httpEdge, MIDDY_OPTIONS, observability } from '../lib/middleware.js';
 import { logger } from '../lib/observability.js';
+import { getStartRecorder } from '../lib/registry.js';
 import { warmUp } from '../lib/warm-up.js';
 
 // Init: the key, the token and the connection to Voximplant, ready before the first request (bounded;
@@ -20,7 +21,12 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>(MI
   .handler((event, context) =>
     startFromHttp(
       event,
-      { service: getConferenceService(), publisher: httpOutcomePublisher, stage: getConfig().stage },
+      {
+        service: getConferenceService(),
+        publisher: httpOutcomePublisher,
+        stage: getConfig().stage,
+        registry: getStartRecorder(),
+      },
       { deadline: deadlineFrom(context, RESERVE_MS.http) },
     ),
   );

@@ -9,6 +9,7 @@ import { MIDDY_OPTIONS, observability } from '../lib/middleware.js';
 import { logger } from '../lib/observability.js';
 import { processQueueBatch } from '../lib/queue-batch.js';
 import { getRedelivery } from '../lib/redelivery.js';
+import { getStartRecorder } from '../lib/registry.js';
 import { warmUp } from '../lib/warm-up.js';
 
 // Init: the key, the token and the connection to Voximplant, ready before the first request (bounded;
@@ -29,6 +30,7 @@ export const handler = middy<SQSEvent, SQSBatchResponse>(MIDDY_OPTIONS)
         redeliveryBaseSeconds: getConfig().queueRedeliveryBaseSeconds,
         publisher: getOutcomePublisher(),
         stage: getConfig().stage,
+        registry: getStartRecorder(),
         loggerFor: (correlationId) => logger.createChild({ persistentKeys: { correlation_id: correlationId } }),
       },
       { deadline: deadlineFrom(context, RESERVE_MS.queue) },

@@ -6,6 +6,7 @@ import { getOutcomePublisher } from '../lib/event-bus.js';
 import { getConferenceService, getConfig } from '../lib/index.js';
 import { MIDDY_OPTIONS, observability } from '../lib/middleware.js';
 import { logger } from '../lib/observability.js';
+import { getStartRecorder } from '../lib/registry.js';
 import { processScheduledEvent, type ScheduleOutcome } from '../lib/schedule.js';
 import { warmUp } from '../lib/warm-up.js';
 
@@ -29,6 +30,7 @@ export const handler = middy<unknown, ScheduleOutcome>(MIDDY_OPTIONS)
         maxEarlinessSeconds: getConfig().scheduleMaxEarlinessSeconds,
         publisher: getOutcomePublisher(),
         stage: getConfig().stage,
+        registry: getStartRecorder(),
         loggerFor: (correlationId) => logger.createChild({ persistentKeys: { correlation_id: correlationId } }),
       },
       { deadline: deadlineFrom(context, RESERVE_MS.schedule), logger },

@@ -654,6 +654,32 @@ module.exports = {
   },
 
   /**
+   * REGISTRY_TABLE_NAME: the stack's registry table; on the local stage the local stack's dynalite table (parameter
+   * localRegistryTableName), else none: the registry is off.
+   * @param {ResolverContext} context
+   */
+  async registryTableName({ resolveVariable }) {
+    if ((await stage(resolveVariable)) !== LOCAL_STAGE) return { Ref: 'RegistryTable' };
+    return (await param(resolveVariable, 'localRegistryTableName')) ?? '';
+  },
+
+  /**
+   * REGISTRY_ACTIVE_RETENTION_HOURS: an active record expires this long after its last start, join or probe.
+   * @param {ResolverContext} context
+   */
+  async registryActiveRetentionHours({ resolveVariable }) {
+    return settingParam(resolveVariable, 'registryActiveRetentionHours', 'REGISTRY_ACTIVE_RETENTION_HOURS');
+  },
+
+  /**
+   * REGISTRY_ENDED_RETENTION_DAYS: an ended record expires this long after its end.
+   * @param {ResolverContext} context
+   */
+  async registryEndedRetentionDays({ resolveVariable }) {
+    return settingParam(resolveVariable, 'registryEndedRetentionDays', 'REGISTRY_ENDED_RETENTION_DAYS');
+  },
+
+  /**
    * DEAD_LETTER_QUEUE_URL: the stack's queue, or on the local stage the loopback queue given as a parameter.
    * @param {ResolverContext} context
    */

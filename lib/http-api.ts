@@ -10,6 +10,7 @@ import {
   type StartOrigin,
   startedEvent,
 } from './outcome-events.js';
+import { recordStart, type StartRecorder } from './registry.js';
 import { validateCorrelationId } from './validation.js';
 import { printable } from './values.js';
 
@@ -137,11 +138,14 @@ export interface HttpStartDeps {
   /** Outcome events over HTTP are off unless the stage turns them on (PUBLISH_HTTP_EVENTS). */
   readonly publisher: () => Promise<OutcomePublisher | undefined>;
   readonly stage: string;
+  /** The registry (lib/registry.ts); absent when it is off (REGISTRY_TABLE_NAME unset). */
+  readonly registry?: StartRecorder | undefined;
 }
 
 /**
- * POST /conferences: the body's request started or joined, and, when the stage publishes HTTP outcomes, its event
- * (after the answer is decided; a failed publish never changes it). Every failure reaching the caller is final.
+ * POST /conferences: the body's request started or joined, recorded in the registry when it is on (a failed write
+ * never changes the answer), and, when the stage publishes HTTP outcomes, its event (after the answer is decided; a
+ * failed publish never changes it). Every failure reaching the caller is final.
  */
 export async function startFromHttp(
   event: APIGatewayProxyEventV2,
@@ -160,7 +164,12 @@ export async function startFromHttp(
   };
   try {
     validateCorrelationId(event.headers?.[CORRELATION_HEADER], CORRELATION_HEADER_NAME);
-    const result = await deps.service.start(readJsonBody(event), { ...options, onSettled });
+    const starting = deps.service.start(readJsonBody(event), { ...options, onSettled });
+    // The registry's client loads while Voximplant answers, not before the request leaves.
+    deps.registry?.prepare();
+    const result = await starting;
+    // Before the event: whoever hears "Conference Started" finds the record.
+    await recordStart(deps.registry, { result, origin, ruleId: report?.ruleId });
     await publishOne(deps, () => startedEvent(deps.stage, origin, settledOrEmpty(report), result));
     return httpSuccessResponse(result);
   } catch (thrown) {

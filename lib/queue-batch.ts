@@ -10,6 +10,7 @@ import {
   startedEvent,
 } from './outcome-events.js';
 import { type Redelivery, redeliveryDelaySeconds } from './redelivery.js';
+import { recordStart, type StartRecorder } from './registry.js';
 import { validateCorrelationId } from './validation.js';
 
 export type RecordOutcome = 'started' | 'retry' | 'dead_lettered';
@@ -27,6 +28,8 @@ export interface QueueBatchDeps {
   readonly publisher?: OutcomePublisher;
   /** Named in outcome events. */
   readonly stage?: string;
+  /** The registry (lib/registry.ts); absent when it is off. A failed write never makes a started record retried. */
+  readonly registry?: StartRecorder | undefined;
   readonly random?: () => number;
   /** A logger whose lines carry this correlation id (the producer's, else the SQS message id). */
   readonly loggerFor?: (correlationId: string) => StartOptions['logger'];
@@ -78,7 +81,10 @@ async function processRecord(record: SQSRecord, deps: QueueBatchDeps, options: S
   };
   try {
     if (correlation.error) throw correlation.error;
-    const result = await deps.service.start(parseBody(record.body), { ...options, logger, onSettled });
+    const starting = deps.service.start(parseBody(record.body), { ...options, logger, onSettled });
+    deps.registry?.prepare();
+    const result = await starting;
+    await recordStart(deps.registry, { result, origin, ruleId: report.ruleId }, logger);
     return { outcome: 'started', event: startedEvent(deps.stage ?? '', origin, report, result) };
   } catch (thrown) {
     const error = toVoxconfError(thrown);

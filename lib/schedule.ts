@@ -9,6 +9,7 @@ import {
   type StartOrigin,
   startedEvent,
 } from './outcome-events.js';
+import { recordStart, type StartRecorder } from './registry.js';
 import { sleep } from './retry.js';
 import { validateCorrelationId } from './validation.js';
 import { isPlainObject } from './values.js';
@@ -123,6 +124,8 @@ export interface ScheduleDeps {
   readonly publisher?: OutcomePublisher;
   /** Named in outcome events. */
   readonly stage?: string;
+  /** The registry (lib/registry.ts); absent when it is off. A failed write never makes the run start again. */
+  readonly registry?: StartRecorder | undefined;
   /** A logger whose lines carry this correlation id (the producer's, else the execution id). */
   readonly loggerFor?: (correlationId: string) => StartOptions['logger'];
   readonly now?: () => number;
@@ -194,8 +197,12 @@ export async function processScheduledEvent(
     const deadline = Math.min(options.deadline ?? Infinity, lateLimit);
     for (let round = 1; ; round++) {
       try {
-        const result = await deps.service.start(invocation.request, { ...options, logger, deadline, onSettled });
-        await publish(deps, startedEvent(deps.stage ?? '', originOf(event, invocation), report(last), result));
+        const starting = deps.service.start(invocation.request, { ...options, logger, deadline, onSettled });
+        deps.registry?.prepare();
+        const result = await starting;
+        const origin = originOf(event, invocation);
+        await recordStart(deps.registry, { result, origin, ruleId: last?.ruleId }, logger);
+        await publish(deps, startedEvent(deps.stage ?? '', origin, report(last), result));
         return {
           outcome: 'started',
           conference_name: result.conference_name,

@@ -161,6 +161,11 @@ export function renderBanner(info: StackInfo, root: string): string {
     `${info.eventBridgeEndpoint}  bus ${info.eventBusName}  (stand-in: PutEvents only, nothing routed)`,
   );
   more('the final outcome of each queue and schedule start; handlers reach it via AWS_ENDPOINT_URL_EVENTBRIDGE');
+  row('DynamoDB', `${info.dynamoDbEndpoint}  table ${info.registryTableName}  (dynalite: the conference registry)`);
+  more(
+    `every start is recorded there; handlers reach it via AWS_ENDPOINT_URL_DYNAMODB; not applied locally: ` +
+      `${info.registrySkippedLocally.join(', ')} (docs/local-stack.md)`,
+  );
   row(
     'Scheduler API',
     `${info.schedulerEndpoint}  groups ${info.scheduleGroups.deploy} (${relative(root, info.schedulesFile) || info.schedulesFile}), ` +

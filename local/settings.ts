@@ -34,6 +34,7 @@ export const PORT_NAMES = [
   'control',
   'eventBridge',
   'scheduler',
+  'dynamoDb',
 ] as const;
 export type PortName = (typeof PORT_NAMES)[number];
 
@@ -49,6 +50,7 @@ const PORT_VARIABLES: Record<PortName, string> = {
   control: 'VOXCONF_CONTROL_PORT',
   eventBridge: 'VOXCONF_EVENTBRIDGE_PORT',
   scheduler: 'VOXCONF_SCHEDULER_PORT',
+  dynamoDb: 'VOXCONF_DYNAMODB_PORT',
 };
 
 export const PORT_LABELS: Record<PortName, string> = {
@@ -60,6 +62,7 @@ export const PORT_LABELS: Record<PortName, string> = {
   control: 'stack control endpoint',
   eventBridge: 'EventBridge stand-in',
   scheduler: 'EventBridge Scheduler stand-in',
+  dynamoDb: 'DynamoDB (dynalite)',
 };
 
 export function portVariable(name: PortName): string {

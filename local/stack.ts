@@ -9,6 +9,8 @@
  *   Scheduler stand-in        EventBridge Scheduler's API, groups voxconf-local (infra/schedules.yml, as deployed)
  *                             and voxconf-local-api (the schedules API's); the schedules function's SDK reaches it
  *                             via AWS_ENDPOINT_URL_SCHEDULER (local/scheduler-api.ts)
+ *   DynamoDB (dynalite)       the conference registry, its table created from infra/resources.yml RegistryTable; the
+ *                             handlers' SDK reaches it via AWS_ENDPOINT_URL_DYNAMODB (local/dynamodb.ts)
  *   serverless offline        serverless.yml's functions and HTTP API, stage "local"
  *   queue poller              Lambda's SQS event source mapping with ReportBatchItemFailures
  *   scheduler                 EventBridge Scheduler's runs: infra/schedules.yml and the schedules API's schedules
@@ -23,11 +25,13 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { type ControlServer, startControlServer } from './control-server.js';
 import { deadLetterQueue } from './dead-letters.js';
 import { createDeploySchedules } from './deploy-schedules.js';
+import { type LocalDynamoDb, startDynamoDb } from './dynamodb.js';
 import { type EventBridgeCall, type EventBridgeStandIn, startEventBridge } from './eventbridge.js';
 import { invokeFunction } from './lambda-invoke.js';
 import type { LogSink } from './log.js';
 import { type FunctionsNode, functionsNode, type OfflineProcess, startOffline } from './offline.js';
 import { type QueuePoller, startQueuePoller } from './queue-poller.js';
+import { createRegistryTable, SKIPPED_LOCALLY } from './registry-table.js';
 import { loadSchedules, type ScheduleEntry, type Scheduler, startScheduler } from './scheduler.js';
 import { type SchedulerStandIn, startSchedulerApi } from './scheduler-api.js';
 import { type SecretsManagerStandIn, startSecretsManager } from './secrets-manager.js';
@@ -95,6 +99,11 @@ export interface StackInfo {
   readonly eventBridgeEndpoint: string;
   /** The bus the functions publish their outcome events to (EVENT_BUS_NAME). */
   readonly eventBusName: string;
+  /** dynalite (AWS_ENDPOINT_URL_DYNAMODB) and the registry table on it (REGISTRY_TABLE_NAME). */
+  readonly dynamoDbEndpoint: string;
+  readonly registryTableName: string;
+  /** Table properties the deployed stack sets and dynalite does not take (TTL, PITR, SSE). */
+  readonly registrySkippedLocally: readonly string[];
   /** The EventBridge Scheduler stand-in (AWS_ENDPOINT_URL_SCHEDULER). */
   readonly schedulerEndpoint: string;
   /** Its groups: infra/schedules.yml's (as deployed) and the schedules API's. */
@@ -203,6 +212,7 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
         accountId: ACCOUNT_ID,
         groups: [SCHEDULE_GROUP, API_SCHEDULE_GROUP],
       }),
+      startDynamoDb({ host: settings.host, port: settings.ports.dynamoDb }),
     ] as const);
     for (const result of results) {
       if (result.status === 'fulfilled' && result.value) {
@@ -217,6 +227,9 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
     const emulator = (results[2] as PromiseFulfilledResult<VoximplantEmulator | undefined>).value;
     const eventBridge = (results[3] as PromiseFulfilledResult<EventBridgeStandIn>).value;
     const schedulerApi = (results[4] as PromiseFulfilledResult<SchedulerStandIn>).value;
+    const dynamoDb = (results[5] as PromiseFulfilledResult<LocalDynamoDb>).value;
+    // The deployed table's definition (key, index), less what dynalite lacks (SKIPPED_LOCALLY).
+    const registryTableName = await createRegistryTable(dynamoDb.endpoint, { stage: STAGE });
 
     let credentialsJson: string;
     let apiUrl: string;
@@ -278,6 +291,8 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
       localSchedulesTargetArn: scheduleFunctionArn,
       localSchedulesRoleArn: API_SCHEDULES_ROLE_ARN,
       localDeadLetterQueueArn: sqs.deadLetterQueueArn,
+      // Every start is recorded in the registry on dynalite (REGISTRY_TABLE_NAME).
+      localRegistryTableName: registryTableName,
       logLevel: settings.logLevel,
     };
     if (defaultRuleId !== undefined) params.defaultRuleId = String(defaultRuleId);
@@ -305,6 +320,7 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
         AWS_ENDPOINT_URL_SQS: sqs.endpoint,
         AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
         AWS_ENDPOINT_URL_SCHEDULER: schedulerApi.endpoint,
+        AWS_ENDPOINT_URL_DYNAMODB: dynamoDb.endpoint,
         AWS_EC2_METADATA_DISABLED: 'true',
         // No AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: the functions run on Node 24 as in Lambda, where the
         // SDK has nothing to warn about (it warns below 22); on an older VOXCONF_FUNCTIONS_NODE the warning is true.
@@ -425,6 +441,9 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
       deadLetterQueueUrl: sqs.deadLetterQueueUrl,
       eventBridgeEndpoint: eventBridge.endpoint,
       eventBusName: EVENT_BUS_NAME,
+      dynamoDbEndpoint: dynamoDb.endpoint,
+      registryTableName,
+      registrySkippedLocally: [...SKIPPED_LOCALLY],
       schedulerEndpoint: schedulerApi.endpoint,
       scheduleGroups: { deploy: SCHEDULE_GROUP, api: API_SCHEDULE_GROUP },
       visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds,

@@ -16,6 +16,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { type Message, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { triggerCommands } from '../../local/banner.js';
@@ -35,6 +36,7 @@ import {
   startLocalStack,
 } from '../helpers/local-stack.js';
 import { expectMatchesOpenApi, fetchDocumented } from '../helpers/openapi.js';
+import { fromItem } from '../helpers/registry.js';
 
 const VISIBILITY_TIMEOUT_SECONDS = 3;
 const MAX_RECEIVE_COUNT = 3;
@@ -143,6 +145,8 @@ describe('start-up', () => {
       expect(out).toContain(command as string);
     }
     expect(out).toContain(`EventBridge      ${info().eventBridgeEndpoint}  bus voxconf-local`);
+    expect(out).toContain(`DynamoDB         ${info().dynamoDbEndpoint}  table voxconf-local-conferences`);
+    expect(Number(new URL(info().dynamoDbEndpoint).port)).toBe(info().ports.dynamoDb);
   });
 
   test("the functions run on the Lambda runtime's Node (serverless.yml), whichever Node runs the stack", () => {
@@ -186,6 +190,25 @@ describe('HTTP trigger (POST /conferences through serverless offline)', () => {
     expect(second.status).toBe(200);
     expect(second.json).toEqual(first.json);
     expect(await conferenceNamed('e2e-join')).toMatchObject({ joinCount: 1 });
+    // Both starts are in the registry on dynalite: one record of the session, one join.
+    const client = new DynamoDBClient({
+      endpoint: info().dynamoDbEndpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    try {
+      const { Item } = await client.send(
+        new GetItemCommand({ TableName: info().registryTableName, Key: { conference_name: { S: 'e2e-join' } } }),
+      );
+      expect(Item ? fromItem(Item) : undefined).toMatchObject({
+        status: 'active',
+        started_by: { source: 'http' },
+        call_session_history_id: first.json.call_session_history_id,
+        join_count: 1,
+      });
+    } finally {
+      client.destroy();
+    }
   }, 20_000);
 
   test('a bad request is answered 400 naming the field', async () => {

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
+import facts from '../../lib/facts.json' with { type: 'json' };
 import {
   actionsOf,
   allStatements,
@@ -98,6 +99,12 @@ describe('functions', () => {
     else expect(variables.DEAD_LETTER_QUEUE_URL).toEqual({ Ref: 'DeadLetterQueue' });
     if (name === 'schedule' || name === 'schedules') expect(variables.SCHEDULE_MAX_LATENESS_SECONDS).toBe('600');
     else expect(variables).not.toHaveProperty('SCHEDULE_MAX_LATENESS_SECONDS');
+    // The registry: the stack's table, retention from lib/facts.json (stage parameters).
+    expect(variables.REGISTRY_TABLE_NAME).toEqual({ Ref: 'RegistryTable' });
+    expect(variables.REGISTRY_ACTIVE_RETENTION_HOURS).toBe(
+      String(facts.settings.REGISTRY_ACTIVE_RETENTION_HOURS.default),
+    );
+    expect(variables.REGISTRY_ENDED_RETENTION_DAYS).toBe(String(facts.settings.REGISTRY_ENDED_RETENTION_DAYS.default));
   });
 
   test('schedules: its groups, target, role, dead-letter queue and limits, from the stack and lib/facts.json', () => {
@@ -298,6 +305,8 @@ describe('IAM: least privilege', () => {
   const expected: Record<(typeof FUNCTIONS)[number], string[]> = {
     // events:PutEvents only under the PublishesHttpEvents condition (checked below).
     http: [
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
       'events:PutEvents',
       'kms:Decrypt',
       'logs:CreateLogStream',
@@ -305,6 +314,8 @@ describe('IAM: least privilege', () => {
       'secretsmanager:GetSecretValue',
     ],
     queue: [
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
       'events:PutEvents',
       'kms:Decrypt',
       'logs:CreateLogStream',
@@ -317,6 +328,8 @@ describe('IAM: least privilege', () => {
       'sqs:SendMessage',
     ],
     schedule: [
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
       'events:PutEvents',
       'kms:Decrypt',
       'logs:CreateLogStream',
@@ -349,6 +362,8 @@ describe('IAM: least privilege', () => {
       if (action === 'secretsmanager:GetSecretValue') expect(resource).toBe(PLACEHOLDER_SECRET_ARN);
       if (action === 'sqs:SendMessage') expect(resource).toEqual(getAtt('DeadLetterQueue'));
       if (action === 'events:PutEvents') expect(resource).toEqual(getAtt('EventBus'));
+      // The registry: a start's record only (no read, no delete, no other table, no index).
+      if (action.startsWith('dynamodb:')) expect(resource).toEqual(getAtt('RegistryTable'));
       if (action.startsWith('sqs:') && action !== 'sqs:SendMessage') expect(resource).toEqual(getAtt('RequestQueue'));
       if (['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'].includes(action)) {
         expect(resource).toEqual(scheduleArn('voxconf-dev-api'));
@@ -438,6 +453,62 @@ describe('IAM: least privilege', () => {
       RestrictPublicBuckets: true,
     });
     expect(bucket.BucketEncryption).toBeDefined();
+  });
+});
+
+describe('registry table', () => {
+  const table = () => t.Resources.RegistryTable;
+
+  test('on demand, point-in-time recovery, encrypted, TTL on expires_at, kept if the stack goes', () => {
+    expect(table().Type).toBe('AWS::DynamoDB::Table');
+    expect(table().Properties).toMatchObject({
+      TableName: 'voxconf-dev-conferences',
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+      TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
+    });
+    expect(table().Properties.ProvisionedThroughput).toBeUndefined();
+    expect((table() as Resource & { DeletionPolicy?: string }).DeletionPolicy).toBe('Retain');
+  });
+
+  test('keyed by conference_name; the by-status index lists a status newest first, without the media URLs', () => {
+    const { KeySchema, GlobalSecondaryIndexes, AttributeDefinitions } = table().Properties;
+    expect(KeySchema).toEqual([{ AttributeName: 'conference_name', KeyType: 'HASH' }]);
+    expect(GlobalSecondaryIndexes).toHaveLength(1);
+    const [index] = GlobalSecondaryIndexes;
+    expect(index.IndexName).toBe(facts.registry.statusIndexName);
+    expect(index.KeySchema).toEqual([
+      { AttributeName: 'status', KeyType: 'HASH' },
+      { AttributeName: 'started_at', KeyType: 'RANGE' },
+    ]);
+    expect(index.Projection.ProjectionType).toBe('INCLUDE');
+    expect(index.Projection.NonKeyAttributes).not.toContain('media_session_access_url');
+    expect(index.Projection.NonKeyAttributes).not.toContain('media_session_access_secure_url');
+    expect(index.Projection.NonKeyAttributes).toContain('expires_at');
+    expect(AttributeDefinitions).toEqual(
+      expect.arrayContaining([
+        { AttributeName: 'conference_name', AttributeType: 'S' },
+        { AttributeName: 'status', AttributeType: 'S' },
+        { AttributeName: 'started_at', AttributeType: 'S' },
+      ]),
+    );
+  });
+
+  test('the start functions may only put and update its items', () => {
+    for (const name of STARTERS) {
+      const statements = (roleOf(name).Properties.Policies as { PolicyDocument: unknown }[])
+        .flatMap((policy) => statementsOf(policy.PolicyDocument))
+        .filter((statement) => actionsOf(statement).some((action) => action.startsWith('dynamodb:')));
+      expect(statements).toEqual([
+        {
+          Sid: 'RecordStarts',
+          Effect: 'Allow',
+          Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+          Resource: getAtt('RegistryTable'),
+        },
+      ]);
+    }
   });
 });
 
@@ -582,6 +653,17 @@ describe('alarms', () => {
   test('schedule quota exceeded (ScheduleQuotaExceeded, the schedules function) > 0', () => {
     const [alarm] = find('ScheduleQuotaExceeded', { Name: 'service', Value: 'voxconf' });
     expect(alarm).toMatchObject({ Namespace: 'voxconf', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+  });
+
+  test('registry write failures (RegistryWriteFailures, the start functions) > 0', () => {
+    const [alarm] = find('RegistryWriteFailures', { Name: 'service', Value: 'voxconf' });
+    expect(alarm).toMatchObject({
+      AlarmName: 'voxconf-dev-registry-write-failures',
+      Namespace: 'voxconf',
+      Statistic: 'Sum',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
   });
 
   test('without alarmTopicArn the alarms exist with no actions (condition on an empty parameter)', () => {

@@ -247,6 +247,7 @@ describe('settings', () => {
       control: 47805,
       eventBridge: 47806,
       scheduler: 47807,
+      dynamoDb: 47808,
     });
     expect(settings).toMatchObject({
       latencyMs: 50,
@@ -276,6 +277,7 @@ describe('settings', () => {
       control: 50005,
       eventBridge: 50006,
       scheduler: 50007,
+      dynamoDb: 50008,
       sqs: 9324,
     });
     expect(() => loadSettings({ VOXCONF_CONTROL_PORT: '47800' }, '/r')).toThrow(
