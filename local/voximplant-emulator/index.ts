@@ -21,6 +21,7 @@ export {
   buildMultipart,
   type CallOptions,
   callEmulator,
+  callMediaSession,
   type Encoding,
   type RawResponse,
   signToken,
