@@ -327,4 +327,62 @@ describe('CLI', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
   }, 20_000);
+  test('session flags: timeouts, join identity, scenario kind and key role reach the emulator', async () => {
+    const credentialsPath = join(dir, 'flags', 'credentials.json');
+    const flagged = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'local/voximplant-emulator/cli.ts',
+        '--credentials-out',
+        credentialsPath,
+        '--empty-session-timeout',
+        '50',
+        '--grace',
+        '20',
+        '--join-answers',
+        'new-id',
+        '--scenario-kind',
+        'example',
+        '--role',
+        'CallsSMS',
+      ],
+      { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
+    );
+    child = flagged;
+    const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      const lines = createInterface({ input: flagged.stdout! });
+      lines.once('line', (line) => resolve(JSON.parse(line)));
+      flagged.once('exit', (code) => reject(new Error(`cli exited early with ${code}`)));
+    });
+    expect(ready).toMatchObject({
+      role: 'CallsSMS',
+      sessionSettings: { emptySessionTimeoutMs: 50, graceMs: 20, joinAnswers: 'new-id' },
+    });
+    const remote = connectEmulator(String(ready.origin));
+    expect(await remote.sessionSettings()).toEqual({ emptySessionTimeoutMs: 50, graceMs: 20, joinAnswers: 'new-id' });
+    const [created] = await remote.accounts();
+    expect(created.rules.map((rule) => rule.scenarioKind)).toEqual(['example']);
+    expect(created.keys).toEqual([{ keyId: ready.keyId, role: 'CallsSMS' }]);
+
+    const exited = new Promise<number | null>((resolve) => flagged.once('exit', (code) => resolve(code)));
+    flagged.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  }, 20_000);
+
+  test('a bad session flag fails fast, naming it', async () => {
+    const failed = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'local/voximplant-emulator/cli.ts', '--join-answers', 'maybe'],
+      { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
+    );
+    let stderr = '';
+    failed.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => failed.once('exit', (exit) => resolve(exit)));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/joinAnswers/);
+  }, 20_000);
 });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import {
   type CreatedAccount,
   callEmulator,
+  callMediaSession,
   generateSelfSignedCert,
   opensslAvailable,
   type SelfSignedCert,
@@ -62,6 +63,18 @@ describeTls('HTTPS emulator', () => {
     expect(body.result).toBe(1);
     expect(body.media_session_access_secure_url).toMatch(new RegExp(`^https://127\\.0\\.0\\.1:${emu.port}/media/`));
     expect(emu.conferences()[0].name).toBe('tls room ü');
+  });
+
+  test('the secure media session URL is https and answers the contract over TLS', async () => {
+    const response = await callEmulator(
+      emu.origin,
+      { conference_name: 'tls media', rule_id: String(account.ruleId) },
+      { token: await signToken(account.credentials), ca: cert.cert },
+    );
+    const url = JSON.parse(response.text).media_session_access_secure_url as string;
+    expect(url).toMatch(/^https:/);
+    const status = await callMediaSession(url, { command: 'status' }, { ca: cert.cert });
+    expect(JSON.parse(status.text)).toMatchObject({ ok: true, command: 'status', conference_name: 'tls media' });
   });
 
   test('a client that does not trust the certificate fails the handshake', async () => {
