@@ -341,7 +341,8 @@ export class ConferenceRegistry {
     const matches = [...this.running.values()].filter(
       (session) => session.name === ref.name && (ref.accountId === undefined || session.accountId === ref.accountId),
     );
-    if (matches.length === 0) throw new SessionLookupError(404, `no running conference named ${JSON.stringify(ref.name)}`);
+    if (matches.length === 0)
+      throw new SessionLookupError(404, `no running conference named ${JSON.stringify(ref.name)}`);
     if (matches.length > 1) {
       throw new SessionLookupError(409, `several accounts run ${JSON.stringify(ref.name)}: give the accountId`);
     }

@@ -176,7 +176,8 @@ function route(
         if (!conference) throw new ControlError(404, `no session ${JSON.stringify(id)}`);
         return [200, conference];
       }
-      if (sub === 'participants') return participants(method, segments.length, { sessionId: id }, subId, body, emulator);
+      if (sub === 'participants')
+        return participants(method, segments.length, { sessionId: id }, subId, body, emulator);
       break;
     }
     case 'session-settings':
@@ -215,7 +216,10 @@ function participants(
   emulator: VoximplantEmulator,
 ): Result {
   if (method === 'POST' && length === 3) {
-    return [201, emulator.addParticipant(ref, { ...optionalString(body, 'id'), ...optionalString(body, 'displayName') })];
+    return [
+      201,
+      emulator.addParticipant(ref, { ...optionalString(body, 'id'), ...optionalString(body, 'displayName') }),
+    ];
   }
   if (method === 'DELETE' && length === 4 && participantId !== undefined) {
     if (!emulator.removeParticipant(ref, participantId)) {

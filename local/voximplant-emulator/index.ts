@@ -1,9 +1,9 @@
 /** Voximplant Management API emulator (StartConference, GetCallHistory, media session URLs). See README.md. */
 
 export { generateRsaKeyPair } from './accounts.js';
+export { MAX_TOKEN_LIFETIME_SECONDS } from './auth.js';
 export { type CallHistoryAnswer, type CallSessionInfo, formatDate, parseDate } from './call-history.js';
 export { SessionLookupError } from './conferences.js';
-export { MAX_TOKEN_LIFETIME_SECONDS } from './auth.js';
 export { ControlApiError, connectEmulator, type EmulatorControlClient, type EmulatorHealth } from './control-client.js';
 export { errorMessage, type VoximplantErrorInfo, voximplantError } from './error-codes.js';
 export {

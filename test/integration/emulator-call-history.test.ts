@@ -107,14 +107,17 @@ describe('GetCallHistory', () => {
       ...('path' in extra ? { path: extra.path } : {}),
       ...('method' in extra ? { method: extra.method } : {}),
     });
-    expect(body.result.map((entry: { call_session_history_id: number }) => entry.call_session_history_id)).toEqual([id]);
+    expect(body.result.map((entry: { call_session_history_id: number }) => entry.call_session_history_id)).toEqual([
+      id,
+    ]);
     expect(emu.requests().at(-1)).toMatchObject({ command: 'GetCallHistory', outcome: 'success' });
   });
 
   test('filters by id list, pages with count/offset, orders with desc_order, total_count on request', async () => {
     const ids = [];
     for (const name of ['one', 'two', 'three', 'four']) ids.push(await startAndStop(name));
-    const list = async (params: Record<string, string>) => (await api('GetCallHistory', { ...window(), ...params })).body;
+    const list = async (params: Record<string, string>) =>
+      (await api('GetCallHistory', { ...window(), ...params })).body;
     const idsOf = (body: { result: { call_session_history_id: number }[] }) =>
       body.result.map((entry) => entry.call_session_history_id);
 
@@ -198,8 +201,9 @@ describe('GetCallHistory', () => {
   test('a fault scoped to a method leaves the other one alone', async () => {
     emu.fault({ type: 'error', code: 162, method: 'GetCallHistory' });
     expect((await api('GetCallHistory', window())).body.error.code).toBe(162);
-    expect((await api('StartConference', { conference_name: 'unfaulted', rule_id: String(account.ruleId) })).body)
-      .toMatchObject({ result: 1 });
+    expect(
+      (await api('StartConference', { conference_name: 'unfaulted', rule_id: String(account.ruleId) })).body,
+    ).toMatchObject({ result: 1 });
   });
 });
 
@@ -233,7 +237,8 @@ describe('key roles', () => {
     else expect(history.body).toEqual(forbidden);
     const refused = emu.requests().filter((record) => record.errorCode === 104);
     expect(refused.length).toBe(Number(!mayStart) + Number(!mayReadHistory));
-    for (const record of refused) expect(record).toMatchObject({ outcome: 'auth_failed', auth: { outcome: 'ok', role } });
+    for (const record of refused)
+      expect(record).toMatchObject({ outcome: 'auth_failed', auth: { outcome: 'ok', role } });
     // A refused start starts nothing.
     expect(emu.conferences().length).toBe(mayStart ? 1 : 0);
   });

@@ -56,7 +56,11 @@ async function start(name: string, ruleId = account.ruleId, credentials = accoun
 
 async function media(url: string, body: unknown) {
   const response = await callMediaSession(url, body);
-  return { status: response.status, text: response.text, body: response.text === '' ? undefined : JSON.parse(response.text) };
+  return {
+    status: response.status,
+    text: response.text,
+    body: response.text === '' ? undefined : JSON.parse(response.text),
+  };
 }
 
 /** Waits until the predicate holds (bounded), for ends driven by the emulator's timers. */
@@ -129,7 +133,11 @@ describe('media session URL of a reference-scenario rule', () => {
       error: 'unknown_command',
     });
     await control.setCommandHook('mute', { result: { muted: ['x'] } });
-    expect((await media(url, { command: 'mute' })).body).toEqual({ ok: true, command: 'mute', result: { muted: ['x'] } });
+    expect((await media(url, { command: 'mute' })).body).toEqual({
+      ok: true,
+      command: 'mute',
+      result: { muted: ['x'] },
+    });
     await control.setCommandHook('mute', { error: 'no such participant' });
     expect((await media(url, { command: 'mute' })).body).toEqual({
       ok: false,
@@ -182,7 +190,12 @@ describe("media session URL of Voximplant's example scenario", () => {
   test('the control API shows a session that was never probed, and the rule kind', async () => {
     await start('never probed', exampleRule);
     const [listed] = await control.conferences({ active: true });
-    expect(listed).toMatchObject({ name: 'never probed', scenarioKind: 'example', mediaRequests: 0, mediaCommands: [] });
+    expect(listed).toMatchObject({
+      name: 'never probed',
+      scenarioKind: 'example',
+      mediaRequests: 0,
+      mediaCommands: [],
+    });
     expect((await control.conference(listed.sessionId)).mediaRequests).toBe(0);
     const rules = (await control.accounts()).find((a) => a.accountId === account.accountId)?.rules;
     expect(rules?.map((rule) => rule.scenarioKind)).toEqual(['reference', 'example']);
@@ -229,7 +242,11 @@ describe('participants and sessions ending on their own', () => {
     expect(session('graced')).toMatchObject({ active: true, participants: [{ id: 'b' }] });
     await control.removeParticipant({ sessionId: session('graced').sessionId }, 'b');
     await until(() => !session('graced').active);
-    expect(session('graced')).toMatchObject({ endCause: 'grace', finishReason: 'Normal termination', participants: [] });
+    expect(session('graced')).toMatchObject({
+      endCause: 'grace',
+      finishReason: 'Normal termination',
+      participants: [],
+    });
   });
 
   test('the example scenario has no grace period: the empty-session timeout ends it after the last leaves', async () => {
@@ -295,12 +312,14 @@ describe('participants and sessions ending on their own', () => {
 
   test('endConference through the control API can give a finish reason', async () => {
     await start('admin end');
-    expect(await control.endConference('admin end', undefined, { finishReason: 'Terminated administratively' })).toBe(1);
+    expect(await control.endConference('admin end', undefined, { finishReason: 'Terminated administratively' })).toBe(
+      1,
+    );
     expect(session('admin end')).toMatchObject({ endCause: 'control', finishReason: 'Terminated administratively' });
     await start('admin end');
-    await expect(control.endConference('admin end', undefined, { finishReason: 'Bored' as never })).rejects.toMatchObject(
-      { status: 400 },
-    );
+    await expect(
+      control.endConference('admin end', undefined, { finishReason: 'Bored' as never }),
+    ).rejects.toMatchObject({ status: 400 });
   });
 
   test('close() clears the timers: a session due to end stays as it was', async () => {

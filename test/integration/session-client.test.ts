@@ -102,7 +102,12 @@ describe('against the emulator (the media session contract)', () => {
   test('status answers JSON; stop confirms; afterwards the session is not found', async () => {
     const url = await start('client room');
     const status = await client.send(url, { command: 'status' });
-    expect(status).toMatchObject({ kind: 'answered', status: 200, isJson: true, json: { ok: true, command: 'status' } });
+    expect(status).toMatchObject({
+      kind: 'answered',
+      status: 200,
+      isJson: true,
+      json: { ok: true, command: 'status' },
+    });
     const stop = await client.send(url, { command: 'stop' });
     expect(stop).toMatchObject({ kind: 'answered', status: 200, json: { ok: true, command: 'stop', stopping: true } });
     expect(await client.send(url, { command: 'status' })).toEqual({ kind: 'not_found', status: 404 });
@@ -112,7 +117,11 @@ describe('against the emulator (the media session contract)', () => {
     const url = await start('client hook');
     emu.setCommandHook('echo', { result: { echoed: true } });
     const outcome = await client.send(url, { command: 'echo', args: { a: [1, 'two'] } });
-    expect(outcome).toMatchObject({ kind: 'answered', status: 200, json: { ok: true, command: 'echo', result: { echoed: true } } });
+    expect(outcome).toMatchObject({
+      kind: 'answered',
+      status: 200,
+      json: { ok: true, command: 'echo', result: { echoed: true } },
+    });
   });
 });
 
@@ -163,7 +172,10 @@ describe('against a loopback server', () => {
       code: 'ECONNREFUSED',
     });
     const before = resets;
-    expect(await client.send(`${origin}/reset`, { command: 'status' })).toEqual({ kind: 'refused', code: 'ECONNRESET' });
+    expect(await client.send(`${origin}/reset`, { command: 'status' })).toEqual({
+      kind: 'refused',
+      code: 'ECONNRESET',
+    });
     expect(resets).toBe(before + 1);
   });
 

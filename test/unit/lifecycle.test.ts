@@ -2,18 +2,12 @@
 import { describe, expect, test } from '@jest/globals';
 import { historyDate, historyOf, historyParams } from '../../lib/call-history.js';
 import { conferenceEndedEvent } from '../../lib/conference-ended-event.js';
-import { ConfigurationError, PayloadError, ValidationError } from '../../lib/errors.js';
+import { type ConfigurationError, PayloadError, ValidationError } from '../../lib/errors.js';
 import facts from '../../lib/facts.json' with { type: 'json' };
 import { loadLifecycleConfig } from '../../lib/lifecycle-config.js';
 import { participantsOf, summarize, toView, validateCommand } from '../../lib/lifecycle-service.js';
 import type { RegistryRecord } from '../../lib/registry-record.js';
-import {
-  decodeNextToken,
-  encodeNextToken,
-  fromItem,
-  registryError,
-  toAttribute,
-} from '../../lib/registry-store.js';
+import { decodeNextToken, encodeNextToken, fromItem, registryError, toAttribute } from '../../lib/registry-store.js';
 import { isAllowedSessionUrl } from '../../lib/session-client.js';
 import { validateConferenceName } from '../../lib/validation.js';
 
@@ -56,17 +50,13 @@ describe('next_token', () => {
     ['not JSON', Buffer.from('nope').toString('base64url')],
     ['an array', Buffer.from('[]').toString('base64url')],
     ['a missing key', Buffer.from(JSON.stringify({ conference_name: 'a', status: 'active' })).toString('base64url')],
-    [
-      'an extra key',
-      Buffer.from(JSON.stringify({ ...key, x: 1 })).toString('base64url'),
-    ],
-    [
-      'a bad date',
-      Buffer.from(JSON.stringify({ ...key, started_at: 'yesterday' })).toString('base64url'),
-    ],
+    ['an extra key', Buffer.from(JSON.stringify({ ...key, x: 1 })).toString('base64url')],
+    ['a bad date', Buffer.from(JSON.stringify({ ...key, started_at: 'yesterday' })).toString('base64url')],
     [
       'another key order (not a token this listing gave)',
-      Buffer.from(JSON.stringify({ status: 'active', conference_name: key.conference_name, started_at: key.started_at })).toString('base64url'),
+      Buffer.from(
+        JSON.stringify({ status: 'active', conference_name: key.conference_name, started_at: key.started_at }),
+      ).toString('base64url'),
     ],
     ['too long', 'A'.repeat(2000)],
   ])('refuses %s, naming next_token', (_what, token) => {
@@ -141,7 +131,9 @@ describe('a status answer', () => {
   });
 
   test('summarize says what a session answered without its URL', () => {
-    expect(summarize({ kind: 'answered', status: 200, text: '{"ok":false}', isJson: true, json: { ok: false } })).toEqual({
+    expect(
+      summarize({ kind: 'answered', status: 200, text: '{"ok":false}', isJson: true, json: { ok: false } }),
+    ).toEqual({
       outcome: 'answered',
       status: 200,
       body: { ok: false },
@@ -157,7 +149,10 @@ describe('a status answer', () => {
 
 describe('a command body', () => {
   test('accepts a command with or without args', () => {
-    expect(validateCommand({ command: 'mute', args: { who: ['a'] } })).toEqual({ command: 'mute', args: { who: ['a'] } });
+    expect(validateCommand({ command: 'mute', args: { who: ['a'] } })).toEqual({
+      command: 'mute',
+      args: { who: ['a'] },
+    });
     expect(validateCommand({ command: 'status' })).toEqual({ command: 'status' });
   });
 
@@ -255,7 +250,12 @@ describe('lifecycle settings', () => {
 
 describe('Conference Ended', () => {
   test('carries the session and its end, never a URL', () => {
-    const ended = { ...record, status: 'ended' as const, ended_at: '2026-12-01T11:00:00.000Z', end_reason: 'stopped' as const };
+    const ended = {
+      ...record,
+      status: 'ended' as const,
+      ended_at: '2026-12-01T11:00:00.000Z',
+      end_reason: 'stopped' as const,
+    };
     const event = conferenceEndedEvent('prod', ended, { duration: 3600, finish_reason: 'Normal termination' });
     expect(event).toEqual({
       detailType: 'Conference Ended',
