@@ -54,10 +54,13 @@ const fakeRequests = new Map<string, number>();
 
 let clock = 0;
 let logs: { level: string; message: string; data: Record<string, unknown> }[] = [];
-const logger = {
-  info: (message: string, data: Record<string, unknown> = {}) => logs.push({ level: 'info', message, data }),
-  warn: (message: string, data: Record<string, unknown> = {}) => logs.push({ level: 'warn', message, data }),
-};
+/** Keeps what the core logs: the message and its one object of data, as Powertools takes them. */
+const record =
+  (level: string) =>
+  (message: unknown, ...extra: unknown[]): void => {
+    logs.push({ level, message: String(message), data: (extra[0] ?? {}) as Record<string, unknown> });
+  };
+const logger = { info: record('info'), warn: record('warn') };
 
 /** The fake sessions: /refuse-once/<id> resets its first connection, /slow never answers, /not-ok will not stop. */
 function fakeSession(req: IncomingMessage, res: ServerResponse): void {

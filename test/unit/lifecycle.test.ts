@@ -275,3 +275,22 @@ describe('Conference Ended', () => {
     expect(conferenceEndedEvent('prod', ended).detail).not.toHaveProperty('duration');
   });
 });
+
+describe('wiring', () => {
+  test('builds the service from the environment, failing fast naming a missing variable', async () => {
+    const { createLifecycleService } = await import('../../lib/lifecycle-wiring.js');
+    const { LifecycleService } = await import('../../lib/lifecycle-service.js');
+    const publisher = { publish: async () => undefined };
+    const dynamoDb = { send: async () => ({}) };
+    const missing = thrown(() =>
+      createLifecycleService({ env: { VOXIMPLANT_CREDENTIALS_SECRET_ID: 's' }, publisher, dynamoDb }),
+    );
+    expect((missing as ConfigurationError).variable).toBe('REGISTRY_TABLE_NAME');
+    const built = createLifecycleService({
+      env: { VOXIMPLANT_CREDENTIALS_SECRET_ID: 's', REGISTRY_TABLE_NAME: 't', REFERENCE_SCENARIO_RULE_IDS: '1' },
+      publisher,
+      dynamoDb,
+    });
+    expect(built).toBeInstanceOf(LifecycleService);
+  });
+});
