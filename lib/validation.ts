@@ -221,3 +221,14 @@ export function validateCorrelationId(value: unknown, field = 'correlation_id'):
     },
   ]);
 }
+
+/**
+ * A conference name given on its own (the lifecycle API's path): the rules of `conference_name` in a request, the
+ * problem naming `field`. Throws ValidationError.
+ */
+export function validateConferenceName(value: unknown, field = 'conference_name'): string {
+  const check = new Checker();
+  const name = check.string(field, value, LIMITS.conferenceNameMaxCodePoints);
+  if (name === undefined) throw new ValidationError(check.problems);
+  return name;
+}

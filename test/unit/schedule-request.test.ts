@@ -18,7 +18,8 @@ import { type ScheduleRequestOptions, type ScheduleSpec, validateScheduleRequest
 import { decodeListToken, encodeListToken } from '../../lib/schedule-service.js';
 import { storedFingerprint, toSchedulerInput, toScheduleView, toSummaryView } from '../../lib/scheduler-mapping.js';
 import { loadSchedulesConfig } from '../../lib/schedules-config.js';
-import { callerOf, routeOf } from '../../lib/schedules-http.js';
+import { callerOf } from '../../lib/http-caller.js';
+import { routeOf } from '../../lib/schedules-http.js';
 import { validateStartableRequest } from '../../lib/validation.js';
 import { httpEvent } from '../helpers/events.js';
 
