@@ -147,6 +147,41 @@ export const ERROR_CATALOG = {
   scheduler_access_denied: { ...misconfigured, raisedBy: ['http'] },
   // voxconf validates every schedule itself: Scheduler refusing one means voxconf's own mapping or setup is wrong.
   scheduler_rejected: { ...misconfigured, raisedBy: ['http'] },
+  // The lifecycle API (functions/lifecycle.ts): raised over HTTP only, never on the start path (a registry write
+  // that fails there is logged, never raised).
+  conference_not_found: { ...caller(404, 'No conference has this name.'), raisedBy: ['http'] },
+  conference_ended: { ...caller(409, 'The conference has ended.'), raisedBy: ['http'] },
+  not_supported: {
+    ...caller(409, "voxconf does not do this for a conference whose rule does not run the reference scenario."),
+    raisedBy: ['http'],
+  },
+  // The session's own answers (lib/session-client.ts): messages say what it answered, never its URL.
+  session_not_confirmed: {
+    ...upstream(502, false, 'The session did not confirm the stop.'),
+    exposeMessage: true,
+    raisedBy: ['http'],
+  },
+  session_answer_too_large: {
+    // The scenario's answer is the scenario owner's to change: the caller's side.
+    ...caller(502, "The session's answer is too large."),
+    raisedBy: ['http'],
+  },
+  session_unreachable: {
+    ...upstream(502, true, 'The session could not be reached; try again shortly.'),
+    exposeMessage: true,
+    raisedBy: ['http'],
+  },
+  session_timeout: {
+    ...upstream(504, true, 'The session did not answer in time; the command may have run.'),
+    exposeMessage: true,
+    raisedBy: ['http'],
+  },
+  registry_unavailable: {
+    ...upstream(503, true, 'The conference registry is temporarily unavailable; try again shortly.'),
+    raisedBy: ['http'],
+  },
+  // The table is missing or the function may not use it: a deploy problem.
+  registry_misconfigured: { ...misconfigured, raisedBy: ['http'] },
 } as const satisfies Readonly<Record<string, CatalogEntry>>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;
@@ -370,6 +405,73 @@ export class DeadLetterError extends VoxconfError {
   override name = 'DeadLetterError';
   constructor(message: string, options: { cause?: unknown } = {}) {
     super('dead_letter_failed', message, options);
+  }
+}
+
+/** The registry has no (unexpired) record of this conference. */
+export class ConferenceNotFoundError extends VoxconfError {
+  override name = 'ConferenceNotFoundError';
+  constructor(conferenceName: string) {
+    super('conference_not_found', `No conference is named "${conferenceName}".`, { field: 'name' });
+  }
+}
+
+/** The conference's session has been recorded ended: there is nothing to end or to send a command to. */
+export class ConferenceEndedError extends VoxconfError {
+  override name = 'ConferenceEndedError';
+  constructor(conferenceName: string) {
+    super('conference_ended', `The conference "${conferenceName}" has ended.`, { field: 'name' });
+  }
+}
+
+/** What voxconf does only for rules that run the reference scenario (ending a session), asked of another rule. */
+export class NotSupportedError extends VoxconfError {
+  override name = 'NotSupportedError';
+  constructor(message: string) {
+    super('not_supported', message);
+  }
+}
+
+/** What a session answered, as an error body may show it (never the session's URL). */
+export interface SessionAnswerSummary {
+  readonly outcome: 'answered' | 'too_large' | 'timeout' | 'refused' | 'not_found' | 'error';
+  /** The HTTP status it answered with. */
+  readonly status?: number;
+  /** Its body: JSON when it parsed, else the text. */
+  readonly body?: unknown;
+}
+
+/** The session did not confirm a stop: `session` says what it answered instead. */
+export class SessionNotConfirmedError extends VoxconfError {
+  override name = 'SessionNotConfirmedError';
+  readonly session: SessionAnswerSummary;
+  constructor(message: string, session: SessionAnswerSummary) {
+    super('session_not_confirmed', message);
+    this.session = session;
+  }
+}
+
+/** A command's answer could not be given: too large, no answer in time, or no answer at all. */
+export class SessionError extends VoxconfError {
+  override name = 'SessionError';
+  constructor(
+    code: 'session_answer_too_large' | 'session_unreachable' | 'session_timeout',
+    message: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(code, message, options);
+  }
+}
+
+/** DynamoDB failed a registry read or update (the lifecycle API). */
+export class RegistryError extends VoxconfError {
+  override name = 'RegistryError';
+  constructor(
+    code: 'registry_unavailable' | 'registry_misconfigured',
+    message: string,
+    options: { cause?: unknown; retryAfterSeconds?: number } = {},
+  ) {
+    super(code, message, options);
   }
 }
 

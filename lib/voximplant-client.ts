@@ -249,18 +249,30 @@ export class VoximplantClient {
     token: string,
     options: { timeoutMs: number },
   ): Promise<StartConferenceResponse> {
-    const form = new URLSearchParams();
-    for (const [key, value] of Object.entries(request)) {
-      if (value !== undefined) form.append(key, String(value));
-    }
-    const body = Buffer.from(form.toString(), 'utf8');
-    const signal = AbortSignal.timeout(options.timeoutMs);
+    return this.interpret(await this.exchange(this.url, formOf(request), token, options.timeoutMs));
+  }
 
+  /**
+   * One attempt of another Management API method (e.g. GetCallHistory), on the same connection pool and with
+   * the same error classification as StartConference; answers the body's JSON object when it carries no error.
+   */
+  async callMethod(
+    method: string,
+    params: Readonly<Record<string, string | number | boolean | undefined>>,
+    token: string,
+    options: { timeoutMs: number },
+  ): Promise<Record<string, unknown>> {
+    const url = new URL(`${this.url.href.slice(0, -'/StartConference'.length)}/${encodeURIComponent(method)}`);
+    return this.parseAnswer(await this.exchange(url, formOf(params), token, options.timeoutMs));
+  }
+
+  /** POSTs a form (once more on a fresh connection if a reused one was dead); throws UpstreamError. */
+  private async exchange(url: URL, body: Buffer, token: string, timeoutMs: number): Promise<RawResponse> {
+    const signal = AbortSignal.timeout(timeoutMs);
     const progress = { sent: false };
-    let response: RawResponse;
     try {
       try {
-        response = await this.post(body, token, signal, progress, false);
+        return await this.post(url, body, token, signal, progress, false);
       } catch (error) {
         if (!(error instanceof DeadSocketError)) throw error;
         // The reused connection had died idle (closed by the server, or while the sandbox was frozen) and
@@ -268,7 +280,7 @@ export class VoximplantClient {
         // was not answered, and StartConference with the same name joins the conference anyway.
         this.dropIdleConnections();
         // progress.sent stays as it was: a request written before the reset may have reached Voximplant.
-        response = await this.post(body, token, signal, progress, true);
+        return await this.post(url, body, token, signal, progress, true);
       }
     } catch (thrown) {
       const error = thrown instanceof DeadSocketError ? thrown.original : thrown;
@@ -276,7 +288,7 @@ export class VoximplantClient {
       // Once the request is out, Voximplant may have started the conference whatever happened to the answer.
       const outcome = progress.sent ? 'unknown' : 'failed';
       if (signal.aborted) {
-        throw new UpstreamError('voximplant_timeout', `Voximplant did not answer within ${options.timeoutMs} ms.`, {
+        throw new UpstreamError('voximplant_timeout', `Voximplant did not answer within ${timeoutMs} ms.`, {
           cause: error,
           outcome,
         });
@@ -285,7 +297,6 @@ export class VoximplantClient {
       const what = progress.sent ? 'dropped the connection after the request was sent' : 'could not be reached';
       throw new UpstreamError('voximplant_unreachable', `Voximplant ${what} (${code}).`, { cause: error, outcome });
     }
-    return this.interpret(response);
   }
 
   /** Closes idle keep-alive sockets (tests, shutdown). */
@@ -307,6 +318,7 @@ export class VoximplantClient {
    * DeadSocketError so that the caller can try once more on a fresh connection.
    */
   private post(
+    url: URL,
     body: Buffer,
     token: string,
     signal: AbortSignal,
@@ -327,7 +339,7 @@ export class VoximplantClient {
         reject(dead ? new DeadSocketError(error) : error);
       };
       const req = this.transport.request(
-        this.url,
+        url,
         {
           method: 'POST',
           agent: this.agent,
@@ -388,7 +400,29 @@ export class VoximplantClient {
     });
   }
 
-  private interpret({ status, headers, body }: RawResponse): StartConferenceResponse {
+  private interpret(response: RawResponse): StartConferenceResponse {
+    const { status } = response;
+    const data = this.parseAnswer(response);
+    const { result, media_session_access_url, media_session_access_secure_url, call_session_history_id } = data;
+    if (
+      result !== 1 ||
+      typeof media_session_access_url !== 'string' ||
+      typeof media_session_access_secure_url !== 'string' ||
+      typeof call_session_history_id !== 'number'
+    ) {
+      throw new UpstreamError(
+        'voximplant_invalid_response',
+        'Voximplant answered without result 1 and the session fields.',
+        {
+          httpStatus: status,
+        },
+      );
+    }
+    return { media_session_access_url, media_session_access_secure_url, call_session_history_id };
+  }
+
+  /** The answer's JSON object; throws for a non-2xx status, a body that is not JSON, or an API error in it. */
+  private parseAnswer({ status, headers, body }: RawResponse): Record<string, unknown> {
     if (status < 200 || status > 299) {
       throw new UpstreamError(classifyHttpStatus(status), `Voximplant answered HTTP ${status}.`, {
         httpStatus: status,
@@ -413,23 +447,17 @@ export class VoximplantClient {
     if (apiError) {
       throw new VoximplantApiError(classifyVoximplantCode(apiError.code), apiError.code, apiError.msg);
     }
-    const { result, media_session_access_url, media_session_access_secure_url, call_session_history_id } = data;
-    if (
-      result !== 1 ||
-      typeof media_session_access_url !== 'string' ||
-      typeof media_session_access_secure_url !== 'string' ||
-      typeof call_session_history_id !== 'number'
-    ) {
-      throw new UpstreamError(
-        'voximplant_invalid_response',
-        'Voximplant answered without result 1 and the session fields.',
-        {
-          httpStatus: status,
-        },
-      );
-    }
-    return { media_session_access_url, media_session_access_secure_url, call_session_history_id };
+    return data;
   }
+}
+
+/** Parameters as the Management API takes them: a UTF-8 form, numbers as decimal text, undefined left out. */
+function formOf(params: object): Buffer {
+  const form = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined) form.append(key, String(value));
+  }
+  return Buffer.from(form.toString(), 'utf8');
 }
 
 /** `{"error":{msg,code}}`, or the first of `{"errors":[...]}`. */
