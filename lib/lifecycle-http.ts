@@ -32,7 +32,7 @@ import { httpErrorResponse, readJsonBody } from './http-api.js';
 import { callerOf } from './http-caller.js';
 import type { LifecycleService } from './lifecycle-service.js';
 import { validateConferenceName } from './validation.js';
-import { describe, isPlainObject, printable } from './values.js';
+import { printable } from './values.js';
 
 export interface LifecycleHttpDeps {
   readonly service: Pick<LifecycleService, 'get' | 'list' | 'end' | 'command'>;
@@ -43,7 +43,6 @@ export interface LifecycleHttpDeps {
 const NO_STORE = { 'cache-control': 'no-store' } as const;
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', ...NO_STORE } as const;
 const QUERY_FIELDS = new Set(['status', 'limit', 'next_token']);
-const COMMAND_FIELDS = new Set(['command', 'args']);
 const STATUSES = ['active', 'ended'] as const;
 const COMMANDS_SUFFIX = '/commands';
 
@@ -105,7 +104,7 @@ export function conferenceNameOf(
     if (start < 0 || end <= start + '/conferences/'.length) throw nameProblem('required', 'name is required.');
     name = decodeOnce(decodeOnce(rawPath.slice(start + '/conferences/'.length, end)));
   }
-  return validateConferenceName(name, 'name');
+  return validateConferenceName(name);
 }
 
 export interface ListQuery {
@@ -150,38 +149,13 @@ function checkCommandBodySize(event: Pick<APIGatewayProxyEventV2, 'body' | 'isBa
   }
 }
 
-/** `{"command": string, "args"?: any JSON}`: what the session is sent, nothing else. */
-export function readCommandBody(event: Pick<APIGatewayProxyEventV2, 'body' | 'isBase64Encoded' | 'headers'>): {
-  command: string;
-  args?: unknown;
-} {
+/**
+ * The command body as JSON, within the commands' own size cap (lower than POST /conferences's): its fields
+ * (`command`, `args`, nothing else) are the service's to check (lib/lifecycle-service.ts validateCommand).
+ */
+export function readCommandBody(event: Pick<APIGatewayProxyEventV2, 'body' | 'isBase64Encoded' | 'headers'>): unknown {
   checkCommandBodySize(event);
-  const input = readJsonBody(event);
-  if (!isPlainObject(input)) {
-    throw new ValidationError([
-      { field: 'body', rule: 'type', message: `The body must be a JSON object, got ${describe(input)}.` },
-    ]);
-  }
-  const problems: FieldProblem[] = Object.keys(input)
-    .filter((key) => !COMMAND_FIELDS.has(key))
-    .map((key) => ({ field: printable(key), rule: 'unknown_field', message: `${printable(key)} is not a known field.` }));
-  const { command } = input;
-  const max = facts.lifecycle.commandNameMaxLength;
-  if (!Object.hasOwn(input, 'command')) {
-    problems.push({ field: 'command', rule: 'required', message: 'command is required.' });
-  } else if (typeof command !== 'string') {
-    problems.push({ field: 'command', rule: 'type', message: `command must be a string, got ${describe(command)}.` });
-  } else if (command === '') {
-    problems.push({ field: 'command', rule: 'required', message: 'command must not be empty.' });
-  } else if ([...command].length > max || !command.isWellFormed() || /\p{Cc}/u.test(command)) {
-    problems.push({
-      field: 'command',
-      rule: 'command_name',
-      message: `command must be at most ${max} characters, without control characters.`,
-    });
-  }
-  if (problems.length > 0) throw new ValidationError(problems);
-  return Object.hasOwn(input, 'args') ? { command: command as string, args: input.args } : { command: command as string };
+  return readJsonBody(event);
 }
 
 const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 => ({
@@ -236,8 +210,7 @@ async function answer(event: APIGatewayProxyEventV2, deps: LifecycleHttpDeps): P
       return { statusCode: 204, headers: { ...NO_STORE } };
     case 'POST /conferences/{name}/commands': {
       const name = conferenceNameOf(event, true);
-      const input = readCommandBody(event);
-      return json(200, await deps.service.command(name, input, callerOf(event)));
+      return json(200, await deps.service.command(name, readCommandBody(event), callerOf(event)));
     }
     default:
       throw new VoxconfError('internal_error', `The lifecycle function does not serve ${lifecycleRouteOf(event)}.`);

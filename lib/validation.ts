@@ -223,10 +223,10 @@ export function validateCorrelationId(value: unknown, field = 'correlation_id'):
 }
 
 /**
- * A conference name given on its own (the lifecycle API's path): the rules of `conference_name` in a request, the
- * problem naming `field`. Throws ValidationError.
+ * A conference name given on its own (the lifecycle API's path `{name}`, percent-decoded), under the same rules
+ * as `conference_name` in a request body. Throws ValidationError naming `field`.
  */
-export function validateConferenceName(value: unknown, field = 'conference_name'): string {
+export function validateConferenceName(value: unknown, field = 'name'): string {
   const check = new Checker();
   const name = check.string(field, value, LIMITS.conferenceNameMaxCodePoints);
   if (name === undefined) throw new ValidationError(check.problems);
