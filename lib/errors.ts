@@ -152,7 +152,7 @@ export const ERROR_CATALOG = {
   conference_not_found: { ...caller(404, 'No conference has this name.'), raisedBy: ['http'] },
   conference_ended: { ...caller(409, 'The conference has ended.'), raisedBy: ['http'] },
   not_supported: {
-    ...caller(409, "voxconf does not do this for a conference whose rule does not run the reference scenario."),
+    ...caller(409, 'voxconf does not do this for a conference whose rule does not run the reference scenario.'),
     raisedBy: ['http'],
   },
   // The session's own answers (lib/session-client.ts): messages say what it answered, never its URL.

@@ -1,7 +1,8 @@
 /**
  * One Management API request, start to finish:
  * concurrency cap (429) -> body (413) -> parameters -> routing (102/103) -> JWT check (recorded)
- * -> forced faults and latency -> auth (100) -> StartConference checks -> session start or join.
+ * -> forced faults and latency -> auth (100) -> the key's role (104) -> the method: StartConference checks
+ * and session start or join, or GetCallHistory.
  *
  * Forced faults come before the auth verdict is acted on, so a test can trigger one without a valid
  * token; the auth outcome is still recorded for every request that got that far.
@@ -10,11 +11,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AccountRegistry } from './accounts.js';
 import { redactAuthorization, verifyAuthorization } from './auth.js';
 import { BodyTooLargeError, readBody } from './body.js';
+import { getCallHistory } from './call-history.js';
 import type { ConferenceRegistry } from './conferences.js';
 import type { FaultBook } from './faults.js';
 import { MalformedBodyError, type Params, parseParams, parseQuery } from './params.js';
 import type { OpenRecord, RecordEnd, RequestLog } from './records.js';
 import { apiErrorBody, dropConnection, sendBody, sendFaultAnswer, sendJson, sendTruncated } from './respond.js';
+import { FORBIDDEN_COMMAND, mayCall } from './roles.js';
 import { isApiPath, resolveRoute } from './routing.js';
 import { CODES, checkStartConference, successBody } from './start-conference.js';
 import type { AuthRecord, RequestRecord } from './types.js';
@@ -35,6 +38,8 @@ export interface ApiContext {
   readonly gate: ConcurrencyGate;
   readonly maxBodyBytes: number;
   readonly leewaySeconds: number;
+  /** The emulator's origin (GetCallHistory's log_file_url). */
+  readonly origin: string;
   readonly now: () => number;
   readonly latencyMs: () => number;
   /** Resolves false instead of waiting when the emulator is closing. */
@@ -133,13 +138,15 @@ export async function handleApiRequest(req: IncomingMessage, res: ServerResponse
   record.command = route.method ?? null;
   if (!route.ok) return answerAfterLatency(res, record, ctx, finish, route.code);
 
-  record.auth = verifyAuthorization(req.headers.authorization, {
+  const auth = verifyAuthorization(req.headers.authorization, {
     findKey: (kid) => ctx.accounts.findKey(kid),
     nowMs: ctx.now(),
     leewaySeconds: ctx.leewaySeconds,
   });
+  const role = auth.outcome === 'ok' && auth.kid !== undefined ? ctx.accounts.keyRole(auth.kid) : undefined;
+  record.auth = role === undefined ? auth : { ...auth, role };
 
-  const decision = ctx.faults.take(params.conference_name, ctx.now());
+  const decision = ctx.faults.take(params.conference_name, ctx.now(), route.method);
   record.latencyMs = ctx.latencyMs() + decision.latencyMs;
   if (!(await ctx.sleep(record.latencyMs))) return abortForClose(res, finish);
 
@@ -155,7 +162,7 @@ export async function handleApiRequest(req: IncomingMessage, res: ServerResponse
     return finish({ outcome: 'fault', fault, ...answered });
   }
 
-  const answer = startConference(record.auth, params, ctx);
+  const answer = callMethod(route.method, record.auth, params, ctx);
   const text = JSON.stringify(answer.body);
   if (action?.type === 'drop-mid-response') {
     finish({ ...answer.end, outcome: 'fault', fault, dropped: 'mid_response' });
@@ -170,30 +177,50 @@ interface Answer {
   readonly end: RecordEnd;
 }
 
-function startConference(auth: AuthRecord, params: Params, ctx: ApiContext): Answer {
-  if (auth.outcome !== 'ok' || auth.accountId === undefined) {
-    return {
-      body: apiErrorBody(AUTHORIZATION_FAILED),
-      end: { outcome: 'auth_failed', status: 200, errorCode: AUTHORIZATION_FAILED },
-    };
-  }
-  const check = checkStartConference(params, auth.accountId, (accountId, ruleId) =>
-    ctx.accounts.findRule(accountId, ruleId),
-  );
-  if (!check.ok) {
-    return { body: apiErrorBody(check.code), end: { outcome: 'api_error', status: 200, errorCode: check.code } };
-  }
-  const { session, joined } = ctx.conferences.startOrJoin(
-    auth.accountId,
+/**
+ * The authorization verdict, then the method. A verified key whose role may not call the method is refused
+ * like an unverified one (outcome `auth_failed`), with 104 `Forbidden command` instead of 100.
+ */
+function callMethod(method: string, auth: AuthRecord, params: Params, ctx: ApiContext): Answer {
+  if (auth.outcome !== 'ok' || auth.accountId === undefined) return refused(AUTHORIZATION_FAILED);
+  if (auth.role === undefined || !mayCall(auth.role, method)) return refused(FORBIDDEN_COMMAND);
+  return method === 'GetCallHistory'
+    ? callHistory(auth.accountId, params, ctx)
+    : startConference(auth.accountId, params, ctx);
+}
+
+function refused(code: number): Answer {
+  return { body: apiErrorBody(code), end: { outcome: 'auth_failed', status: 200, errorCode: code } };
+}
+
+function apiError(code: number): Answer {
+  return { body: apiErrorBody(code), end: { outcome: 'api_error', status: 200, errorCode: code } };
+}
+
+function startConference(accountId: number, params: Params, ctx: ApiContext): Answer {
+  const check = checkStartConference(params, accountId, (owner, ruleId) => ctx.accounts.findRule(owner, ruleId));
+  if (!check.ok) return apiError(check.code);
+  // The rule was just found, so its context exists.
+  const rule = ctx.accounts.ruleContext(accountId, check.ruleId);
+  if (rule === undefined) return apiError(CODES.invalidRuleId);
+  const { session, joined, callSessionHistoryId } = ctx.conferences.startOrJoin(
+    accountId,
     check.conferenceName,
     check.ruleId,
+    rule,
     params,
     ctx.now(),
   );
   return {
-    body: successBody(session),
+    body: successBody({ ...session, callSessionHistoryId }),
     end: { outcome: 'success', status: 200, conference: { sessionId: session.sessionId, joined } },
   };
+}
+
+function callHistory(accountId: number, params: Params, ctx: ApiContext): Answer {
+  const answer = getCallHistory(params, ctx.conferences.ofAccount(accountId), ctx.origin);
+  if (!answer.ok) return apiError(answer.code);
+  return { body: answer.body, end: { outcome: 'success', status: 200 } };
 }
 
 /** Errors found before faults apply still take the configured latency, like any API answer. */

@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startEmulator } from './server.js';
 import { generateSelfSignedCert } from './tls.js';
+import type { JoinAnswers, KeyRole, ScenarioKind } from './types.js';
 
 const USAGE = `Usage: node --import tsx local/voximplant-emulator/cli.ts [options]
   --port <n>              port (default 0: a free one)
@@ -21,6 +22,11 @@ const USAGE = `Usage: node --import tsx local/voximplant-emulator/cli.ts [option
   --leeway <s>            clock skew tolerated for iat/exp (default 10)
   --account-id <n>        id of the throwaway account (default generated)
   --rule-count <n>        rules to create for it (default 1)
+  --scenario-kind <k>     scenario of those rules: reference (voxconf's contract, default) or example
+  --role <role>           role of its key: Owner (default), Admin, Developer, CallsSMS, Supervisor, Support
+  --empty-session-timeout <ms>  a session without participants ends after this (default 60000)
+  --grace <ms>            reference scenario: the session ends this long after its last participant left (default 30000)
+  --join-answers <mode>   a join answers the same call_session_history_id (same, default) or a new one (new-id)
   --credentials-out <p>   where to write credentials.json (mode 0600; default a temp dir removed on exit)
   --tls                   serve HTTPS with a self-signed certificate made by openssl
   --cert-out <p>          where to write that certificate (PEM) for clients to trust (with --tls)
@@ -36,6 +42,11 @@ async function main(): Promise<void> {
       leeway: { type: 'string' },
       'account-id': { type: 'string' },
       'rule-count': { type: 'string' },
+      'scenario-kind': { type: 'string' },
+      role: { type: 'string' },
+      'empty-session-timeout': { type: 'string' },
+      grace: { type: 'string' },
+      'join-answers': { type: 'string' },
       'credentials-out': { type: 'string' },
       tls: { type: 'boolean' },
       'cert-out': { type: 'string' },
@@ -59,11 +70,16 @@ async function main(): Promise<void> {
     ...number(values.latency, 'latency', 'latencyMs'),
     ...number(values['max-concurrent'], 'max-concurrent', 'maxConcurrent'),
     ...number(values.leeway, 'leeway', 'leewaySeconds'),
+    ...number(values['empty-session-timeout'], 'empty-session-timeout', 'emptySessionTimeoutMs'),
+    ...number(values.grace, 'grace', 'graceMs'),
+    ...(values['join-answers'] !== undefined ? { joinAnswers: values['join-answers'] as JoinAnswers } : {}),
     ...(tls !== undefined ? { tls } : {}),
   });
   const account = emulator.createAccount({
     ...number(values['account-id'], 'account-id', 'accountId'),
     ...number(values['rule-count'], 'rule-count', 'ruleCount'),
+    ...(values['scenario-kind'] !== undefined ? { scenarioKind: values['scenario-kind'] as ScenarioKind } : {}),
+    ...(values.role !== undefined ? { role: values.role as KeyRole } : {}),
   });
   writePrivate(credentialsPath, `${JSON.stringify(account.credentials, null, 2)}\n`);
 
@@ -83,6 +99,8 @@ async function main(): Promise<void> {
     keyId: account.keyId,
     ruleId: account.ruleId,
     ruleIds: account.ruleIds,
+    role: account.role,
+    sessionSettings: emulator.sessionSettings(),
     credentialsPath,
     ...(certPath !== undefined ? { certPath } : {}),
   };

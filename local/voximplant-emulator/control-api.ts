@@ -4,10 +4,31 @@
  * `requests()` gives them, which never contain a token.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { UnknownAccountError } from './accounts.js';
+import { scenarioKindOf, UnknownAccountError } from './accounts.js';
 import { BodyTooLargeError, readBody } from './body.js';
+import { SessionLookupError } from './conferences.js';
 import { sendJson } from './respond.js';
-import type { CreateAccountOptions, RequestQuery, VoximplantEmulator } from './types.js';
+import { keyRole } from './roles.js';
+import type {
+  CommandHookAnswer,
+  CreateAccountOptions,
+  FinishReason,
+  KeyRole,
+  RequestQuery,
+  ScenarioKind,
+  SessionRef,
+  SessionSettings,
+  VoximplantEmulator,
+} from './types.js';
+
+const FINISH_REASONS: readonly FinishReason[] = [
+  'Normal termination',
+  'Insufficient funds',
+  'Internal error (billing timeout)',
+  'Terminated administratively',
+  'JS session error',
+  'Timeout',
+];
 
 export const CONTROL_PREFIX = '/_emulator';
 const MAX_CONTROL_BODY_BYTES = 1024 * 1024;
@@ -47,11 +68,13 @@ export async function handleControlRequest(
     const status =
       error instanceof ControlError
         ? error.status
-        : error instanceof UnknownAccountError
-          ? 404
-          : error instanceof BodyTooLargeError
-            ? 413
-            : 400;
+        : error instanceof SessionLookupError
+          ? error.status
+          : error instanceof UnknownAccountError
+            ? 404
+            : error instanceof BodyTooLargeError
+              ? 413
+              : 400;
     sendJson(res, status, { error: error instanceof Error ? error.message : String(error) });
   }
 }
@@ -65,7 +88,7 @@ function route(
   body: Record<string, unknown>,
   emulator: VoximplantEmulator,
 ): Result {
-  const [resource, id, sub] = segments;
+  const [resource, id, sub, subId] = segments;
   const is = (m: string, length: number) => method === m && segments.length === length;
 
   switch (resource) {
@@ -84,6 +107,7 @@ function route(
           emulator.addKey(accountIdParam(id), {
             ...optionalString(body, 'keyId'),
             ...optionalString(body, 'publicKey'),
+            ...optionalRole(body),
           }),
         ];
       }
@@ -92,6 +116,7 @@ function route(
           ...optionalNumber(body, 'ruleId'),
           ...optionalString(body, 'name'),
           ...optionalBoolean(body, 'scenario'),
+          ...optionalScenarioKind(body),
         });
         return [201, { ruleId }];
       }
@@ -100,6 +125,11 @@ function route(
       if (is('DELETE', 2)) {
         if (!emulator.removeKey(id)) throw new ControlError(404, `unknown key ${id}`);
         return [200, { removed: id }];
+      }
+      if (is('PUT', 3) && sub === 'role') {
+        const role = keyRole(body.role);
+        if (!emulator.setKeyRole(id, role)) throw new ControlError(404, `unknown key ${id}`);
+        return [200, { keyId: id, role }];
       }
       break;
     case 'faults':
@@ -134,7 +164,34 @@ function route(
         const all = emulator.conferences();
         return [200, active === null ? all : all.filter((conference) => String(conference.active) === active)];
       }
-      if (is('DELETE', 2)) return [200, { ended: endConferences(emulator, id, query.get('accountId')) }];
+      if (is('DELETE', 2)) return [200, { ended: endConferences(emulator, id, query) }];
+      if (sub === 'participants') {
+        const ref: SessionRef = { name: id, ...optionalAccountId(query.get('accountId') ?? body.accountId) };
+        return participants(method, segments.length, ref, subId, body, emulator);
+      }
+      break;
+    case 'sessions': {
+      if (is('GET', 2)) {
+        const conference = emulator.conference(id);
+        if (!conference) throw new ControlError(404, `no session ${JSON.stringify(id)}`);
+        return [200, conference];
+      }
+      if (sub === 'participants') return participants(method, segments.length, { sessionId: id }, subId, body, emulator);
+      break;
+    }
+    case 'session-settings':
+      if (is('GET', 1)) return [200, emulator.sessionSettings()];
+      if (is('PUT', 1)) return [200, emulator.setSessionSettings(sessionSettings(body))];
+      break;
+    case 'command-hooks':
+      if (is('PUT', 2)) {
+        emulator.setCommandHook(id, body as unknown as CommandHookAnswer);
+        return [200, { command: id, ...body }];
+      }
+      if (is('DELETE', 2)) {
+        emulator.setCommandHook(id, undefined);
+        return [200, { command: id, cleared: true }];
+      }
       break;
     case 'stats':
       if (is('GET', 1)) return [200, emulator.stats()];
@@ -149,8 +206,59 @@ function route(
   throw new ControlError(404, `no control endpoint ${method} ${CONTROL_PREFIX}/${segments.join('/')}`);
 }
 
+function participants(
+  method: string,
+  length: number,
+  ref: SessionRef,
+  participantId: string | undefined,
+  body: Record<string, unknown>,
+  emulator: VoximplantEmulator,
+): Result {
+  if (method === 'POST' && length === 3) {
+    return [201, emulator.addParticipant(ref, { ...optionalString(body, 'id'), ...optionalString(body, 'displayName') })];
+  }
+  if (method === 'DELETE' && length === 4 && participantId !== undefined) {
+    if (!emulator.removeParticipant(ref, participantId)) {
+      throw new ControlError(404, `no participant ${JSON.stringify(participantId)} in that session`);
+    }
+    return [200, { removed: participantId }];
+  }
+  throw new ControlError(404, `no control endpoint ${method} .../participants`);
+}
+
+function sessionSettings(body: Record<string, unknown>): Partial<SessionSettings> {
+  const joinAnswers = body.joinAnswers;
+  if (joinAnswers !== undefined && joinAnswers !== 'same' && joinAnswers !== 'new-id') {
+    throw new ControlError(400, "joinAnswers must be 'same' or 'new-id'");
+  }
+  return {
+    ...optionalNumber(body, 'emptySessionTimeoutMs'),
+    ...optionalNumber(body, 'graceMs'),
+    ...(joinAnswers !== undefined ? { joinAnswers } : {}),
+  };
+}
+
+function optionalAccountId(raw: unknown): { accountId?: number } {
+  if (raw === undefined || raw === null) return {};
+  return { accountId: accountIdParam(String(raw)) };
+}
+
+function optionalRole(body: Record<string, unknown>): { role?: KeyRole } {
+  return body.role === undefined ? {} : { role: keyRole(body.role) };
+}
+
+function optionalScenarioKind(body: Record<string, unknown>): { scenarioKind?: ScenarioKind } {
+  return body.scenarioKind === undefined ? {} : { scenarioKind: scenarioKindOf(body.scenarioKind) };
+}
+
 /** Without accountId, the running sessions of that name in every account end. */
-function endConferences(emulator: VoximplantEmulator, name: string, accountId: string | null): number {
+function endConferences(emulator: VoximplantEmulator, name: string, query: URLSearchParams): number {
+  const accountId = query.get('accountId');
+  const finishReason = query.get('finishReason');
+  if (finishReason !== null && !(FINISH_REASONS as readonly string[]).includes(finishReason)) {
+    throw new ControlError(400, `finishReason must be one of ${FINISH_REASONS.join(', ')}`);
+  }
+  const options = finishReason === null ? {} : { finishReason: finishReason as FinishReason };
   const accounts =
     accountId === null
       ? emulator
@@ -158,7 +266,7 @@ function endConferences(emulator: VoximplantEmulator, name: string, accountId: s
           .filter((conference) => conference.active && conference.name === name)
           .map((conference) => conference.accountId)
       : [accountIdParam(accountId)];
-  const ended = accounts.filter((id) => emulator.endConference(id, name)).length;
+  const ended = accounts.filter((id) => emulator.endConference(id, name, options)).length;
   if (ended === 0) throw new ControlError(404, `no running conference named ${JSON.stringify(name)}`);
   return ended;
 }
@@ -173,6 +281,8 @@ function createAccountOptions(body: Record<string, unknown>): CreateAccountOptio
     ...optionalString(body, 'email'),
     ...optionalNumber(body, 'ruleCount'),
     ...optionalBoolean(body, 'withoutScenario'),
+    ...optionalScenarioKind(body),
+    ...optionalRole(body),
     ...(ruleIds !== undefined ? { ruleIds: ruleIds as number[] } : {}),
   };
 }

@@ -7,14 +7,21 @@ import type {
   AccountInfo,
   AddedKey,
   AddKeyOptions,
+  AddParticipantOptions,
   AddRuleOptions,
+  CommandHookAnswer,
   ConferenceInfo,
   CreateAccountOptions,
   CreatedAccount,
   EmulatorStats,
+  FinishReason,
+  KeyRole,
+  ParticipantInfo,
   RequestQuery,
   RequestRecord,
   ResetOptions,
+  SessionRef,
+  SessionSettings,
 } from './types.js';
 
 export interface EmulatorHealth {
@@ -43,6 +50,7 @@ export interface EmulatorControlClient {
   accounts(): Promise<AccountInfo[]>;
   addKey(accountId: number, options?: AddKeyOptions): Promise<AddedKey>;
   removeKey(keyId: string): Promise<void>;
+  setKeyRole(keyId: string, role: KeyRole): Promise<void>;
   addRule(accountId: number, options?: AddRuleOptions): Promise<number>;
   fault(spec: FaultSpec): Promise<FaultInfo>;
   faults(): Promise<FaultInfo[]>;
@@ -52,9 +60,27 @@ export interface EmulatorControlClient {
   clearRequests(): Promise<void>;
   conferences(options?: { active?: boolean }): Promise<ConferenceInfo[]>;
   /** Without accountId, ends the running sessions of that name in every account. */
-  endConference(name: string, accountId?: number): Promise<number>;
+  endConference(name: string, accountId?: number, options?: { finishReason?: FinishReason }): Promise<number>;
+  /** One session by id, running or ended. */
+  conference(sessionId: string): Promise<ConferenceInfo>;
+  addParticipant(ref: SessionRef, options?: AddParticipantOptions): Promise<ParticipantInfo>;
+  removeParticipant(ref: SessionRef, participantId: string): Promise<void>;
+  sessionSettings(): Promise<SessionSettings>;
+  setSessionSettings(settings: Partial<SessionSettings>): Promise<SessionSettings>;
+  /** Sets (or with undefined clears) the reference scenario's hook answer for one command. */
+  setCommandHook(command: string, answer: CommandHookAnswer | undefined): Promise<void>;
   stats(): Promise<EmulatorStats>;
   reset(options?: ResetOptions): Promise<void>;
+}
+
+function sessionPath(ref: SessionRef): string {
+  return 'sessionId' in ref
+    ? `/sessions/${encodeURIComponent(ref.sessionId)}`
+    : `/conferences/${encodeURIComponent(ref.name)}`;
+}
+
+function refQuery(ref: SessionRef): string {
+  return 'name' in ref && ref.accountId !== undefined ? `?accountId=${ref.accountId}` : '';
 }
 
 /** @param origin the emulator's origin, e.g. `http://127.0.0.1:8787` (HTTP only: plain fetch has no CA option). */
@@ -83,6 +109,9 @@ export function connectEmulator(origin: string): EmulatorControlClient {
     removeKey: async (keyId) => {
       await call('DELETE', `/keys/${encodeURIComponent(keyId)}`);
     },
+    setKeyRole: async (keyId, role) => {
+      await call('PUT', `/keys/${encodeURIComponent(keyId)}/role`, { role });
+    },
     addRule: async (accountId, options = {}) =>
       (await call<{ ruleId: number }>('POST', `/accounts/${accountId}/rules`, options)).ruleId,
     fault: (spec) => call('POST', '/faults', spec),
@@ -98,9 +127,24 @@ export function connectEmulator(origin: string): EmulatorControlClient {
       await call('DELETE', '/requests');
     },
     conferences: (options = {}) => call('GET', `/conferences${query({ active: options.active })}`),
-    endConference: async (name, accountId) =>
-      (await call<{ ended: number }>('DELETE', `/conferences/${encodeURIComponent(name)}${query({ accountId })}`))
-        .ended,
+    endConference: async (name, accountId, options = {}) =>
+      (
+        await call<{ ended: number }>(
+          'DELETE',
+          `/conferences/${encodeURIComponent(name)}${query({ accountId, finishReason: options.finishReason })}`,
+        )
+      ).ended,
+    conference: (sessionId) => call('GET', `/sessions/${encodeURIComponent(sessionId)}`),
+    addParticipant: (ref, options = {}) => call('POST', `${sessionPath(ref)}/participants${refQuery(ref)}`, options),
+    removeParticipant: async (ref, participantId) => {
+      await call('DELETE', `${sessionPath(ref)}/participants/${encodeURIComponent(participantId)}${refQuery(ref)}`);
+    },
+    sessionSettings: () => call('GET', '/session-settings'),
+    setSessionSettings: (settings) => call('PUT', '/session-settings', settings),
+    setCommandHook: async (command, answer) => {
+      const path = `/command-hooks/${encodeURIComponent(command)}`;
+      await (answer === undefined ? call('DELETE', path) : call('PUT', path, answer));
+    },
     stats: () => call('GET', '/stats'),
     reset: async (options = {}) => {
       await call('POST', '/reset', options);

@@ -3,7 +3,8 @@
  * (Voximplant errors, 429/5xx, non-JSON bodies, broken connections, slowness) can be exercised.
  *
  * A fault is one action plus a scope. With no scope it lasts until cleared; `times` limits it to the
- * next N matching requests, `forMs` to a time window, `conferenceName` to requests for that name.
+ * next N matching requests, `forMs` to a time window, `conferenceName` to requests for that name, `method`
+ * to requests for that API method.
  * Scopes combine (all must hold). Among the faults that match a request, every `latency` fault adds
  * its delay and the oldest other fault decides the answer; each fault used counts one of its `times`.
  */
@@ -43,6 +44,8 @@ export interface FaultScope {
   readonly conferenceName?: string;
   /** Apply only for this long after the fault is set. */
   readonly forMs?: number;
+  /** Apply only to requests for this API method (e.g. `GetCallHistory`). */
+  readonly method?: string;
 }
 
 export type FaultSpec = FaultAction & FaultScope;
@@ -108,12 +111,13 @@ export class FaultBook {
   }
 
   /** Picks (and uses up) the faults for one request. */
-  take(conferenceName: string | undefined, nowMs: number): FaultDecision {
+  take(conferenceName: string | undefined, nowMs: number, method?: string): FaultDecision {
     this.prune(nowMs);
     let latencyMs = 0;
     let answer: FaultDecision['answer'];
     for (const fault of this.faults) {
       if (fault.spec.conferenceName !== undefined && fault.spec.conferenceName !== conferenceName) continue;
+      if (fault.spec.method !== undefined && fault.spec.method !== method) continue;
       if (fault.spec.type === 'latency') {
         latencyMs += fault.spec.ms;
       } else if (answer === undefined) {
@@ -221,6 +225,7 @@ function normalizeScope(raw: Record<string, unknown>): FaultScope {
     ...(raw.times !== undefined ? { times: integer(raw.times, 'times', 1) } : {}),
     ...(raw.forMs !== undefined ? { forMs: integer(raw.forMs, 'forMs', 1) } : {}),
     ...(raw.conferenceName !== undefined ? { conferenceName: string(raw.conferenceName, 'conferenceName') } : {}),
+    ...(raw.method !== undefined ? { method: string(raw.method, 'method') } : {}),
   };
 }
 

@@ -6,8 +6,8 @@
 
 export const API_PREFIX = '/platform_api';
 
-/** The only method this emulator implements; every other name is "Unknown command". */
-export const IMPLEMENTED_METHODS: ReadonlySet<string> = new Set(['StartConference']);
+/** The methods this emulator implements; every other name is "Unknown command". */
+export const IMPLEMENTED_METHODS: ReadonlySet<string> = new Set(['StartConference', 'GetCallHistory']);
 
 export const MISSING_CMD = 102;
 export const UNKNOWN_COMMAND = 103;

@@ -7,27 +7,35 @@ import type { AddressInfo } from 'node:net';
 import { createLocalServer } from '../loopback-guard.mjs';
 import { AccountRegistry } from './accounts.js';
 import { type ApiContext, type ConcurrencyGate, handleApiRequest, splitTarget } from './api-handler.js';
-import { ConferenceRegistry } from './conferences.js';
+import { ConferenceRegistry, checkSettings } from './conferences.js';
 import { ConnectionBook } from './connections.js';
 import { handleControlRequest, isControlPath } from './control-api.js';
 import { FaultBook, type FaultInfo, type FaultSpec } from './faults.js';
+import { handleMediaRequest, MEDIA_PREFIX, type MediaContext } from './media-session.js';
 import { RequestLog } from './records.js';
-import { sendBody, sendJson } from './respond.js';
+import { sendBody } from './respond.js';
 import type {
   AccountInfo,
   AddedKey,
   AddKeyOptions,
+  AddParticipantOptions,
   AddRuleOptions,
+  CommandHookAnswer,
   ConferenceInfo,
   ConnectionRecord,
   CreateAccountOptions,
   CreatedAccount,
   EmulatorOptions,
   EmulatorStats,
+  FinishReason,
   IdleConnectionsSpec,
+  KeyRole,
+  ParticipantInfo,
   RequestQuery,
   RequestRecord,
   ResetOptions,
+  SessionRef,
+  SessionSettings,
   VoximplantEmulator,
 } from './types.js';
 
@@ -39,9 +47,12 @@ const DEFAULTS = {
   leewaySeconds: 10,
   maxBodyBytes: 1024 * 1024,
   maxRecords: 10_000,
+  // Voximplant ends a session without calls after 60 s (lifecycle-api.md A.2, session limits).
+  emptySessionTimeoutMs: 60_000,
+  // The reference scenario's default grace period after the last participant left.
+  graceMs: 30_000,
+  joinAnswers: 'same',
 } as const;
-
-const MEDIA_PREFIX = '/media/';
 
 export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host);
@@ -59,6 +70,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Voxi
     maxRecords: positiveInteger(options.maxRecords ?? DEFAULTS.maxRecords, 'maxRecords'),
     now: options.now ?? Date.now,
     idleConnections: options.idleConnections,
+    // Checked before listening, so a bad value does not leave a server behind.
+    sessions: checkSettings({
+      emptySessionTimeoutMs: options.emptySessionTimeoutMs ?? DEFAULTS.emptySessionTimeoutMs,
+      graceMs: options.graceMs ?? DEFAULTS.graceMs,
+      joinAnswers: options.joinAnswers ?? DEFAULTS.joinAnswers,
+    }),
   };
 
   // Guarded as every local server (local/loopback-guard.mjs): the control API forces faults and mints accounts,
@@ -89,6 +106,7 @@ interface Settings {
   readonly maxRecords: number;
   readonly now: () => number;
   readonly idleConnections: IdleConnectionsSpec | undefined;
+  readonly sessions: SessionSettings;
 }
 
 class Emulator implements VoximplantEmulator {
@@ -101,6 +119,8 @@ class Emulator implements VoximplantEmulator {
   private readonly log: RequestLog;
   private readonly gate: ConcurrencyGate;
   private readonly api: ApiContext;
+  private readonly media: MediaContext;
+  private readonly hooks = new Map<string, CommandHookAnswer>();
   private readonly sleepers = new Set<() => void>();
   private readonly connectionBook: ConnectionBook;
   private closing: Promise<void> | undefined;
@@ -117,7 +137,13 @@ class Emulator implements VoximplantEmulator {
     this.url = `${this.origin}/platform_api`;
     this.latency = settings.latencyMs;
     this.connectionBook = new ConnectionBook(server, secure, settings.now, settings.maxRecords);
-    this.sessions = new ConferenceRegistry({ http: `http://${authority}`, https: `https://${authority}` });
+    // Without TLS the "secure" URL uses the http origin too, so that it can be requested locally
+    // (voxconf accepts a non-https session URL only on a loopback host).
+    this.sessions = new ConferenceRegistry({
+      mediaOrigins: { http: `http://${authority}`, https: `${secure ? 'https' : 'http'}://${authority}` },
+      settings: settings.sessions,
+      now: settings.now,
+    });
     this.log = new RequestLog(settings.maxRecords);
     this.gate = { max: settings.maxConcurrent, inFlight: 0, peak: 0 };
     this.api = {
@@ -128,9 +154,16 @@ class Emulator implements VoximplantEmulator {
       gate: this.gate,
       maxBodyBytes: settings.maxBodyBytes,
       leewaySeconds: settings.leewaySeconds,
+      origin: this.origin,
       now: settings.now,
       latencyMs: () => this.latency,
       sleep: (ms) => this.sleep(ms),
+    };
+    this.media = {
+      conferences: this.sessions,
+      maxBodyBytes: settings.maxBodyBytes,
+      now: settings.now,
+      hooks: this.hooks,
     };
   }
 
@@ -145,7 +178,7 @@ class Emulator implements VoximplantEmulator {
     const handled = isControlPath(pathname)
       ? handleControlRequest(req, res, this, pathname, rawQuery)
       : pathname.startsWith(MEDIA_PREFIX)
-        ? Promise.resolve(this.media(res, pathname))
+        ? handleMediaRequest(req, res, pathname, this.media)
         : handleApiRequest(req, res, this.api);
     handled.catch((error: unknown) => {
       // An emulator bug should be loud in the test that hit it, not look like a Voximplant answer.
@@ -153,18 +186,6 @@ class Emulator implements VoximplantEmulator {
         sendBody(res, 500, `emulator internal error: ${String(error)}`, 'text/plain; charset=utf-8');
       else res.destroy();
     });
-  }
-
-  /** The media session URL: any request to a running session counts as a scenario HTTP event. */
-  private media(res: ServerResponse, pathname: string): void {
-    let sessionId: string;
-    try {
-      sessionId = decodeURIComponent(pathname.slice(MEDIA_PREFIX.length));
-    } catch {
-      sessionId = '';
-    }
-    if (this.sessions.touchMedia(sessionId)) sendJson(res, 200, { result: 1 });
-    else sendJson(res, 404, { error: 'no running media session with that id' });
   }
 
   createAccount(options?: CreateAccountOptions): CreatedAccount {
@@ -181,6 +202,10 @@ class Emulator implements VoximplantEmulator {
 
   removeKey(keyId: string): boolean {
     return this.registry.removeKey(keyId);
+  }
+
+  setKeyRole(keyId: string, role: KeyRole): boolean {
+    return this.registry.setKeyRole(keyId, role);
   }
 
   addRule(accountId: number, options?: AddRuleOptions): number {
@@ -227,8 +252,34 @@ class Emulator implements VoximplantEmulator {
     return this.sessions.list();
   }
 
-  endConference(accountId: number, name: string): boolean {
-    return this.sessions.end(accountId, name, this.settings.now());
+  endConference(accountId: number, name: string, options: { readonly finishReason?: FinishReason } = {}): boolean {
+    return this.sessions.end(accountId, name, this.settings.now(), 'control', options.finishReason);
+  }
+
+  conference(sessionId: string): ConferenceInfo | undefined {
+    return this.sessions.get(sessionId);
+  }
+
+  addParticipant(ref: SessionRef, options: AddParticipantOptions = {}): ParticipantInfo {
+    return this.sessions.addParticipant(ref, options, this.settings.now());
+  }
+
+  removeParticipant(ref: SessionRef, participantId: string): boolean {
+    return this.sessions.removeParticipant(ref, participantId);
+  }
+
+  sessionSettings(): SessionSettings {
+    return this.sessions.settings;
+  }
+
+  setSessionSettings(settings: Partial<SessionSettings>): SessionSettings {
+    return this.sessions.setSettings(settings);
+  }
+
+  setCommandHook(command: string, answer: CommandHookAnswer | undefined): void {
+    if (command === 'status' || command === 'stop') throw new RangeError(`${command} is built in, not a hook`);
+    if (answer === undefined) this.hooks.delete(command);
+    else this.hooks.set(command, checkHookAnswer(answer));
   }
 
   stats(): EmulatorStats {
@@ -240,6 +291,8 @@ class Emulator implements VoximplantEmulator {
     this.log.reset();
     this.connectionBook.clear();
     this.sessions.clear();
+    this.sessions.setSettings(this.settings.sessions);
+    this.hooks.clear();
     this.latency = this.settings.latencyMs;
     this.connectionBook.setIdle(this.settings.idleConnections);
     this.gate.peak = this.gate.inFlight;
@@ -249,6 +302,7 @@ class Emulator implements VoximplantEmulator {
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
       for (const wake of [...this.sleepers]) wake();
+      this.sessions.close();
       this.server.close(() => resolve());
       // Keep-alive sockets would otherwise hold the server (and a jest worker) open; so would a TCP
       // connection that never started its TLS handshake.
@@ -275,6 +329,16 @@ class Emulator implements VoximplantEmulator {
       this.sleepers.add(wake);
     });
   }
+}
+
+function checkHookAnswer(answer: CommandHookAnswer): CommandHookAnswer {
+  if (answer === null || typeof answer !== 'object') throw new RangeError('a hook answer is {result} or {error}');
+  if ('error' in answer) {
+    if (typeof answer.error !== 'string') throw new RangeError('a hook error must be a string');
+    return { error: answer.error };
+  }
+  if (!('result' in answer)) throw new RangeError('a hook answer is {result} or {error}');
+  return { result: structuredClone(answer.result) };
 }
 
 function nonNegative(value: number, name: string): number {

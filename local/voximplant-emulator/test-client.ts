@@ -160,3 +160,17 @@ function split(body: Buffer, size: number): Buffer[] {
   for (let i = 0; i < body.length; i += size) pieces.push(body.subarray(i, i + size));
   return pieces;
 }
+
+/**
+ * Sends one request to a media session URL as voxconf does (`POST`, JSON): a value is JSON-encoded, a string
+ * is sent as it is (to send a body that is not JSON). Returns the raw answer.
+ */
+export function callMediaSession(
+  url: string,
+  body: unknown,
+  options: { readonly method?: string; readonly ca?: string } = {},
+): Promise<RawResponse> {
+  const bytes = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+  const headers = { 'content-type': 'application/json', 'content-length': String(bytes.length) };
+  return send(new URL(url), options.method ?? 'POST', headers, [bytes], options.ca);
+}

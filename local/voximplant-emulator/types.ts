@@ -25,7 +25,70 @@ export interface EmulatorOptions {
    * (closed after 5 s, announced as `Keep-Alive: timeout=5`). See `setIdleConnections`.
    */
   readonly idleConnections?: IdleConnectionsSpec;
+  /**
+   * A session with no participant ends on its own after this long (default 60 000 ms, Voximplant's documented
+   * no-call timeout): from its start when nobody joins, or from the moment the last participant left.
+   */
+  readonly emptySessionTimeoutMs?: number;
+  /** Reference-scenario rules: the session ends this long after its last participant left (default 30 000 ms). */
+  readonly graceMs?: number;
+  /** What a join answers (default 'same'); see `JoinAnswers`. */
+  readonly joinAnswers?: JoinAnswers;
 }
+
+/**
+ * What StartConference answers when it joins a running session: `same` call_session_history_id as the start
+ * (the emulator's default), or a `new-id` with the same media URLs. Voximplant does not document which one it
+ * does; both are assumptions for voxconf to be tested against.
+ */
+export type JoinAnswers = 'same' | 'new-id';
+
+/**
+ * The scenario bound to a rule: `reference` runs voxconf's media session contract (status, stop, commands;
+ * ends itself after a grace period), `example` is Voximplant's own example (ends on any request to its URL).
+ */
+export type ScenarioKind = 'reference' | 'example';
+
+/** Service-account roles the emulator knows (Voximplant has more; these are the ones its methods name). */
+export type KeyRole = 'Owner' | 'Admin' | 'Developer' | 'CallsSMS' | 'Supervisor' | 'Support';
+
+/** Settings of the session lifecycle, changeable at run time (`setSessionSettings`, control API). */
+export interface SessionSettings {
+  readonly emptySessionTimeoutMs: number;
+  readonly graceMs: number;
+  readonly joinAnswers: JoinAnswers;
+}
+
+/** How a session ended (finer than Voximplant's finish_reason, for tests). */
+export type EndCause = 'stop' | 'example_request' | 'grace' | 'empty_timeout' | 'control';
+
+/** Voximplant's documented finish_reason values (CallSessionInfoType). */
+export type FinishReason =
+  | 'Normal termination'
+  | 'Insufficient funds'
+  | 'Internal error (billing timeout)'
+  | 'Terminated administratively'
+  | 'JS session error'
+  | 'Timeout';
+
+/** A running session, named by its id or by its conference name (and account, when several accounts use it). */
+export type SessionRef = { readonly sessionId: string } | { readonly name: string; readonly accountId?: number };
+
+export interface AddParticipantOptions {
+  /** Default generated (`participant-<n>`); unique within the session. */
+  readonly id?: string;
+  /** Default the id. */
+  readonly displayName?: string;
+}
+
+export interface ParticipantInfo {
+  readonly id: string;
+  readonly displayName: string;
+  readonly joinedAt: string;
+}
+
+/** A canned answer of the reference scenario's command hook for one command name. */
+export type CommandHookAnswer = { readonly result: unknown } | { readonly error: string };
 
 /**
  * An idle keep-alive connection, after `afterMs`, in `mode` `close` ends it (a FIN the client sees at once, as nginx
@@ -70,6 +133,10 @@ export interface CreateAccountOptions {
   readonly ruleCount?: number;
   /** Register the rules without a scenario (StartConference then answers 375). Default false. */
   readonly withoutScenario?: boolean;
+  /** The scenario kind of the account's rules (default 'reference'). */
+  readonly scenarioKind?: ScenarioKind;
+  /** The role of the account's first key (default 'Owner'). */
+  readonly role?: KeyRole;
 }
 
 export interface CreatedAccount {
@@ -80,18 +147,22 @@ export interface CreatedAccount {
   readonly ruleId: number;
   readonly ruleIds: readonly number[];
   readonly publicKey: string;
+  readonly role: KeyRole;
 }
 
 export interface AddKeyOptions {
   readonly keyId?: string;
   /** SPKI PEM of a key pair made elsewhere; without it a pair is generated and credentials returned. */
   readonly publicKey?: string;
+  /** Default 'Owner'. */
+  readonly role?: KeyRole;
 }
 
 export interface AddedKey {
   readonly accountId: number;
   readonly keyId: string;
   readonly publicKey: string;
+  readonly role: KeyRole;
   /** Present when the emulator generated the key pair. */
   readonly credentials?: Credentials;
 }
@@ -101,18 +172,25 @@ export interface AddRuleOptions {
   readonly name?: string;
   /** Whether a scenario is bound to the rule (default true). */
   readonly scenario?: boolean;
+  /** Which scenario (default 'reference'). */
+  readonly scenarioKind?: ScenarioKind;
 }
 
 export interface RuleInfo {
   readonly ruleId: number;
   readonly name: string;
   readonly scenario: boolean;
+  readonly scenarioKind: ScenarioKind;
 }
 
 export interface AccountInfo {
   readonly accountId: number;
   readonly email: string;
+  /** The account's single application (GetCallHistory names it). */
+  readonly applicationId: number;
+  readonly applicationName: string;
   readonly keyIds: readonly string[];
+  readonly keys: readonly { readonly keyId: string; readonly role: KeyRole }[];
   readonly rules: readonly RuleInfo[];
 }
 
@@ -143,6 +221,8 @@ export interface AuthRecord {
   readonly reason?: AuthFailureReason;
   /** The verified account (outcome ok only). */
   readonly accountId?: number;
+  /** The role of the verified key (outcome ok only). */
+  readonly role?: KeyRole;
   readonly alg?: string;
   readonly kid?: string;
   readonly iss?: unknown;
@@ -202,18 +282,30 @@ export interface ConferenceInfo {
   readonly accountId: number;
   readonly name: string;
   readonly ruleId: number;
+  readonly ruleName: string;
+  readonly scenarioKind: ScenarioKind;
   readonly createdAt: string;
   readonly endedAt: string | null;
   readonly active: boolean;
+  /** How the session ended (null while it runs). */
+  readonly endCause: EndCause | null;
+  /** Voximplant's finish_reason as GetCallHistory reports it (null while it runs). */
+  readonly finishReason: FinishReason | null;
+  /** The id of the start; GetCallHistory lists the session under it. */
   readonly callSessionHistoryId: number;
+  /** Every call_session_history_id answered for this session (more than one under joinAnswers 'new-id'). */
+  readonly callSessionHistoryIds: readonly number[];
   readonly mediaSessionAccessUrl: string;
   readonly mediaSessionAccessSecureUrl: string;
   /** StartConference calls that joined after the one that created the session. */
   readonly joinCount: number;
   /** Parameters of every call for this session (creation first), most recent ones kept. */
   readonly calls: readonly Readonly<Record<string, string>>[];
-  /** Requests made to the media session URL. */
+  /** Requests made to the media session URL while it ran (a test proves a session was never probed with 0). */
   readonly mediaRequests: number;
+  /** The `command` of each of those requests (`null` when the body had none), the most recent 50 kept. */
+  readonly mediaCommands: readonly (string | null)[];
+  readonly participants: readonly ParticipantInfo[];
 }
 
 export interface EmulatorStats {
@@ -275,8 +367,24 @@ export interface VoximplantEmulator {
   requests(query?: RequestQuery): RequestRecord[];
   clearRequests(): void;
   conferences(): ConferenceInfo[];
-  /** Ends the running session of that name so the next StartConference starts a new one. */
-  endConference(accountId: number, name: string): boolean;
+  /**
+   * Ends the running session of that name so the next StartConference starts a new one (cause `control`,
+   * finish_reason 'Normal termination' unless given).
+   */
+  endConference(accountId: number, name: string, options?: { readonly finishReason?: FinishReason }): boolean;
+  /** One session by id (running or ended), undefined when unknown. */
+  conference(sessionId: string): ConferenceInfo | undefined;
+  /** A participant joins a running session (its empty-session timer stops). Throws SessionLookupError. */
+  addParticipant(ref: SessionRef, options?: AddParticipantOptions): ParticipantInfo;
+  /** A participant leaves; the last one leaving starts the grace period / empty-session timeout. */
+  removeParticipant(ref: SessionRef, participantId: string): boolean;
+  sessionSettings(): SessionSettings;
+  /** Changes the session settings; running timers are re-armed with the new values. */
+  setSessionSettings(settings: Partial<SessionSettings>): SessionSettings;
+  /** Sets (or with undefined clears) the reference scenario's hook answer for one command name. */
+  setCommandHook(command: string, answer: CommandHookAnswer | undefined): void;
+  /** Changes a key's role; false when the key is unknown. */
+  setKeyRole(keyId: string, role: KeyRole): boolean;
   stats(): EmulatorStats;
   reset(options?: ResetOptions): void;
   /** Stops listening and destroys every connection and pending delayed answer. Idempotent. */

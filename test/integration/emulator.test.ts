@@ -60,9 +60,8 @@ describe('success answer', () => {
     expect(response.body.media_session_access_url).toMatch(
       new RegExp(`^http://127\\.0\\.0\\.1:${emu.port}/media/[^/]+$`),
     );
-    expect(response.body.media_session_access_secure_url).toBe(
-      String(response.body.media_session_access_url).replace(/^http:/, 'https:'),
-    );
+    // Without TLS the "secure" URL uses the http origin, so that it can be requested locally.
+    expect(response.body.media_session_access_secure_url).toBe(response.body.media_session_access_url);
     expect(Number.isSafeInteger(response.body.call_session_history_id)).toBe(true);
   });
 
