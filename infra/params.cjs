@@ -62,7 +62,12 @@ const LIFECYCLE_ROUTES = [
 
 /** Per API: its routes, and the prefix of its scope and throttling parameters. */
 const ROUTE_GROUPS = {
-  schedules: { routes: SCHEDULES_ROUTES, scopesParam: 'jwtSchedules', throttlingParam: 'schedules', scopePrefix: 'schedules' },
+  schedules: {
+    routes: SCHEDULES_ROUTES,
+    scopesParam: 'jwtSchedules',
+    throttlingParam: 'schedules',
+    scopePrefix: 'schedules',
+  },
   lifecycle: {
     routes: LIFECYCLE_ROUTES,
     scopesParam: 'jwtConferences',

@@ -129,7 +129,11 @@ export function lifecycleListQuery(event: Pick<APIGatewayProxyEventV2, 'queryStr
   }
   const { listDefaultLimit, listMaxLimit } = facts.registry;
   if (limit !== undefined && !(/^\d{1,3}$/.test(limit) && Number(limit) >= 1 && Number(limit) <= listMaxLimit)) {
-    problems.push({ field: 'limit', rule: 'range', message: `limit must be a whole number from 1 to ${listMaxLimit}.` });
+    problems.push({
+      field: 'limit',
+      rule: 'range',
+      message: `limit must be a whole number from 1 to ${listMaxLimit}.`,
+    });
   }
   if (problems.length > 0) throw new ValidationError(problems);
   return {
@@ -199,7 +203,10 @@ function notConfirmed(error: SessionNotConfirmedError): APIGatewayProxyStructure
   return { ...response, body: JSON.stringify(body) };
 }
 
-async function answer(event: APIGatewayProxyEventV2, deps: LifecycleHttpDeps): Promise<APIGatewayProxyStructuredResultV2> {
+async function answer(
+  event: APIGatewayProxyEventV2,
+  deps: LifecycleHttpDeps,
+): Promise<APIGatewayProxyStructuredResultV2> {
   switch (lifecycleRouteOf(event)) {
     case 'GET /conferences':
       return json(200, await deps.service.list(lifecycleListQuery(event)));

@@ -17,6 +17,8 @@ import {
   ValidationError,
 } from './errors.js';
 import facts from './facts.json' with { type: 'json' };
+/** Who asked (lib/http-caller.ts): the schedules and lifecycle APIs name their callers alike. */
+import type { Caller } from './http-caller.js';
 import { compareFingerprints, fingerprintOf, IDEMPOTENCY_HEADER, nameFromKey } from './schedule-idempotency.js';
 import { SCHEDULE_NAME, type ScheduleSpec, validateScheduleRequest } from './schedule-request.js';
 import {
@@ -31,9 +33,6 @@ import {
 import type { ScheduleStore } from './scheduler-store.js';
 import type { SchedulesConfig } from './schedules-config.js';
 import { isPlainObject } from './values.js';
-
-/** Who asked (lib/http-caller.ts): the schedules and lifecycle APIs name their callers alike. */
-import type { Caller } from './http-caller.js';
 
 export type { Caller };
 
