@@ -47,6 +47,35 @@ const SCHEDULES_ROUTES = [
   { method: 'DELETE', path: '/schedules/{name}', group: 'write' },
 ];
 
+/**
+ * The lifecycle API's routes (functions/lifecycle.ts), by route group as for the schedules: "may look conferences
+ * up" and "may end them or send them commands" are granted apart (JWT scopes), and throttled apart, so that a
+ * dashboard polling the GETs cannot use up what an end or a command needs.
+ * @type {{ method: string, path: string, group: 'read' | 'write' }[]}
+ */
+const LIFECYCLE_ROUTES = [
+  { method: 'GET', path: '/conferences', group: 'read' },
+  { method: 'GET', path: '/conferences/{name}', group: 'read' },
+  { method: 'DELETE', path: '/conferences/{name}', group: 'write' },
+  { method: 'POST', path: '/conferences/{name}/commands', group: 'write' },
+];
+
+/** Per API: its routes, and the prefix of its scope and throttling parameters. */
+const ROUTE_GROUPS = {
+  schedules: {
+    routes: SCHEDULES_ROUTES,
+    scopesParam: 'jwtSchedules',
+    throttlingParam: 'schedules',
+    scopePrefix: 'schedules',
+  },
+  lifecycle: {
+    routes: LIFECYCLE_ROUTES,
+    scopesParam: 'jwtConferences',
+    throttlingParam: 'lifecycle',
+    scopePrefix: 'conferences',
+  },
+};
+
 class ParameterError extends Error {
   /**
    * @param {string} name the parameter
@@ -198,18 +227,70 @@ async function authMode({ resolveVariable }) {
 }
 
 /**
- * The JWT scopes a route group asks for (parameter jwtSchedulesReadScopes or jwtSchedulesWriteScopes).
+ * The JWT scopes a route group asks for (parameters jwtSchedules{Read,Write}Scopes, jwtConferences{Read,Write}Scopes;
+ * defaults `schedules/read` ..., `conferences/read` ...).
  * @param {ResolverContext['resolveVariable']} resolveVariable
+ * @param {keyof typeof ROUTE_GROUPS} api
  * @param {'read' | 'write'} group
  * @returns {Promise<string[]>}
  */
-async function schedulesScopes(resolveVariable, group) {
-  const name = group === 'read' ? 'jwtSchedulesReadScopes' : 'jwtSchedulesWriteScopes';
-  const scopes = list((await param(resolveVariable, name)) ?? `schedules/${group}`);
+async function groupScopes(resolveVariable, api, group) {
+  const { scopesParam, scopePrefix } = ROUTE_GROUPS[api];
+  const name = `${scopesParam}${group === 'read' ? 'Read' : 'Write'}Scopes`;
+  const scopes = list((await param(resolveVariable, name)) ?? `${scopePrefix}/${group}`);
   if (scopes.length === 0) throw new ParameterError(name, 'must name at least one scope');
   const bad = scopes.find((scope) => !SCOPE.test(scope));
   if (bad !== undefined) throw new ParameterError(name, `contains "${bad}", which is not an OAuth scope`);
   return scopes;
+}
+
+/**
+ * The httpApi events of an API's routes, authorized like POST /conferences (IAM, or the JWT authorizer with the
+ * route group's scopes; none only on the local stage).
+ * @param {ResolverContext} context
+ * @param {keyof typeof ROUTE_GROUPS} api
+ */
+async function routeEvents(context, api) {
+  const mode = await authMode(context);
+  const scopes = {
+    read: mode === 'jwt' ? await groupScopes(context.resolveVariable, api, 'read') : [],
+    write: mode === 'jwt' ? await groupScopes(context.resolveVariable, api, 'write') : [],
+  };
+  return ROUTE_GROUPS[api].routes.map(({ method, path, group }) => {
+    const route = { method, path };
+    if (mode === 'iam') return { httpApi: { ...route, authorizer: { type: 'aws_iam' } } };
+    if (mode === 'jwt') return { httpApi: { ...route, authorizer: { name: 'jwt', scopes: scopes[group] } } };
+    return { httpApi: route };
+  });
+}
+
+/**
+ * An API's RouteSettings: a throttle per route, by route group (parameters
+ * <api>{Read,Write}Throttling{Burst,Rate}Limit).
+ * @param {ResolverContext['resolveVariable']} resolveVariable
+ * @param {keyof typeof ROUTE_GROUPS} api
+ */
+async function routeSettings(resolveVariable, api) {
+  const { routes, throttlingParam } = ROUTE_GROUPS[api];
+  /** @type {Record<string, { burst: number, rate: number }>} */
+  const limits = {};
+  for (const group of ['read', 'write']) {
+    const Group = group[0].toUpperCase() + group.slice(1);
+    limits[group] = {
+      burst: await requiredInteger(resolveVariable, `${throttlingParam}${Group}ThrottlingBurstLimit`, 1, 5000),
+      rate: await requiredInteger(resolveVariable, `${throttlingParam}${Group}ThrottlingRateLimit`, 1, 10000),
+    };
+  }
+  return Object.fromEntries(
+    routes.map(({ method, path, group }) => [
+      `${method} ${path}`,
+      {
+        DetailedMetricsEnabled: false,
+        ThrottlingBurstLimit: limits[group].burst,
+        ThrottlingRateLimit: limits[group].rate,
+      },
+    ]),
+  );
 }
 
 /**
@@ -232,6 +313,7 @@ async function deployedOrLocal(resolveVariable, deployed, localParam, placeholde
 module.exports = {
   LOCAL_STAGE,
   SCHEDULES_ROUTES,
+  LIFECYCLE_ROUTES,
 
   authMode,
 
@@ -255,44 +337,63 @@ module.exports = {
    * @param {ResolverContext} context
    */
   async schedulesEvents(context) {
-    const mode = await authMode(context);
-    const scopes = {
-      read: mode === 'jwt' ? await schedulesScopes(context.resolveVariable, 'read') : [],
-      write: mode === 'jwt' ? await schedulesScopes(context.resolveVariable, 'write') : [],
-    };
-    return SCHEDULES_ROUTES.map(({ method, path, group }) => {
-      const route = { method, path };
-      if (mode === 'iam') return { httpApi: { ...route, authorizer: { type: 'aws_iam' } } };
-      if (mode === 'jwt') return { httpApi: { ...route, authorizer: { name: 'jwt', scopes: scopes[group] } } };
-      return { httpApi: route };
-    });
+    return routeEvents(context, 'schedules');
   },
 
   /**
-   * The HTTP API stage's RouteSettings: a throttle per schedules route, by route group (parameters
+   * The schedules routes' RouteSettings: a throttle per route, by route group (parameters
    * schedules{Read,Write}Throttling{Burst,Rate}Limit). POST /conferences keeps the stage default.
    * @param {ResolverContext} context
    */
   async schedulesRouteSettings({ resolveVariable }) {
-    /** @type {Record<string, { burst: number, rate: number }>} */
-    const limits = {};
-    for (const group of ['read', 'write']) {
-      const Group = group[0].toUpperCase() + group.slice(1);
-      limits[group] = {
-        burst: await requiredInteger(resolveVariable, `schedules${Group}ThrottlingBurstLimit`, 1, 5000),
-        rate: await requiredInteger(resolveVariable, `schedules${Group}ThrottlingRateLimit`, 1, 10000),
-      };
-    }
-    return Object.fromEntries(
-      SCHEDULES_ROUTES.map(({ method, path, group }) => [
-        `${method} ${path}`,
-        {
-          DetailedMetricsEnabled: false,
-          ThrottlingBurstLimit: limits[group].burst,
-          ThrottlingRateLimit: limits[group].rate,
-        },
-      ]),
-    );
+    return routeSettings(resolveVariable, 'schedules');
+  },
+
+  /**
+   * The httpApi events of the lifecycle function: every route of LIFECYCLE_ROUTES, authorized like the others
+   * (JWT scopes jwtConferences{Read,Write}Scopes, default conferences/read and conferences/write).
+   * @param {ResolverContext} context
+   */
+  async lifecycleEvents(context) {
+    return routeEvents(context, 'lifecycle');
+  },
+
+  /**
+   * The lifecycle routes' RouteSettings (parameters lifecycle{Read,Write}Throttling{Burst,Rate}Limit).
+   * @param {ResolverContext} context
+   */
+  async lifecycleRouteSettings({ resolveVariable }) {
+    return routeSettings(resolveVariable, 'lifecycle');
+  },
+
+  /**
+   * The HTTP API stage's RouteSettings: the schedules routes' and the lifecycle routes' own throttles.
+   * POST /conferences keeps the stage default.
+   * @param {ResolverContext} context
+   */
+  async httpApiRouteSettings({ resolveVariable }) {
+    return {
+      ...(await routeSettings(resolveVariable, 'schedules')),
+      ...(await routeSettings(resolveVariable, 'lifecycle')),
+    };
+  },
+
+  /**
+   * REFERENCE_SCENARIO_RULE_IDS: the rules that run the reference scenario (voximplant/), the only sessions voxconf
+   * asks for their status and ends; a comma list of rule ids, may be empty.
+   * @param {ResolverContext} context
+   */
+  async referenceScenarioRuleIds({ resolveVariable }) {
+    const name = 'referenceScenarioRuleIds';
+    return ruleIds(name, await param(resolveVariable, name)).join(',');
+  },
+
+  /**
+   * SESSION_REQUEST_TIMEOUT_MS: the bound of one request to a media session URL (lifecycle function).
+   * @param {ResolverContext} context
+   */
+  async sessionRequestTimeoutMs({ resolveVariable }) {
+    return settingParam(resolveVariable, 'sessionRequestTimeoutMs', 'SESSION_REQUEST_TIMEOUT_MS');
   },
 
   /**

@@ -17,6 +17,8 @@ import {
   ValidationError,
 } from './errors.js';
 import facts from './facts.json' with { type: 'json' };
+/** Who asked (lib/http-caller.ts): the schedules and lifecycle APIs name their callers alike. */
+import type { Caller } from './http-caller.js';
 import { compareFingerprints, fingerprintOf, IDEMPOTENCY_HEADER, nameFromKey } from './schedule-idempotency.js';
 import { SCHEDULE_NAME, type ScheduleSpec, validateScheduleRequest } from './schedule-request.js';
 import {
@@ -32,12 +34,7 @@ import type { ScheduleStore } from './scheduler-store.js';
 import type { SchedulesConfig } from './schedules-config.js';
 import { isPlainObject } from './values.js';
 
-/** Who asked: the IAM principal (SigV4) or the JWT's subject, as API Gateway's authorizer passed them on. */
-export interface Caller {
-  readonly type: 'iam' | 'jwt' | 'none';
-  /** The IAM ARN, the JWT `sub`, or `anonymous` (the local stage has no authorizer). */
-  readonly id: string;
-}
+export type { Caller };
 
 export interface ScheduleServiceDeps {
   readonly store: ScheduleStore;

@@ -14,9 +14,10 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { catalogEntry, toVoxconfError, ValidationError, VoxconfError } from './errors.js';
 import facts from './facts.json' with { type: 'json' };
 import { readJsonBody } from './http-api.js';
+import { callerOf } from './http-caller.js';
 import { validateIdempotencyKey } from './schedule-idempotency.js';
 import { SCHEDULE_NAME } from './schedule-request.js';
-import type { Caller, ScheduleService } from './schedule-service.js';
+import type { ScheduleService } from './schedule-service.js';
 
 export interface SchedulesHttpDeps {
   readonly service: Pick<ScheduleService, 'create' | 'get' | 'replace' | 'remove' | 'list'>;
@@ -26,23 +27,6 @@ export interface SchedulesHttpDeps {
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } as const;
 const QUERY_FIELDS = new Set(['prefix', 'limit', 'next_token']);
-
-/** What API Gateway's IAM or JWT authorizer puts in the request context (the parts read here). */
-interface Authorizer {
-  readonly iam?: { readonly userArn?: unknown };
-  readonly jwt?: { readonly claims?: { readonly sub?: unknown; readonly client_id?: unknown } };
-}
-
-/** The caller API Gateway authenticated: the IAM principal's ARN, or the JWT's `sub` (or `client_id`). */
-export function callerOf(event: Pick<APIGatewayProxyEventV2, 'requestContext'>): Caller {
-  const authorizer = (event.requestContext as { authorizer?: Authorizer } | undefined)?.authorizer;
-  const arn = authorizer?.iam?.userArn;
-  if (typeof arn === 'string' && arn !== '') return { type: 'iam', id: arn };
-  const claims = authorizer?.jwt?.claims;
-  const subject = claims?.sub ?? claims?.client_id;
-  if (typeof subject === 'string' && subject !== '') return { type: 'jwt', id: subject };
-  return { type: 'none', id: 'anonymous' };
-}
 
 /** `GET /schedules/{name}`: the event's route key, or the same worked out from its method and path. */
 export function routeOf(event: Pick<APIGatewayProxyEventV2, 'routeKey' | 'rawPath' | 'requestContext'>): string {

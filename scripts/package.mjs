@@ -8,7 +8,7 @@
  * osls print the error and hang). Before that, the handlers are built once with esbuild directly, so a build
  * error fails in a second with esbuild's own message.
  *
- * Output: <out>/cloudformation-template-update-stack.json, <out>/{http,queue,schedule,schedules}.zip, and
+ * Output: <out>/cloudformation-template-update-stack.json, <out>/{http,queue,schedule,schedules,lifecycle}.zip, and
  * <out>/voxconf-package.json (stage, parameters, duration, per-function zip size and contents) for the
  * template tests. Prints the bundle sizes.
  */
@@ -24,7 +24,7 @@ import { acquireDirLock } from './dir-lock.mjs';
 const require = createRequire(import.meta.url);
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const FUNCTIONS = ['http', 'queue', 'schedule', 'schedules'];
+const FUNCTIONS = ['http', 'queue', 'schedule', 'schedules', 'lifecycle'];
 /** Each zip must stay below this (the template tests check it too). */
 const MAX_ZIP_BYTES = 450 * 1024;
 

@@ -1,4 +1,4 @@
-/** Outcome events checked against docs/events/*.schema.json (Ajv 2020, compiled once per test file). */
+/** Outcome and lifecycle events checked against docs/events/*.schema.json (Ajv 2020, compiled once per test file). */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const SCHEMA_FILES: Record<string, string> = {
   [DETAIL_TYPES.started]: 'conference-started.schema.json',
   [DETAIL_TYPES.failed]: 'conference-start-failed.schema.json',
+  [DETAIL_TYPES.ended]: 'conference-ended.schema.json',
 };
 
 const ajv = new Ajv2020({ allErrors: true, strict: true });

@@ -19,7 +19,7 @@ export const requireCjs = createRequire(import.meta.url);
 /** The placeholder secret ARN scripts/package.mjs passes unless told otherwise. */
 export const PLACEHOLDER_SECRET_ARN =
   'arn:aws:secretsmanager:eu-central-1:123456789012:secret:voxconf/credentials-AbCdEf';
-export const FUNCTIONS = ['http', 'queue', 'schedule', 'schedules'] as const;
+export const FUNCTIONS = ['http', 'queue', 'schedule', 'schedules', 'lifecycle'] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
 /** The functions that start conferences (schedules only manages schedules: no secret, no Voximplant). */
 export const STARTERS = ['http', 'queue', 'schedule'] as const;
@@ -29,6 +29,7 @@ export const FUNCTION_IDS: Record<FunctionName, string> = {
   queue: 'QueueLambdaFunction',
   schedule: 'ScheduleLambdaFunction',
   schedules: 'SchedulesLambdaFunction',
+  lifecycle: 'LifecycleLambdaFunction',
 };
 export const MAX_ZIP_BYTES = 450 * 1024;
 

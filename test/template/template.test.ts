@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import facts from '../../lib/facts.json' with { type: 'json' };
+import { STATUS_INDEX } from '../../lib/registry-record.js';
 import {
   actionsOf,
   allStatements,
@@ -80,6 +81,32 @@ describe('functions', () => {
     expect(fn('queue').Properties.MemorySize).toBe(256);
     expect(fn('schedule').Properties.MemorySize).toBe(256);
     expect(fn('schedules').Properties.MemorySize).toBe(512);
+    expect(fn('lifecycle').Properties.MemorySize).toBe(512);
+  });
+
+  test('lifecycle answers well within API Gateway 30 s: stop, confirm, update, event and GetCallHistory fit', () => {
+    const timeoutMs = fn('lifecycle').Properties.Timeout * 1000;
+    expect(timeoutMs).toBeLessThanOrEqual(15_000);
+    const session = Number(env('lifecycle').SESSION_REQUEST_TIMEOUT_MS);
+    const voximplant =
+      Number(env('lifecycle').VOXIMPLANT_REQUEST_TIMEOUT_MS) * Number(env('lifecycle').VOXIMPLANT_MAX_ATTEMPTS);
+    // Two session requests (stop, the confirming one after probeConfirmDelayMs), then GetCallHistory.
+    expect(2 * session + 1000 + voximplant).toBeLessThan(timeoutMs - 2000);
+  });
+
+  test('lifecycle: the registry table, its settings from lib/facts.json, the reference rules (none by default)', () => {
+    expect(env('lifecycle')).toMatchObject({
+      REGISTRY_TABLE_NAME: { Ref: 'RegistryTable' },
+      REGISTRY_ACTIVE_RETENTION_HOURS: '48',
+      REGISTRY_ENDED_RETENTION_DAYS: '30',
+      REFERENCE_SCENARIO_RULE_IDS: '',
+      SESSION_REQUEST_TIMEOUT_MS: '3000',
+      EVENT_BUS_NAME: { Ref: 'EventBus' },
+    });
+    for (const name of ['http', 'queue', 'schedule', 'schedules'] as const) {
+      expect(env(name)).not.toHaveProperty('REFERENCE_SCENARIO_RULE_IDS');
+      expect(env(name)).not.toHaveProperty('SESSION_REQUEST_TIMEOUT_MS');
+    }
   });
 
   test('schedules answers well within API Gateway 30 s', () => {
@@ -95,8 +122,9 @@ describe('functions', () => {
     expect(variables.POWERTOOLS_LOG_LEVEL).toBe('INFO');
     expect(variables).toHaveProperty('VOXIMPLANT_DEFAULT_RULE_ID');
     expect(variables).toHaveProperty('VOXIMPLANT_ALLOWED_RULE_IDS');
-    if (name === 'http' || name === 'schedules') expect(variables).not.toHaveProperty('DEAD_LETTER_QUEUE_URL');
-    else expect(variables.DEAD_LETTER_QUEUE_URL).toEqual({ Ref: 'DeadLetterQueue' });
+    if (name === 'http' || name === 'schedules' || name === 'lifecycle') {
+      expect(variables).not.toHaveProperty('DEAD_LETTER_QUEUE_URL');
+    } else expect(variables.DEAD_LETTER_QUEUE_URL).toEqual({ Ref: 'DeadLetterQueue' });
     if (name === 'schedule' || name === 'schedules') expect(variables.SCHEDULE_MAX_LATENESS_SECONDS).toBe('600');
     else expect(variables).not.toHaveProperty('SCHEDULE_MAX_LATENESS_SECONDS');
     // The registry: the stack's table, retention from lib/facts.json (stage parameters).
@@ -130,11 +158,15 @@ describe('functions', () => {
 });
 
 describe('HTTP API', () => {
-  test('POST /conferences on the http function, the schedules routes on the schedules function, payload 2.0', () => {
+  test('POST /conferences on the http function, the schedules and lifecycle routes on theirs, payload 2.0', () => {
     const routes = resourcesOfType(t, 'AWS::ApiGatewayV2::Route');
     expect(routes.map(([, r]) => r.Properties.RouteKey).sort()).toEqual(
       [
         'POST /conferences',
+        'GET /conferences',
+        'GET /conferences/{name}',
+        'DELETE /conferences/{name}',
+        'POST /conferences/{name}/commands',
         'GET /schedules',
         'POST /schedules',
         'GET /schedules/{name}',
@@ -143,7 +175,14 @@ describe('HTTP API', () => {
       ].sort(),
     );
     const integrations = Object.fromEntries(resourcesOfType(t, 'AWS::ApiGatewayV2::Integration'));
-    expect(Object.keys(integrations).sort()).toEqual(['HttpApiIntegrationHttp', 'HttpApiIntegrationSchedules']);
+    expect(Object.keys(integrations).sort()).toEqual([
+      'HttpApiIntegrationHttp',
+      'HttpApiIntegrationLifecycle',
+      'HttpApiIntegrationSchedules',
+    ]);
+    expect(integrations.HttpApiIntegrationLifecycle.Properties.IntegrationUri).toEqual(
+      getAtt('LifecycleLambdaFunction'),
+    );
     expect(integrations.HttpApiIntegrationHttp.Properties.IntegrationUri).toEqual(getAtt('HttpLambdaFunction'));
     expect(integrations.HttpApiIntegrationSchedules.Properties.IntegrationUri).toEqual(
       getAtt('SchedulesLambdaFunction'),
@@ -152,8 +191,13 @@ describe('HTTP API', () => {
       expect(integration.Properties.PayloadFormatVersion).toBe('2.0');
     for (const [, route] of routes) {
       const target = JSON.stringify(route.Properties.Target);
+      const key: string = route.Properties.RouteKey;
       expect(target).toContain(
-        route.Properties.RouteKey.includes('/schedules') ? 'HttpApiIntegrationSchedules' : 'HttpApiIntegrationHttp',
+        key.includes('/schedules')
+          ? 'HttpApiIntegrationSchedules'
+          : key === 'POST /conferences'
+            ? 'HttpApiIntegrationHttp'
+            : 'HttpApiIntegrationLifecycle',
       );
     }
   });
@@ -169,11 +213,12 @@ describe('HTTP API', () => {
     expect(resourcesOfType(t, 'AWS::ApiGatewayV2::Authorizer')).toEqual([]);
   });
 
-  test('API Gateway may invoke only the http and schedules functions, only from this API', () => {
+  test('API Gateway may invoke only the http, schedules and lifecycle functions, only from this API', () => {
     const permissions = resourcesOfType(t, 'AWS::Lambda::Permission');
     expect(permissions.map(([, p]) => p.Properties.FunctionName)).toEqual([
       getAtt('HttpLambdaFunction'),
       getAtt('SchedulesLambdaFunction'),
+      getAtt('LifecycleLambdaFunction'),
     ]);
     for (const [, permission] of permissions) {
       expect(permission.Properties.Principal).toBe('apigateway.amazonaws.com');
@@ -193,14 +238,21 @@ describe('HTTP API', () => {
     expect(settings.ThrottlingBurstLimit).toBe(20);
     expect(settings.ThrottlingRateLimit).toBe(10);
     expect(stage.Properties.AccessLogSettings.DestinationArn).toEqual(getAtt('HttpApiLogGroup'));
-    // The schedules routes have their own throttles, by route group; POST /conferences keeps the default.
-    const reads = { DetailedMetricsEnabled: false, ThrottlingBurstLimit: 10, ThrottlingRateLimit: 5 };
+    // The schedules and lifecycle routes have their own throttles, by route group; POST /conferences keeps the
+    // stage default.
+    const schedules = { DetailedMetricsEnabled: false, ThrottlingBurstLimit: 10, ThrottlingRateLimit: 5 };
+    const lookups = { DetailedMetricsEnabled: false, ThrottlingBurstLimit: 20, ThrottlingRateLimit: 10 };
+    const changes = { DetailedMetricsEnabled: false, ThrottlingBurstLimit: 10, ThrottlingRateLimit: 5 };
     expect(stage.Properties.RouteSettings).toEqual({
-      'GET /schedules': reads,
-      'GET /schedules/{name}': reads,
-      'POST /schedules': reads,
-      'PUT /schedules/{name}': reads,
-      'DELETE /schedules/{name}': reads,
+      'GET /schedules': schedules,
+      'GET /schedules/{name}': schedules,
+      'POST /schedules': schedules,
+      'PUT /schedules/{name}': schedules,
+      'DELETE /schedules/{name}': schedules,
+      'GET /conferences': lookups,
+      'GET /conferences/{name}': lookups,
+      'DELETE /conferences/{name}': changes,
+      'POST /conferences/{name}/commands': changes,
     });
     // A route's settings need the route: the stage waits for every route it names.
     const routeIds = Object.fromEntries(
@@ -285,7 +337,7 @@ describe('IAM: least privilege', () => {
   test('one role per function, no shared default role', () => {
     expect(t.Resources.IamRoleLambdaExecution).toBeUndefined();
     const roles = FUNCTIONS.map((name) => fn(name).Properties.Role['Fn::GetAtt'][0]);
-    expect(new Set(roles).size).toBe(4);
+    expect(new Set(roles).size).toBe(FUNCTIONS.length);
     for (const name of FUNCTIONS) {
       const trust = statementsOf(roleOf(name).Properties.AssumeRolePolicyDocument);
       expect(trust).toEqual([
@@ -348,6 +400,17 @@ describe('IAM: least privilege', () => {
       'scheduler:ListSchedules',
       'scheduler:UpdateSchedule',
     ],
+    // The registry: get, query, update, never put or delete (only a start creates a record); no queue, no Scheduler.
+    lifecycle: [
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+      'events:PutEvents',
+      'kms:Decrypt',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'secretsmanager:GetSecretValue',
+    ],
   };
   const scheduleArn = (group: string) => ({
     'Fn::Sub': `arn:\${AWS::Partition}:scheduler:\${AWS::Region}:\${AWS::AccountId}:schedule/${group}/*`,
@@ -372,6 +435,15 @@ describe('IAM: least privilege', () => {
         expect([scheduleArn('voxconf-dev-api'), scheduleArn('voxconf-dev')]).toContainEqual(resource);
       }
       if (action === 'scheduler:ListSchedules') expect(resource).toBe('*');
+      if (action === 'dynamodb:GetItem' || action === 'dynamodb:UpdateItem') {
+        expect(resource).toEqual(getAtt('RegistryTable'));
+      }
+      if (action === 'dynamodb:Query') {
+        expect(resource).toEqual([
+          getAtt('RegistryTable'),
+          { 'Fn::Join': ['', [getAtt('RegistryTable'), `/index/${STATUS_INDEX}`]] },
+        ]);
+      }
       if (action === 'iam:PassRole') {
         expect(resource).toEqual(getAtt('ApiSchedulerExecutionRole'));
         expect(statement.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } });
@@ -515,7 +587,7 @@ describe('registry table', () => {
 describe('logs', () => {
   test('every log group has a retention (30 days by default)', () => {
     const groups = resourcesOfType(t, 'AWS::Logs::LogGroup');
-    expect(groups.length).toBe(5);
+    expect(groups.length).toBe(FUNCTIONS.length + 1);
     for (const [id, group] of groups) expect([id, group.Properties.RetentionInDays]).toEqual([id, 30]);
   });
 
@@ -711,9 +783,17 @@ describe('bundles', () => {
       expect(code).toContain('CreateSchedule');
       expect(code).not.toContain('GetSecretValue');
       expect(code).not.toContain('RS256');
+    } else if (name === 'lifecycle') {
+      // The registry reads and updates, the session client, GetCallHistory; no Scheduler, no queue, no start.
+      expect(code).toContain('GetCallHistory');
+      expect(code).toContain('GetSecretValue');
+      expect(code).not.toContain('CreateSchedule');
+      expect(code).not.toContain('SendMessage');
     } else {
       expect(code).toContain('GetSecretValue'); // @aws-sdk/client-secrets-manager is inside
       expect(code).not.toContain('CreateSchedule'); // the Scheduler client is only in the schedules bundle
+      // The lifecycle's parts are only in its bundle: no GetCallHistory.
+      expect(code).not.toContain('GetCallHistory');
     }
   });
 

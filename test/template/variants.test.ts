@@ -42,7 +42,8 @@ describe('packaged with authMode=jwt, CORS, alarm topic, KMS key and other limit
       expect(route.Properties.AuthorizationType).toBe('JWT');
       expect(route.Properties.AuthorizerId).toEqual({ Ref: 'HttpApiAuthorizerJwt' });
     }
-    // The schedules routes ask for a scope per route group; POST /conferences for none (any valid token).
+    // The schedules and lifecycle routes ask for a scope per route group; POST /conferences for none (any valid
+    // token).
     const scopes = Object.fromEntries(
       routes.map(([, route]) => [route.Properties.RouteKey, route.Properties.AuthorizationScopes]),
     );
@@ -53,6 +54,10 @@ describe('packaged with authMode=jwt, CORS, alarm topic, KMS key and other limit
       'POST /schedules': ['schedules/write'],
       'PUT /schedules/{name}': ['schedules/write'],
       'DELETE /schedules/{name}': ['schedules/write'],
+      'GET /conferences': ['conferences/read'],
+      'GET /conferences/{name}': ['conferences/read'],
+      'DELETE /conferences/{name}': ['conferences/write'],
+      'POST /conferences/{name}/commands': ['conferences/write'],
     });
     const [[, authorizer]] = resourcesOfType(t, 'AWS::ApiGatewayV2::Authorizer');
     expect(authorizer.Properties).toMatchObject({
@@ -243,6 +248,43 @@ describe('infra/params.cjs: authentication', () => {
     });
   });
 
+  test('the lifecycle routes: authorized like POST /conferences, conferences/read and conferences/write under JWT', async () => {
+    const jwt = { authMode: 'jwt', jwtIssuerUrl: ISSUER, jwtAudience: 'a' };
+    const iam = (await params.lifecycleEvents(context('prod', {}))) as { httpApi: Record<string, unknown> }[];
+    expect(iam.map(({ httpApi }) => `${httpApi.method} ${httpApi.path}`)).toEqual([
+      'GET /conferences',
+      'GET /conferences/{name}',
+      'DELETE /conferences/{name}',
+      'POST /conferences/{name}/commands',
+    ]);
+    for (const { httpApi } of iam) expect(httpApi.authorizer).toEqual({ type: 'aws_iam' });
+    const defaults = (await params.lifecycleEvents(context('prod', jwt))) as { httpApi: Record<string, unknown> }[];
+    expect(defaults.map(({ httpApi }) => httpApi.authorizer)).toEqual([
+      { name: 'jwt', scopes: ['conferences/read'] },
+      { name: 'jwt', scopes: ['conferences/read'] },
+      { name: 'jwt', scopes: ['conferences/write'] },
+      { name: 'jwt', scopes: ['conferences/write'] },
+    ]);
+    const scoped = (await params.lifecycleEvents(
+      context('prod', { ...jwt, jwtConferencesReadScopes: 'ops/read', jwtConferencesWriteScopes: 'ops/admin ops/end' }),
+    )) as { httpApi: Record<string, unknown> }[];
+    expect(scoped.map(({ httpApi }) => httpApi.authorizer)).toEqual([
+      { name: 'jwt', scopes: ['ops/read'] },
+      { name: 'jwt', scopes: ['ops/read'] },
+      { name: 'jwt', scopes: ['ops/admin', 'ops/end'] },
+      { name: 'jwt', scopes: ['ops/admin', 'ops/end'] },
+    ]);
+    await expect(
+      params.lifecycleEvents(context('prod', { ...jwt, jwtConferencesReadScopes: 'bad scope"' })),
+    ).rejects.toThrow(/jwtConferencesReadScopes.*not an OAuth scope/);
+    await withArgv(['offline', '--stage', 'local'], async () => {
+      const open = (await params.lifecycleEvents(context('local', { authMode: 'none' }))) as {
+        httpApi: Record<string, unknown>;
+      }[];
+      for (const { httpApi } of open) expect(httpApi).not.toHaveProperty('authorizer');
+    });
+  });
+
   test('unknown authMode is refused', async () => {
     await expect(params.conferencesRoute(context('prod', { authMode: 'open' }))).rejects.toThrow(/iam, jwt, none/);
   });
@@ -319,6 +361,56 @@ describe('infra/params.cjs: other parameters', () => {
     await expect(
       params.schedulesRouteSettings(context('prod', { ...limits, schedulesWriteThrottlingRateLimit: '0' })),
     ).rejects.toThrow(/schedulesWriteThrottlingRateLimit.*between 1 and 10000/);
+  });
+
+  test("the lifecycle routes: a throttle per route group, checked; the stage gets both APIs' settings", async () => {
+    const limits = {
+      schedulesReadThrottlingBurstLimit: '10',
+      schedulesReadThrottlingRateLimit: '5',
+      schedulesWriteThrottlingBurstLimit: '10',
+      schedulesWriteThrottlingRateLimit: '5',
+      lifecycleReadThrottlingBurstLimit: '30',
+      lifecycleReadThrottlingRateLimit: '15',
+      lifecycleWriteThrottlingBurstLimit: '3',
+      lifecycleWriteThrottlingRateLimit: '1',
+    };
+    const settings = (await params.httpApiRouteSettings(context('prod', limits))) as Record<string, unknown>;
+    const setting = (burst: number, rate: number) => ({
+      DetailedMetricsEnabled: false,
+      ThrottlingBurstLimit: burst,
+      ThrottlingRateLimit: rate,
+    });
+    expect(Object.keys(settings)).toHaveLength(9);
+    expect(settings['GET /conferences']).toEqual(setting(30, 15));
+    expect(settings['GET /conferences/{name}']).toEqual(setting(30, 15));
+    expect(settings['DELETE /conferences/{name}']).toEqual(setting(3, 1));
+    expect(settings['POST /conferences/{name}/commands']).toEqual(setting(3, 1));
+    expect(settings).not.toHaveProperty('POST /conferences');
+    await expect(
+      params.lifecycleRouteSettings(context('prod', { ...limits, lifecycleReadThrottlingBurstLimit: '' })),
+    ).rejects.toThrow(/lifecycleReadThrottlingBurstLimit" is required/);
+  });
+
+  test('the lifecycle function: reference rules and registry settings, checked; the local table', async () => {
+    await expect(params.referenceScenarioRuleIds(context('prod', {}))).resolves.toBe('');
+    await expect(
+      params.referenceScenarioRuleIds(context('prod', { referenceScenarioRuleIds: '4242, 4243;4244' })),
+    ).resolves.toBe('4242,4243,4244');
+    await expect(
+      params.referenceScenarioRuleIds(context('prod', { referenceScenarioRuleIds: '4242,rule-7' })),
+    ).rejects.toThrow(/referenceScenarioRuleIds.*"rule-7".*not a positive integer rule id/);
+    await expect(params.referenceScenarioRuleIds(context('prod', { referenceScenarioRuleIds: '0' }))).rejects.toThrow(
+      /referenceScenarioRuleIds/,
+    );
+    await expect(params.registryEndedRetentionDays(context('prod', {}))).resolves.toBe(30);
+    await expect(
+      params.registryActiveRetentionHours(context('prod', { registryActiveRetentionHours: '0' })),
+    ).rejects.toThrow(/registryActiveRetentionHours.*between 1/);
+    await expect(params.sessionRequestTimeoutMs(context('prod', { sessionRequestTimeoutMs: '20000' }))).rejects.toThrow(
+      /sessionRequestTimeoutMs.*between 100 and 10000/,
+    );
+    await expect(params.registryTableName(context('prod', {}))).resolves.toEqual({ Ref: 'RegistryTable' });
+    await expect(params.registryTableName(context('local', {}))).resolves.toBe('voxconf-local-conferences');
   });
 
   test('the schedules function: its limits from lib/facts.json, checked; the local stage gets placeholders', async () => {

@@ -375,7 +375,11 @@ describe('docs/openapi.yaml', () => {
 
   it('documents POST /conferences with every status the README promises, and 401/403/429 from API Gateway', () => {
     expect(operations().map(([method, path]) => `${method.toUpperCase()} ${path}`)).toEqual([
+      'GET /conferences',
       'POST /conferences',
+      'GET /conferences/{name}',
+      'DELETE /conferences/{name}',
+      'POST /conferences/{name}/commands',
       'GET /schedules',
       'POST /schedules',
       'GET /schedules/{name}',
@@ -491,7 +495,7 @@ describe('the checker fails when an answer does not match', () => {
 
   it('an undocumented route, method or status', () => {
     expect(problems(answer(400, valid400), 'POST', '/meetings')).toMatch(/path \/meetings is not documented/);
-    expect(problems(answer(400, valid400), 'GET')).toMatch(/GET \/conferences is not documented/);
+    expect(problems(answer(400, valid400), 'PUT')).toMatch(/PUT \/conferences is not documented/);
     expect(problems(answer(418, valid400))).toMatch(/status 418 is not documented/);
   });
 

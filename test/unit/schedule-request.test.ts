@@ -7,6 +7,7 @@ import { describe, expect, test } from '@jest/globals';
 import { ConferenceService } from '../../lib/conference.js';
 import { loadConfig } from '../../lib/config.js';
 import { ValidationError } from '../../lib/errors.js';
+import { callerOf } from '../../lib/http-caller.js';
 import {
   canonicalJson,
   compareFingerprints,
@@ -18,7 +19,7 @@ import { type ScheduleRequestOptions, type ScheduleSpec, validateScheduleRequest
 import { decodeListToken, encodeListToken } from '../../lib/schedule-service.js';
 import { storedFingerprint, toSchedulerInput, toScheduleView, toSummaryView } from '../../lib/scheduler-mapping.js';
 import { loadSchedulesConfig } from '../../lib/schedules-config.js';
-import { callerOf, routeOf } from '../../lib/schedules-http.js';
+import { routeOf } from '../../lib/schedules-http.js';
 import { validateStartableRequest } from '../../lib/validation.js';
 import { httpEvent } from '../helpers/events.js';
 
