@@ -425,8 +425,15 @@ describe('IAM: least privilege', () => {
       if (action === 'secretsmanager:GetSecretValue') expect(resource).toBe(PLACEHOLDER_SECRET_ARN);
       if (action === 'sqs:SendMessage') expect(resource).toEqual(getAtt('DeadLetterQueue'));
       if (action === 'events:PutEvents') expect(resource).toEqual(getAtt('EventBus'));
-      // The registry: a start's record only (no read, no delete, no other table, no index).
-      if (action.startsWith('dynamodb:')) expect(resource).toEqual(getAtt('RegistryTable'));
+      // The registry: the start roles write a start's record only (no read, no delete, no other table, no index);
+      // the lifecycle role also queries the status index, and nothing else does.
+      if (action === 'dynamodb:Query') {
+        expect(name).toBe('lifecycle');
+        expect(resource).toEqual([
+          getAtt('RegistryTable'),
+          { 'Fn::Join': ['', [getAtt('RegistryTable'), `/index/${STATUS_INDEX}`]] },
+        ]);
+      } else if (action.startsWith('dynamodb:')) expect(resource).toEqual(getAtt('RegistryTable'));
       if (action.startsWith('sqs:') && action !== 'sqs:SendMessage') expect(resource).toEqual(getAtt('RequestQueue'));
       if (['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'].includes(action)) {
         expect(resource).toEqual(scheduleArn('voxconf-dev-api'));

@@ -410,7 +410,11 @@ describe('infra/params.cjs: other parameters', () => {
       /sessionRequestTimeoutMs.*between 100 and 10000/,
     );
     await expect(params.registryTableName(context('prod', {}))).resolves.toEqual({ Ref: 'RegistryTable' });
-    await expect(params.registryTableName(context('local', {}))).resolves.toBe('voxconf-local-conferences');
+    // The local stage: the local stack's table when it passes one, else none (the registry off).
+    await expect(params.registryTableName(context('local', {}))).resolves.toBe('');
+    await expect(
+      params.registryTableName(context('local', { localRegistryTableName: 'voxconf-local-conferences' })),
+    ).resolves.toBe('voxconf-local-conferences');
   });
 
   test('the schedules function: its limits from lib/facts.json, checked; the local stage gets placeholders', async () => {
