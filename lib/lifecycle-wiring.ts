@@ -60,7 +60,11 @@ export function createLifecycleService(options: CreateLifecycleOptions = {}): Li
       tableName: config.registryTableName,
       now: options.now,
     }),
-    sessions: new SessionClient({ timeoutMs: config.sessionRequestTimeoutMs }),
+    // Plain http to loopback only on the local stage (never packaged or deployed: infra/params.cjs refuses it).
+    sessions: new SessionClient({
+      timeoutMs: config.sessionRequestTimeoutMs,
+      allowLoopbackHttp: voxconf.stage === 'local',
+    }),
     history: new CallHistory({
       credentials,
       signer,

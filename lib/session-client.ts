@@ -3,7 +3,8 @@
  * contract, docs and /work contract: `POST {"command", "args"}` as JSON; VoxEngine cannot choose the HTTP status of
  * an AppEvents.HttpRequest answer, so the outcome of a command is in the body). The URL is a capability: whoever
  * holds it controls the session. So it is never logged, never put in an error, and only sent over TLS (a plain
- * http URL is accepted only for a loopback host: the local emulator without TLS).
+ * http URL is accepted only for a loopback host, and only where the client is told to: the local stage's emulator
+ * without TLS; never on a deployed stage, where loopback is the Lambda runtime's own API).
  *
  * Every request gets its own connection (no keep-alive): a reused connection that the server had closed would
  * fail with ECONNRESET before any answer, which is what a gone session looks like; it must not count as one.
@@ -27,11 +28,12 @@ export type SessionOutcome =
   | { readonly kind: 'too_large'; readonly status: number }
   /** 404: the session is gone (the URL no longer routes to a running scenario). */
   | { readonly kind: 'not_found'; readonly status: 404 }
-  /** The connection was refused, or reset before any answer: nothing listens there any more (or a blip). */
+  /** The connection was refused: nothing listens there any more. */
   | { readonly kind: 'refused'; readonly code: string }
   /** No (complete) answer within the timeout: the session may be alive and busy, the request may have run. */
   | { readonly kind: 'timeout' }
-  /** Anything else: DNS, TLS, a connection lost mid-answer, a URL voxconf will not use. */
+  /** Anything else: DNS, TLS, a reset (a blip as much as a gone session), a connection lost mid-answer, a URL
+   * voxconf will not use. */
   | { readonly kind: 'error'; readonly code: string };
 
 export interface SessionRequest {
@@ -44,15 +46,20 @@ export interface SessionClientOptions {
   readonly timeoutMs: number;
   /** Answers longer than this are not read (default facts registry.sessionAnswerMaxBytes). */
   readonly maxAnswerBytes?: number;
+  /** Plain http to a loopback host (the local stage's emulator without TLS); default false. */
+  readonly allowLoopbackHttp?: boolean;
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
-/** Codes that mean nothing answered: the session's server is not there (any more). */
-const REFUSED_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE']);
+/**
+ * The one code that means the session's server is not there (any more). A reset is not one: a proxy or a busy
+ * server resets a live session's connection too, and a session recorded ended loses its URLs for good.
+ */
+const REFUSED_CODES = new Set(['ECONNREFUSED']);
 
-/** Whether voxconf may send a request to this URL: https, or http to a loopback host. */
-export function isAllowedSessionUrl(url: string): boolean {
+/** Whether voxconf may send a request to this URL: https, or (when allowed) http to a loopback host. */
+export function isAllowedSessionUrl(url: string, allowLoopbackHttp = false): boolean {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -60,21 +67,24 @@ export function isAllowedSessionUrl(url: string): boolean {
     return false;
   }
   if (parsed.protocol === 'https:') return true;
-  return parsed.protocol === 'http:' && LOOPBACK_HOSTS.has(parsed.hostname);
+  return allowLoopbackHttp && parsed.protocol === 'http:' && LOOPBACK_HOSTS.has(parsed.hostname);
 }
 
 export class SessionClient {
   private readonly timeoutMs: number;
   private readonly maxAnswerBytes: number;
+  private readonly allowLoopbackHttp: boolean;
 
   constructor(options: SessionClientOptions) {
     this.timeoutMs = options.timeoutMs;
     this.maxAnswerBytes = options.maxAnswerBytes ?? facts.registry.sessionAnswerMaxBytes;
+    this.allowLoopbackHttp = options.allowLoopbackHttp ?? false;
   }
 
   /** Sends one command; never throws, never retries (the caller decides what a second try means). */
   send(url: string, request: SessionRequest): Promise<SessionOutcome> {
-    if (!isAllowedSessionUrl(url)) return Promise.resolve({ kind: 'error', code: 'url_not_allowed' });
+    if (!isAllowedSessionUrl(url, this.allowLoopbackHttp))
+      return Promise.resolve({ kind: 'error', code: 'url_not_allowed' });
     const target = new URL(url);
     const transport = target.protocol === 'https:' ? https : http;
     const payload = Buffer.from(

@@ -79,7 +79,8 @@ beforeAll(async () => {
     env: {
       VOXIMPLANT_CREDENTIALS_SECRET_ID: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:voxconf/test-AbCdEf',
       VOXIMPLANT_API_URL: emu.url,
-      VOXCONF_STAGE: 'test',
+      // The local stage: the only one on which the session client speaks plain http to loopback (the emulator).
+      VOXCONF_STAGE: 'local',
     },
     dynamoDb: client,
     credentials: { get: async () => account.credentials } as never,
@@ -362,7 +363,7 @@ describe('DELETE /conferences/{name} and commands', () => {
     expect([command.status, command.json.error.code]).toEqual([409, 'conference_ended']);
 
     const event = published.find((e) => e.detail.conference_name === name);
-    expect(event?.detail).toMatchObject({ stage: 'test', end_reason: 'stopped' });
+    expect(event?.detail).toMatchObject({ stage: 'local', end_reason: 'stopped' });
     expectEventsMatchSchemas(published);
     // The audit lines name the caller (serverless offline has no authorizer: anonymous), never the URL.
     const audit = JSON.stringify(logged.filter((line) => JSON.stringify(line).includes(name)));

@@ -62,13 +62,20 @@ const record =
   };
 const logger = { info: record('info'), warn: record('warn') };
 
-/** The fake sessions: /refuse-once/<id> resets its first connection, /slow never answers, /not-ok will not stop. */
+/**
+ * The fake sessions: /reset/<id> resets every connection, /not-found-once/<id> answers 404 first, /slow never
+ * answers, /not-ok will not stop.
+ */
 function fakeSession(req: IncomingMessage, res: ServerResponse): void {
   const path = req.url ?? '';
   const seen = (fakeRequests.get(path) ?? 0) + 1;
   fakeRequests.set(path, seen);
   req.resume();
-  if (path.startsWith('/refuse-once/') && seen === 1) return void req.socket.destroy();
+  if (path.startsWith('/reset/')) return void req.socket.destroy();
+  if (path.startsWith('/not-found-once/') && seen === 1) {
+    res.writeHead(404, { 'content-type': 'application/json' });
+    return void res.end(JSON.stringify({ error: 'session_not_found' }));
+  }
   if (path === '/slow') return;
   res.writeHead(200, { 'content-type': 'application/json' });
   if (path === '/not-ok') return void res.end(JSON.stringify({ ok: false, command: 'stop', error: 'busy' }));
@@ -129,7 +136,7 @@ function staticCredentials(credentials: Credentials): CredentialsProvider {
 function service(options: { key?: Credentials; timeoutMs?: number; probeIntervalMs?: number } = {}): LifecycleService {
   return new LifecycleService({
     store: new RegistryStore({ client: dynamo, tableName: TABLE, now: () => clock }),
-    sessions: new SessionClient({ timeoutMs: options.timeoutMs ?? 1_000 }),
+    sessions: new SessionClient({ timeoutMs: options.timeoutMs ?? 1_000, allowLoopbackHttp: true }),
     history: new CallHistory({
       credentials: staticCredentials(options.key ?? account.credentials),
       signer: new TokenSigner({ lifetimeSeconds: 600, backdateSeconds: 10, refreshMarginSeconds: 60 }),
@@ -262,12 +269,24 @@ describe('GET /conferences/{name}', () => {
     expect(session('rate room').mediaRequests).toBe(2);
   });
 
-  test('refused once, then answered: the conference stays active', async () => {
-    await seed('blip room', { media_session_access_secure_url: `${fakeOrigin}/refuse-once/blip` });
+  test('404 once, then answered on the second try: the conference stays active', async () => {
+    await seed('blip room', { media_session_access_secure_url: `${fakeOrigin}/not-found-once/blip` });
     const view = await service().get('blip room');
     expect(view).toMatchObject({ status: 'active', session: { reachable: true } });
-    expect(fakeRequests.get('/refuse-once/blip')).toBe(2);
+    expect(fakeRequests.get('/not-found-once/blip')).toBe(2);
     expect((await stored('blip room'))?.status).toBe('active');
+    expect(endedEvents()).toHaveLength(0);
+  });
+
+  test('a reset connection is not a refusal: asked once, still active, URLs kept', async () => {
+    await seed('reset room', { media_session_access_secure_url: `${fakeOrigin}/reset/room` });
+    const view = await service().get('reset room');
+    expect(view).toMatchObject({ status: 'active', session: { reachable: false, reason: 'error' } });
+    expect(fakeRequests.get('/reset/room')).toBe(1);
+    expect(await stored('reset room')).toMatchObject({
+      status: 'active',
+      media_session_access_secure_url: `${fakeOrigin}/reset/room`,
+    });
     expect(endedEvents()).toHaveLength(0);
   });
 

@@ -190,16 +190,18 @@ describe('names', () => {
 
 describe('session URLs', () => {
   test.each([
-    ['https://media.example/request/1/t', true],
-    ['http://127.0.0.1:4000/media/1', true],
-    ['http://localhost/media/1', true],
-    ['http://[::1]:80/media/1', true],
-    ['http://media.example/request/1/t', false],
-    ['http://127.0.0.1.example/media', false],
-    ['ftp://127.0.0.1/x', false],
-    ['not a url', false],
-  ])('%s allowed: %s', (url, allowed) => {
-    expect(isAllowedSessionUrl(url)).toBe(allowed);
+    ['https://media.example/request/1/t', true, true],
+    ['http://127.0.0.1:4000/media/1', false, true],
+    ['http://localhost/media/1', false, true],
+    ['http://[::1]:80/media/1', false, true],
+    ['http://127.0.0.1:9001/2018-06-01/runtime/invocation/next', false, true],
+    ['http://media.example/request/1/t', false, false],
+    ['http://127.0.0.1.example/media', false, false],
+    ['ftp://127.0.0.1/x', false, false],
+    ['not a url', false, false],
+  ])('%s allowed: %s on a deployed stage, %s on the local stage', (url, deployed, local) => {
+    expect(isAllowedSessionUrl(url)).toBe(deployed);
+    expect(isAllowedSessionUrl(url, true)).toBe(local);
   });
 });
 
