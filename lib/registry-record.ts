@@ -6,7 +6,9 @@
  * What identifies a session: Voximplant does not document whether a join answers the same
  * `call_session_history_id` or the same media URLs. A start belongs to the recorded session when the record is
  * active and either its secure media URL or its `call_session_history_id` equals the start's (either is enough);
- * otherwise the start is a new session, and the record is replaced.
+ * otherwise the start is a new session, and the record is replaced. One exception: a start of the session the
+ * record already holds as ended (answered while it was stopping) counts as a late join and leaves it ended: an
+ * end voxconf recorded is never undone by a start.
  */
 import type { Trigger } from './errors.js';
 import facts from './facts.json' with { type: 'json' };

@@ -3,12 +3,16 @@
  * recorded session, or a new session that replaces whatever the name held before. Conditional writes only, so that
  * starts racing for one name (concurrent Lambdas) end with one consistent record:
  *
- *   1. join: UpdateItem SET last_joined_at, join_count + 1, expires_at IF the record is the same session;
- *   2. else new: PutItem the whole session record IF the record is NOT the same session (none, ended, or another);
- *   3. else another writer has just put this very session: back to 1 (at most ROUNDS rounds).
+ *   1. join: UpdateItem SET last_joined_at, join_count + 1, expires_at IF the record is the same, active session;
+ *   2. else new: PutItem the whole session record IF the record holds no session or another one (ended or not);
+ *   3. else a late join: the record is this very session, recorded ended (a start Voximplant answered while the
+ *      session was stopping): UpdateItem SET last_joined_at, join_count + 1 IF so, leaving it ended. An end voxconf
+ *      recorded is never undone by a start: the session was stopped or found gone, and its URLs removed;
+ *   4. else another writer has just put this very session: back to 1 (at most ROUNDS rounds).
  *
- * "The same session" is one expression, SAME_SESSION, used by both writes (one as is, one negated), and it says what
- * lib/registry-record.ts isSameSession says (test/integration/registry-writer.test.ts checks both on the same cases).
+ * "The same session" is one expression, SAME_SESSION (with its status test apart), used by every write, and it says
+ * what lib/registry-record.ts isSameSession says (test/integration/registry-writer.test.ts checks both on the same
+ * cases).
  * No read first, and no `Item` expected on a failed condition (dynalite sends none, lifecycle-api.md D).
  *
  * Imports the DynamoDB client: loaded lazily, only after a start's request is on its way (lib/registry.ts).
@@ -35,8 +39,11 @@ export interface RegistryStart {
 }
 
 export interface RecordedStart {
-  /** `new`: the record now holds this session (join_count 0); `join`: the recorded session's join_count grew. */
-  readonly outcome: 'new' | 'join';
+  /**
+   * `new`: the record now holds this session (join_count 0); `join`: the recorded session's join_count grew;
+   * `late_join`: the same, on a session already recorded ended, which stays ended.
+   */
+  readonly outcome: 'new' | 'join' | 'late_join';
   /** Write rounds it took (1 unless another writer raced it). */
   readonly rounds: number;
 }
@@ -58,13 +65,23 @@ export const ROUNDS = 3;
  * (either is enough; lib/registry-record.ts says why). A comparison with a missing attribute is false in DynamoDB,
  * as `===` with undefined is in isSameSession.
  */
-export const SAME_SESSION = '#status = :active AND (#secure_url = :secure_url OR #history_id = :history_id)' as const;
+export const SAME_SESSION_ID = '(#secure_url = :secure_url OR #history_id = :history_id)' as const;
+export const SAME_SESSION = `#status = :active AND ${SAME_SESSION_ID}` as const;
+/** The record holds no session, or another one: a new session may replace it. */
+export const OTHER_SESSION = `attribute_not_exists(#name) OR NOT ${SAME_SESSION_ID}` as const;
+/** The record is this session, already recorded ended. */
+export const ENDED_SESSION = `#status = :ended AND ${SAME_SESSION_ID}` as const;
 
 const NAMES = {
+  '#name': REGISTRY_KEY,
   '#status': 'status',
   '#secure_url': 'media_session_access_secure_url',
   '#history_id': 'call_session_history_id',
 } as const;
+
+/** The attribute names an expression uses (DynamoDB refuses names an expression does not use). */
+const names = (...used: (keyof typeof NAMES)[]): Record<string, string> =>
+  Object.fromEntries(used.map((key) => [key, NAMES[key]]));
 
 /** The write failed for good (rounds spent, or the write's time bound): the start stands, the record does not. */
 export class RegistryWriteError extends Error {
@@ -146,13 +163,13 @@ export class RegistryWriter {
     for (let round = 1; round <= ROUNDS; round++) {
       if (await this.join(start, signal)) return { outcome: 'join', rounds: round };
       if (await this.put(start, signal)) return { outcome: 'new', rounds: round };
+      if (await this.lateJoin(start, signal)) return { outcome: 'late_join', rounds: round };
     }
     throw new RegistryWriteError(`No consistent write after ${ROUNDS} rounds of join and new session.`, 'contention');
   }
 
   private values(start: RegistryStart): Record<string, AttributeValue> {
     return {
-      ':active': s('active'),
       ':secure_url': s(start.result.media_session_access_secure_url),
       ':history_id': n(start.result.call_session_history_id),
     };
@@ -171,9 +188,10 @@ export class RegistryWriter {
         Key: { [REGISTRY_KEY]: s(start.result.conference_name) },
         UpdateExpression: 'SET last_joined_at = :now, join_count = join_count + :one, expires_at = :expires',
         ConditionExpression: SAME_SESSION,
-        ExpressionAttributeNames: NAMES,
+        ExpressionAttributeNames: names('#status', '#secure_url', '#history_id'),
         ExpressionAttributeValues: {
           ...this.values(start),
+          ':active': s('active'),
           ':now': s(new Date(nowMs).toISOString()),
           ':one': n(1),
           ':expires': n(this.expires(nowMs)),
@@ -183,18 +201,42 @@ export class RegistryWriter {
     );
   }
 
-  /** The new session; false when the record already is this session (another writer put it since our join). */
+  /**
+   * The new session; false when the record already is this session: another writer put it since our join, or it
+   * is recorded ended (step 3).
+   */
   private async put(start: RegistryStart, signal: AbortSignal): Promise<boolean> {
     const nowMs = this.now();
     return this.conditional(
       new PutItemCommand({
         TableName: this.options.tableName,
         Item: toItem(sessionRecord(start, nowMs, this.expires(nowMs))),
-        // No record, an ended one, or another session. NOT over the one expression: on a missing record every
-        // comparison is false, so NOT(...) holds, as attribute_not_exists would.
-        ConditionExpression: `NOT (${SAME_SESSION})`,
-        ExpressionAttributeNames: NAMES,
+        ConditionExpression: OTHER_SESSION,
+        ExpressionAttributeNames: names('#name', '#secure_url', '#history_id'),
         ExpressionAttributeValues: this.values(start),
+      }),
+      signal,
+    );
+  }
+
+  /**
+   * A start of a session already recorded ended: counted as a join, the record stays ended (and keeps the expiry
+   * its end gave it); false when the record is not that.
+   */
+  private async lateJoin(start: RegistryStart, signal: AbortSignal): Promise<boolean> {
+    return this.conditional(
+      new UpdateItemCommand({
+        TableName: this.options.tableName,
+        Key: { [REGISTRY_KEY]: s(start.result.conference_name) },
+        UpdateExpression: 'SET last_joined_at = :now, join_count = join_count + :one',
+        ConditionExpression: ENDED_SESSION,
+        ExpressionAttributeNames: names('#status', '#secure_url', '#history_id'),
+        ExpressionAttributeValues: {
+          ...this.values(start),
+          ':ended': s('ended'),
+          ':now': s(new Date(this.now()).toISOString()),
+          ':one': n(1),
+        },
       }),
       signal,
     );

@@ -134,27 +134,50 @@ describe('a different session', () => {
     expect(record).not.toHaveProperty('last_joined_at');
   });
 
-  it('after an end (URLs removed, ended_at set): even the same id starts a new record, nothing of the end kept', async () => {
+  it('after an end (URLs removed, ended_at set): another session starts a new record, nothing of the end kept', async () => {
     const name = uniqueName('ended');
-    await registry.put({
-      conference_name: name,
-      status: 'ended',
-      started_at: '2026-11-30T10:00:00.000Z',
-      started_by: { source: 'http' },
-      call_session_history_id: 4001,
-      join_count: 3,
-      ended_at: '2026-11-30T11:00:00.000Z',
-      end_reason: 'stopped',
-      ended_by: 'arn:aws:iam::123456789012:user/ops',
-      expires_at: 1,
-    });
-    await expect(writer().record(start(session(name, 4001)))).resolves.toEqual({ outcome: 'new', rounds: 1 });
+    await registry.put(endedRecord(name, 4001));
+    await expect(writer().record(start(session(name, 4002)))).resolves.toEqual({ outcome: 'new', rounds: 1 });
     const record = await registry.get(name);
-    expect(record).toMatchObject({ status: 'active', join_count: 0, expires_at: activeExpiry(clock) });
+    expect(record).toMatchObject({ status: 'active', call_session_history_id: 4002, join_count: 0 });
+    expect(record?.expires_at).toBe(activeExpiry(clock));
     for (const gone of ['ended_at', 'end_reason', 'ended_by', 'last_joined_at'])
       expect(record).not.toHaveProperty(gone);
   });
+
+  it('a late start of the session recorded ended counts as a join and leaves it ended (no URLs come back)', async () => {
+    const name = uniqueName('late');
+    await registry.put(endedRecord(name, 4001));
+    await expect(writer().record(start(session(name, 4001)))).resolves.toEqual({ outcome: 'late_join', rounds: 1 });
+    const record = await registry.get(name);
+    expect(record).toMatchObject({
+      status: 'ended',
+      call_session_history_id: 4001,
+      join_count: 4,
+      last_joined_at: new Date(clock).toISOString(),
+      ended_at: '2026-11-30T11:00:00.000Z',
+      end_reason: 'stopped',
+      expires_at: 1,
+    });
+    expect(record).not.toHaveProperty('media_session_access_secure_url');
+    expect(record).not.toHaveProperty('media_session_access_url');
+  });
 });
+
+function endedRecord(name: string, id: number): RegistryRecord {
+  return {
+    conference_name: name,
+    status: 'ended',
+    started_at: '2026-11-30T10:00:00.000Z',
+    started_by: { source: 'http' },
+    call_session_history_id: id,
+    join_count: 3,
+    ended_at: '2026-11-30T11:00:00.000Z',
+    end_reason: 'stopped',
+    ended_by: 'arn:aws:iam::123456789012:user/ops',
+    expires_at: 1,
+  };
+}
 
 describe('concurrent writers of one session', () => {
   it.each([2, 3, 5])('%i at once end with one record, join_count = writers - 1, exactly one "new"', async (count) => {
@@ -198,6 +221,7 @@ describe('"the same session": the writes and isSameSession agree', () => {
     ['active, no URL, other id', { status: 'active', call_session_history_id: 601 }],
     ['ended, same id, no URL', { status: 'ended', call_session_history_id: 600 }],
     ['ended, same URL and id', { status: 'ended', ...started }],
+    ['ended, other id, no URL', { status: 'ended', call_session_history_id: 601 }],
   ];
 
   it.each(cases)('%s', async (_, stored) => {
@@ -210,10 +234,17 @@ describe('"the same session": the writes and isSameSession agree', () => {
       expires_at: 1,
       ...stored,
     });
-    const expected = isSameSession(stored, started) ? 'join' : 'new';
+    // An ended record of this session is joined late, never replaced: isSameSession on it as if it were active.
+    const expected = isSameSession(stored, started)
+      ? 'join'
+      : isSameSession({ ...stored, status: 'active' }, started)
+        ? 'late_join'
+        : 'new';
     const result = { conference_name: name, media_session_access_url: 'http://media.example/s', ...started };
     await expect(writer().record(start(result))).resolves.toEqual({ outcome: expected, rounds: 1 });
-    expect((await registry.get(name))?.join_count).toBe(expected === 'join' ? 1 : 0);
+    const record = await registry.get(name);
+    expect(record?.join_count).toBe(expected === 'new' ? 0 : 1);
+    expect(record?.status).toBe(expected === 'late_join' ? 'ended' : 'active');
   });
 
   it('no record at all: a new session', async () => {
