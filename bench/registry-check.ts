@@ -55,7 +55,7 @@ export async function expectRegistered(
     );
   }
   const item = await stack.registryItem(name);
-  if (!item || item.status !== 'active' || item.joinCount !== starts - 1 || item.source !== source) {
+  if (item?.status !== 'active' || item.joinCount !== starts - 1 || item.source !== source) {
     throw new BenchError(
       `${what}: the registry should hold "${name}" active, started by ${source}, joined ${starts - 1} times; it holds ${JSON.stringify(item)}`,
     );

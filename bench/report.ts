@@ -341,7 +341,7 @@ export function registryRows(
   }
   const v = cold.series.voxconf;
   const r = cold.series['voxconf-registry'];
-  if (v && r && r.requestMs.length && v.requestMs.length) {
+  if (v?.requestMs.length && r?.requestMs.length) {
     const added = pairedDifference(r.requestMs, v.requestMs);
     const client = importCost?.packages.find((p) => p.name === REGISTRY_CLIENT_PACKAGE);
     const clientMs = client?.importMs.length ? median(client.importMs) : undefined;
