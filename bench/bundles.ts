@@ -2,8 +2,9 @@
  * The deployable bundles: the exact .mjs files inside the zips that `npm run package` (osls +
  * serverless-esbuild, settings from serverless.yml custom.esbuild) builds for deployment.
  *
- * `.serverless/{http,queue,schedule,schedules}.zip` are used when they are newer than every source file; otherwise the
- * functions are packaged once into `.cache/bench/package` (reused while a hash of the sources is unchanged).
+ * `.serverless/<function>.zip` are used when they are newer than every source file; otherwise the functions are
+ * packaged once into `.cache/bench/package` (reused while a hash of the sources is unchanged). The functions are the
+ * four the bench always measures, plus those of OPTIONAL_FUNCTIONS that serverless.yml declares (FUNCTIONS).
  * The .mjs of each function is then extracted to the run's temp dir and imported from there.
  *
  * The same esbuild options, read from serverless.yml, also build the official SDK peer bundle and the
@@ -20,8 +21,33 @@ import { readZipEntries, readZipEntry } from '../scripts/package.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const requireCjs = createRequire(import.meta.url);
-export const FUNCTIONS = ['http', 'queue', 'schedule', 'schedules'] as const;
-export type FunctionName = (typeof FUNCTIONS)[number];
+/** The functions every phase relies on (a missing one is an error). */
+export const REQUIRED_FUNCTIONS = ['http', 'queue', 'schedule', 'schedules'] as const;
+/**
+ * Functions measured when serverless.yml declares them (bundle size, import cost, a cold start): the lifecycle API
+ * (functions/lifecycle.ts) lands apart from the bench, so the bench neither needs it nor misses it once it is there.
+ */
+export const OPTIONAL_FUNCTIONS = ['lifecycle'] as const;
+export type RequiredFunctionName = (typeof REQUIRED_FUNCTIONS)[number];
+export type OptionalFunctionName = (typeof OPTIONAL_FUNCTIONS)[number];
+export type FunctionName = RequiredFunctionName | OptionalFunctionName;
+/** The names under `functions:` in serverless.yml, in their order. */
+export function declaredFunctions(file = path.join(ROOT, 'serverless.yml')): string[] {
+  const doc = parseYaml(readFileSync(file, 'utf8'), {
+    logLevel: 'silent',
+    customTags: ['!GetAtt', '!Ref', '!Sub'].map((tag) => ({ tag, resolve: (value: string) => value })),
+  }) as { functions?: Record<string, unknown> };
+  return Object.keys(doc.functions ?? {});
+}
+
+/** The required functions, then the optional ones serverless.yml declares; other functions are not measured. */
+export function measuredFunctions(declared: readonly string[]): FunctionName[] {
+  return [...REQUIRED_FUNCTIONS, ...OPTIONAL_FUNCTIONS.filter((fn) => declared.includes(fn))];
+}
+
+/** What this checkout measures (read once). */
+export const FUNCTIONS: readonly FunctionName[] = measuredFunctions(declaredFunctions());
+
 /** The functions that start conferences (Secrets Manager, the token, Voximplant); `schedules` only books them. */
 export const CONFERENCE_FUNCTIONS = ['http', 'queue', 'schedule'] as const satisfies readonly FunctionName[];
 
@@ -41,7 +67,9 @@ export interface Bundles {
   readonly packageDir: string;
   /** ms spent packaging in this run (0 when reused). */
   readonly packagedMs: number;
-  readonly functions: Record<FunctionName, FunctionBundle>;
+  /** Every function of FUNCTIONS: the required ones always, an optional one when serverless.yml declares it. */
+  readonly functions: Record<RequiredFunctionName, FunctionBundle> &
+    Partial<Record<OptionalFunctionName, FunctionBundle>>;
 }
 
 /** Files whose change changes a bundle. */
@@ -154,7 +182,7 @@ export async function prepareBundles(options: {
   const outDir = path.join(options.workDir, 'bundles');
   const functions = Object.fromEntries(
     FUNCTIONS.map((name) => [name, extract(path.join(packageDir, `${name}.zip`), name, outDir)]),
-  ) as Record<FunctionName, FunctionBundle>;
+  ) as Bundles['functions'];
   return { source, packageDir, packagedMs, functions };
 }
 

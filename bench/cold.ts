@@ -5,6 +5,12 @@
  * machine hits all three alike. The queue and schedule functions get a few cold runs of their own, with their
  * outcome events on (EVENT_BUS_NAME set, the EventBridge stand-in answering): the client's load and the first
  * PutEvents are in them. The schedules API gets a few too (GET /schedules against the Scheduler stand-in).
+ *
+ * The registry: `voxconf-registry`, the http function with the registry on (DynamoDB on loopback), runs in the same
+ * rotation as `voxconf` (registry off), so the two pair run by run: the time from process start to the
+ * StartConference request at the emulator tells whether the cold start pays for the DynamoDB client before the
+ * request is on its way (it must not: lib/registry.ts loads the writer after the request is written). The lifecycle
+ * API, when serverless.yml has it, gets a few cold runs of its own (GET /conferences?status=active).
  */
 
 import type { FunctionName } from './bundles.js';
@@ -16,12 +22,14 @@ import {
   FLOOR_MODULE,
   floorParams,
   httpEventFor,
+  lifecycleListEvent,
   PEER_UNBUNDLED_MODULE,
   peerSpec,
   scheduleEventFor,
   schedulesListEvent,
   sqsEventFor,
 } from './context.js';
+import { expectNoRegistryWrites, expectRegistered } from './registry-check.js';
 import { type ClientName, mark, type ProfileName, tally } from './stack.js';
 
 export interface ColdChildResult {
@@ -32,6 +40,8 @@ export interface ColdChildResult {
   bootstrapMs: number;
   sinceProcessStartMs: number;
   peakRssBytes: number;
+  /** performance.timeOrigin: when the process started, in ms since the epoch. */
+  timeOriginMs: number;
   node: string;
 }
 
@@ -50,6 +60,8 @@ export interface ColdSeries {
   readonly stdoutLines: number[];
   /** Connections each run opened to Voximplant (distant runs only: counted by the proxy). */
   readonly apiConnections: number[];
+  /** Process start -> the first StartConference at the emulator (runs that start a conference). */
+  readonly requestMs: number[];
 }
 
 /** `queue10`: the queue function whose first invocation is a batch of 10 records; `schedules`: the schedules API. */
@@ -61,7 +73,9 @@ export type ColdVariant =
   | 'queue'
   | 'queue10'
   | 'schedule'
-  | 'schedules';
+  | 'schedules'
+  | 'voxconf-registry'
+  | 'lifecycle';
 
 export const emptySeries = (): ColdSeries => ({
   importMs: [],
@@ -74,6 +88,7 @@ export const emptySeries = (): ColdSeries => ({
   signings: [],
   stdoutLines: [],
   apiConnections: [],
+  requestMs: [],
 });
 
 /**
@@ -97,7 +112,25 @@ export async function coldRun(
   let expectedRequests = 1;
   // Outcome events the run must publish: one per start of the queue and schedule functions.
   let expectedEvents = 0;
-  if (variant === 'schedules') {
+  // The registry: the name the run records (registry on), or the names that must have no record (off).
+  let registryName: string | undefined;
+  let offNames: string[] = [];
+  if (variant === 'lifecycle') {
+    const bundle = ctx.bundles.functions.lifecycle;
+    const settings = ctx.stack.settings.lifecycle;
+    if (!bundle || !settings) throw new BenchError('serverless.yml has no lifecycle function');
+    client = 'voxconf';
+    expectedRequests = 0;
+    spec = {
+      kind: 'voxconf',
+      handlerKind: 'lifecycle',
+      module: bundle.file,
+      event: lifecycleListEvent(),
+      functionName: 'voxconf-bench-lifecycle',
+      timeoutMs: settings.timeoutSeconds * 1000,
+    };
+    env = ctx.stack.lambdaEnv('lifecycle', endpoint);
+  } else if (variant === 'schedules') {
     client = 'voxconf';
     expectedRequests = 0;
     spec = {
@@ -109,15 +142,25 @@ export async function coldRun(
       timeoutMs: ctx.stack.settings.schedules.timeoutSeconds * 1000,
     };
     env = ctx.stack.lambdaEnv('schedules', endpoint);
-  } else if (variant === 'voxconf' || variant === 'queue' || variant === 'queue10' || variant === 'schedule') {
+  } else if (
+    variant === 'voxconf' ||
+    variant === 'voxconf-registry' ||
+    variant === 'queue' ||
+    variant === 'queue10' ||
+    variant === 'schedule'
+  ) {
     client = 'voxconf';
-    const fn: FunctionName = variant === 'voxconf' ? 'http' : variant === 'queue10' ? 'queue' : variant;
+    const fn: FunctionName =
+      variant === 'voxconf' || variant === 'voxconf-registry' ? 'http' : variant === 'queue10' ? 'queue' : variant;
     const account = endpoint.accounts.voxconf;
     if (variant === 'queue10') expectedRequests = 10;
     if (fn !== 'http') expectedEvents = expectedRequests;
+    // A new name per registry run (the record is put, not joined: the cold start's own write).
+    if (variant === 'voxconf-registry') registryName = `${name} ${ctx.node.version} #${index + 1}${profile ?? ''}`;
+    else offNames = fn === 'queue' ? Array.from({ length: expectedRequests }, (_, i) => `${name} ${i + 1}`) : [name];
     const event =
       fn === 'http'
-        ? httpEventFor(account, name)
+        ? httpEventFor(account, registryName ?? name)
         : fn === 'queue'
           ? sqsEventFor(account, name, expectedRequests)
           : scheduleEventFor(account, name);
@@ -137,8 +180,11 @@ export async function coldRun(
             VOXIMPLANT_API_URL: distant.apiUrl,
             AWS_ENDPOINT_URL_SECRETS_MANAGER: distant.secretsEndpoint,
             AWS_ENDPOINT_URL_EVENTBRIDGE: distant.eventsEndpoint,
+            ...(registryName ? ctx.stack.registryEnv('distant') : {}),
           }
-        : {},
+        : registryName
+          ? ctx.stack.registryEnv('loopback')
+          : {},
     );
   } else if (variant === 'floor') {
     client = 'floor';
@@ -163,6 +209,8 @@ export async function coldRun(
   const since = mark(endpoint.emulator);
   const secretsBefore = ctx.stack.secrets.getSecretValueCount(account.secretName);
   const eventsBefore = ctx.stack.events.events().length;
+  if (registryName && (await ctx.stack.registryItem(registryName)))
+    throw new BenchError(`cold ${variant} #${index + 1}: the registry already holds "${registryName}"`);
   if (distant && profile) distant.setProfile(profile);
   const connectionsBefore = distant?.apiConnections() ?? 0;
   const run = await runChild<ColdChildResult>({
@@ -186,7 +234,17 @@ export async function coldRun(
       `cold ${variant} #${index + 1}: expected ${expectedEvents} outcome events, EventBridge got ${published}`,
     );
   }
+  const what = `cold ${variant} #${index + 1}`;
+  if (registryName) await expectRegistered(ctx.stack, what, registryName, 1, 'http');
+  else if (variant === 'lifecycle')
+    await expectNoRegistryWrites(ctx.stack, what, [], true); // reads only; a new mark
+  else await expectNoRegistryWrites(ctx.stack, what, offNames);
   const r = run.result;
+  const received = endpoint.emulator
+    .requests({ sinceId: since })
+    .filter((record) => record.auth.kid === account.keyId)
+    .map((record) => Date.parse(record.receivedAt));
+  if (received.length) series.requestMs.push(Math.min(...received) - r.timeOriginMs);
   series.importMs.push(r.importMs);
   series.invokeMs.push(r.invokeMs);
   series.totalMs.push(r.totalMs);
@@ -209,7 +267,9 @@ export interface ColdResults {
 export async function runCold(ctx: BenchContext, plan: Plan): Promise<ColdResults> {
   const series: Partial<Record<ColdKey, ColdSeries>> = {};
   const get = (key: ColdKey) => (series[key] ??= emptySeries());
-  const main: ColdVariant[] = ctx.peerBundle ? ['voxconf', 'floor', 'peer'] : ['voxconf', 'floor'];
+  const main: ColdVariant[] = ctx.peerBundle
+    ? ['voxconf', 'floor', 'peer', 'voxconf-registry']
+    : ['voxconf', 'floor', 'voxconf-registry'];
   // One untimed process of each first: the OS file cache holds the bundles and node binary from then on.
   for (const variant of main) await coldRun(ctx, variant, -1, emptySeries());
   for (let i = 0; i < plan.coldRuns; i++) {
@@ -222,6 +282,7 @@ export async function runCold(ctx: BenchContext, plan: Plan): Promise<ColdResult
     await coldRun(ctx, 'queue', i, get('queue'));
     await coldRun(ctx, 'schedule', i, get('schedule'));
     await coldRun(ctx, 'schedules', i, get('schedules'));
+    if (ctx.bundles.functions.lifecycle) await coldRun(ctx, 'lifecycle', i, get('lifecycle'));
   }
   if (ctx.peerBundle) {
     for (let i = 0; i < plan.coldPeerUnbundledRuns; i++) await coldRun(ctx, 'peer-unbundled', i, get('peer-unbundled'));

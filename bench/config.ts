@@ -21,6 +21,12 @@ export interface Plan {
   readonly publish: { readonly warmup: number; readonly rounds: number; readonly block: number };
   /** The same pair at 0 RTT (information: the publish's own work apart from the round trip). */
   readonly publishZero: boolean;
+  /** http function, registry on vs off (two copies in one process), 0 ms latency, DynamoDB at the AWS RTT. */
+  readonly registry: { readonly warmup: number; readonly rounds: number; readonly block: number };
+  /** The same pair at 0 RTT (information: the write's own work apart from the round trip). */
+  readonly registryZero: boolean;
+  /** Warm at 20 ms with the registry on (DynamoDB at the AWS RTT), against the floor and the registry off. */
+  readonly registryWarm20: boolean;
   /** Fresh processes whose first invocation is a batch of 10 (GetSecretValue / signing counts under concurrency). */
   readonly coldBatchRuns: number;
   /** Credentials TTL check: one invocation every intervalMs for durationMs with a 1 s TTL. */
@@ -48,6 +54,9 @@ export const FULL: Plan = {
   batchEventsRounds: 15,
   publish: { warmup: 10, rounds: 20, block: 10 },
   publishZero: true,
+  registry: { warmup: 10, rounds: 20, block: 10 },
+  registryZero: true,
+  registryWarm20: true,
   coldBatchRuns: 3,
   ttl: { intervalMs: 100, durationMs: 2300 },
   coldDistantRuns: 15,
@@ -68,6 +77,9 @@ export const QUICK: Plan = {
   batchEventsRounds: 3,
   publish: { warmup: 3, rounds: 3, block: 5 },
   publishZero: false,
+  registry: { warmup: 3, rounds: 3, block: 5 },
+  registryZero: false,
+  registryWarm20: true,
   coldBatchRuns: 1,
   ttl: { intervalMs: 100, durationMs: 1300 },
   coldDistantRuns: 2,
@@ -89,6 +101,9 @@ export const SECONDARY: Plan = {
   batchEventsRounds: 8,
   publish: { warmup: 10, rounds: 8, block: 10 },
   publishZero: true,
+  registry: { warmup: 10, rounds: 8, block: 10 },
+  registryZero: true,
+  registryWarm20: false,
   coldBatchRuns: 0,
   ttl: { intervalMs: 100, durationMs: 0 },
   coldDistantRuns: 5,
@@ -108,6 +123,8 @@ export const TARGETS = {
   batchRatio: 1.5,
   /** What publishing the outcome event adds to one start: at most one AWS round trip plus this. */
   publishAddedBeyondRttMs: 1,
+  /** What the registry write adds to one start: at most one AWS round trip plus this. */
+  registryAddedBeyondRttMs: 1,
   coldRatio: 2,
   memoryRatio: 1.5,
   bundleKiB: 450,

@@ -64,6 +64,24 @@ export function schedulesListEvent() {
   };
 }
 
+/** GET /conferences?status=active as API Gateway (payload 2.0) delivers it to the lifecycle API, IAM-authorized. */
+export function lifecycleListEvent() {
+  const base = httpEvent(undefined, { authorizer: 'iam' });
+  const routeKey = 'GET /conferences';
+  return {
+    ...base,
+    routeKey,
+    rawPath: '/conferences',
+    rawQueryString: 'status=active',
+    queryStringParameters: { status: 'active' },
+    requestContext: {
+      ...base.requestContext,
+      routeKey,
+      http: { ...base.requestContext.http, method: 'GET', path: '/conferences' },
+    },
+  };
+}
+
 export function scheduleEventFor(account: Account, name: string) {
   return schedulerInput(conferenceRequest(account, name), new Date(), randomUUID());
 }

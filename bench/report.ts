@@ -9,6 +9,7 @@ import { LATENCY, TARGETS } from './config.js';
 import type { NodeInfo } from './context.js';
 import { FREEZE_MS, type FreezeSeries } from './freeze.js';
 import type { ImportCost } from './import-cost.js';
+import type { RegistryResults } from './registry.js';
 import type { FunctionSize } from './size.js';
 import { PROFILES } from './stack.js';
 import { KiB, MiB, median, pairedDifference, pairedRatio, round, type Summary, summarize } from './stats.js';
@@ -19,6 +20,8 @@ export interface NodeRun {
   readonly cold: ColdResults;
   readonly warm: WarmResults;
   readonly batch: BatchResults;
+  /** The registry write per start and at 20 ms (absent in runs saved before it). */
+  readonly registry?: RegistryResults | undefined;
   /** Init, freeze, invoke (undefined without HTTPS or with no runs). */
   readonly freeze?: FreezeSeries | undefined;
   /** Each package imported alone (primary Node only). */
@@ -43,6 +46,7 @@ export interface Row {
     | 'warm'
     | 'batch'
     | 'events'
+    | 'registry'
     | 'memory'
     | 'size'
     | 'import'
@@ -161,6 +165,19 @@ function coldRows(nodeLabel: string, cold: ColdResults): Row[] {
       note: `outcome events on (EventBridge client loaded, first PutEvents in the answer); import ${round(median(s.importMs), 1)} ms + first invocation ${round(median(s.invokeMs), 1)} ms`,
     });
   }
+  const lifecycle = cold.series.lifecycle;
+  if (lifecycle?.sinceProcessStartMs.length) {
+    rows.push({
+      id: 'cold.lifecycle.processToAnswer',
+      node: nodeLabel,
+      section: 'cold',
+      metric:
+        'cold start, lifecycle API (GET /conferences?status=active, DynamoDB on loopback): process start -> first answer',
+      unit: 'ms',
+      voxconf: cell(summarize(lifecycle.sinceProcessStartMs)),
+      note: `information; import ${round(median(lifecycle.importMs), 1)} ms + first invocation ${round(median(lifecycle.invokeMs), 1)} ms (a Query of the status index)`,
+    });
+  }
   const api = cold.series.schedules;
   if (api?.sinceProcessStartMs.length) {
     rows.push({
@@ -229,6 +246,137 @@ function eventsRows(nodeLabel: string, batch: BatchResults): Row[] {
           : '';
       rows.push({ ...row, note: `${row.note ?? ''}${own}` });
     }
+  }
+  return rows;
+}
+
+/** The package the registry's writer loads lazily (bench/import-cost.ts measures it alone). */
+const REGISTRY_CLIENT_PACKAGE = '@aws-sdk/client-dynamodb';
+
+/**
+ * The registry (lib/registry.ts): what its write adds to one start (target: one AWS round trip + 1 ms, as the
+ * outcome-event publish), the warm start with it on at 20 ms, and the cold start: the StartConference request must
+ * leave no later with the registry on than off (the DynamoDB client loads after it), held to half the time the
+ * client takes to import alone, so that loading it first would miss the target.
+ */
+export function registryRows(
+  nodeLabel: string,
+  registry: RegistryResults | undefined,
+  cold: ColdResults,
+  importCost: ImportCost | undefined,
+): Row[] {
+  const rows: Row[] = [];
+  const rtt = (result: WarmProcessResult) => result.registryRttMs ?? 0;
+  const on = 'voxconf-registry';
+  const write = registry?.write;
+  if (write) {
+    const allowed = rtt(write) + TARGETS.registryAddedBeyondRttMs;
+    const added = (result: WarmProcessResult) => pairedDifference(runsOf(result, on), runsOf(result, 'voxconf'));
+    const zero = registry.writeZero;
+    const zeroAdded = zero ? added(zero) : undefined;
+    const ops = write.registryOperations ?? {};
+    for (const row of warmPair(
+      nodeLabel,
+      'registry.write.added',
+      `registry write: http function, registry on vs off, 0 ms latency (${write.transport}; DynamoDB at AWS ${rtt(write)} ms RTT): per invocation`,
+      write,
+      on,
+      'voxconf',
+      'registry off',
+      {
+        addedMs: round(allowed, 3),
+        label: `<= +${round(allowed, 3)} ms (1 AWS RTT + ${TARGETS.registryAddedBeyondRttMs})`,
+      },
+      'registry',
+    )) {
+      const own =
+        zeroAdded && Number.isFinite(zeroAdded.median)
+          ? `; at 0 RTT (same path) +${round(zeroAdded.median, 3)} ms, so the ${rtt(write)} ms round trip took ~${round(added(write).median - zeroAdded.median, 2)} ms through the proxy`
+          : '';
+      rows.push({
+        ...row,
+        note: `${row.note ?? ''}${own}; DynamoDB got ${ops.UpdateItem ?? 0} UpdateItem + ${ops.PutItem ?? 0} PutItem (checked: one per start, the first start's join failing and putting the record)${write.registryConnections === undefined ? '' : ` over ${write.registryConnections} connection(s)`}`,
+      });
+    }
+    if (zero) {
+      rows.push(
+        ...warmPair(
+          nodeLabel,
+          'registry.write.added0',
+          `registry write at 0 RTT (same path: proxy, TLS; information): registry on vs off, per invocation`,
+          zero,
+          on,
+          'voxconf',
+          'registry off',
+          {},
+          'registry',
+        ),
+      );
+    }
+  }
+  const warm20 = registry?.warm20;
+  if (warm20) {
+    const floorMedian = median(runsOf(warm20, 'floor'));
+    const allowed = (TARGETS.warm20Ratio - 1) * floorMedian + rtt(warm20) + TARGETS.registryAddedBeyondRttMs;
+    const off = pairedDifference(runsOf(warm20, on), runsOf(warm20, 'voxconf'));
+    for (const row of warmPair(
+      nodeLabel,
+      'registry.warm.20ms',
+      `warm with the registry on, ${LATENCY.warm} ms latency (${warm20.transport}; DynamoDB at AWS ${rtt(warm20)} ms RTT): per invocation`,
+      warm20,
+      on,
+      'floor',
+      'floor',
+      {
+        addedMs: round(allowed, 3),
+        label: `<= ${TARGETS.warm20Ratio}x floor + 1 AWS RTT + ${TARGETS.registryAddedBeyondRttMs} ms (+${round(allowed, 2)} ms)`,
+      },
+      'registry',
+    )) {
+      rows.push({
+        ...row,
+        note: `${row.note ?? ''}; vs the registry off in the same process +${round(off.median, 3)} ms${warm20.registryConnections === undefined ? '' : `; ${warm20.registryConnections} connection(s) to DynamoDB`}`,
+      });
+    }
+  }
+  const v = cold.series.voxconf;
+  const r = cold.series['voxconf-registry'];
+  if (v?.requestMs.length && r?.requestMs.length) {
+    const added = pairedDifference(r.requestMs, v.requestMs);
+    const client = importCost?.packages.find((p) => p.name === REGISTRY_CLIENT_PACKAGE);
+    const clientMs = client?.importMs.length ? median(client.importMs) : undefined;
+    const allowed = clientMs === undefined ? undefined : clientMs / 2;
+    rows.push({
+      id: 'registry.cold.toRequest',
+      node: nodeLabel,
+      section: 'registry',
+      metric: 'cold start, http with the registry on vs off: process start -> StartConference at Voximplant',
+      unit: 'ms',
+      voxconf: cell(summarize(r.requestMs)),
+      baselineName: 'registry off',
+      baseline: cell(summarize(v.requestMs)),
+      ratio: cell(pairedRatio(r.requestMs, v.requestMs)),
+      ...(allowed === undefined
+        ? {}
+        : {
+            target: `<= +${round(allowed, 1)} ms (half of ${REGISTRY_CLIENT_PACKAGE} imported alone)`,
+            met: added.median <= allowed,
+          }),
+      note: `added ${round(added.median, 2)} ms (paired; ${round(added.min, 1)} to ${round(added.max, 1)}); the DynamoDB client must load after the request is sent${clientMs === undefined ? '' : `, loading it first would add ~${round(clientMs, 1)} ms`}; init (import) ${round(median(r.importMs), 1)} ms on vs ${round(median(v.importMs), 1)} ms off`,
+    });
+    const answer = pairedDifference(r.sinceProcessStartMs, v.sinceProcessStartMs);
+    rows.push({
+      id: 'registry.cold.processToAnswer',
+      node: nodeLabel,
+      section: 'registry',
+      metric: 'cold start, http with the registry on vs off: process start -> first answer (DynamoDB on loopback)',
+      unit: 'ms',
+      voxconf: cell(summarize(r.sinceProcessStartMs)),
+      baselineName: 'registry off',
+      baseline: cell(summarize(v.sinceProcessStartMs)),
+      ratio: cell(pairedRatio(r.sinceProcessStartMs, v.sinceProcessStartMs)),
+      note: `information: +${round(answer.median, 1)} ms, the client's load and the first write (UpdateItem, then PutItem of the new record) after Voximplant's answer`,
+    });
   }
   return rows;
 }
@@ -527,6 +675,7 @@ export function buildRows(run: NodeRun, sizes: FunctionSize[] | undefined): Row[
     });
   }
   rows.push(...eventsRows(n, run.batch));
+  rows.push(...registryRows(n, run.registry, run.cold, run.importCost));
   // Memory
   if (memory.voxconf && memory.floor) {
     const value = memory.voxconf.peakRssBytes / memory.floor.peakRssBytes;

@@ -3,10 +3,11 @@
  *
  * Measures voxconf against its floors on the deployable bundles (the .mjs inside the zips `npm run package`
  * builds): cold start, warm per-invocation overhead at 20 ms and 0 ms emulated latency, SQS batch
- * concurrency, outcome events (PutEvents) on a batch and per start, bundle size (the schedules API's too)
+ * concurrency, outcome events (PutEvents) on a batch and per start, the registry write (DynamoDB) per start and
+ * on the cold start, bundle size (the schedules API's and the lifecycle API's too)
  * and peak memory, GetSecretValue and JWT signing counts, and the official Voximplant SDK as a peer.
  * Everything runs on loopback: the Voximplant emulator (HTTPS with a certificate made at run time, and
- * HTTP), the Secrets Manager, EventBridge and Scheduler stand-ins and local SQS, in this process; every client
+ * HTTP), the Secrets Manager, EventBridge and Scheduler stand-ins, local SQS and DynamoDB, in this process; every client
  * runs in child processes on the chosen Node (the host's Node only runs this orchestrator).
  *
  *   --quick        a few iterations (the CI smoke, ~20-30 s); results to .cache/bench/quick.json
@@ -36,6 +37,7 @@ import { type BenchContext, BenchError, type NodeInfo } from './context.js';
 import { runFreeze } from './freeze.js';
 import { runImportCost } from './import-cost.js';
 import { buildPeerBundle } from './peer.js';
+import { runRegistry } from './registry.js';
 import { buildRows, type NodeRun, type Row, renderMarkdown, renderTable } from './report.js';
 import { type FunctionSize, measureSizes } from './size.js';
 import { startStack } from './stack.js';
@@ -134,8 +136,9 @@ async function measureNode(ctx: BenchContext, plan: Plan): Promise<NodeRun> {
   const freeze = await runFreeze(ctx, plan);
   const warm = await runWarm(ctx, plan);
   const batch = await runBatch(ctx, plan);
+  const registry = await runRegistry(ctx, plan);
   const importCost = await runImportCost(ctx, plan.importCostRuns);
-  return { node: ctx.node, cold, freeze, warm, batch, importCost, durationMs: Date.now() - started };
+  return { node: ctx.node, cold, freeze, warm, batch, registry, importCost, durationMs: Date.now() - started };
 }
 
 /** The JSON keeps every run's series (cold: per process; warm: per round) and a summary of the per-call times. */
@@ -187,6 +190,11 @@ function compactRun(run: NodeRun) {
       publish: compactWarm(run.batch.publish),
       publishZero: compactWarm(run.batch.publishZero),
       cold10: roundAll(run.batch.cold10),
+    },
+    registry: run.registry && {
+      write: compactWarm(run.registry.write),
+      writeZero: compactWarm(run.registry.writeZero),
+      warm20: compactWarm(run.registry.warm20),
     },
     freeze: roundAll(run.freeze),
     importCost: run.importCost && {

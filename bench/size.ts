@@ -36,17 +36,20 @@ const UNUSED_IN_LAMBDA: Record<string, string> = {
 
 /**
  * Packages that only some functions need. The schedules API books schedules (Scheduler, croner for the
- * expressions) and never starts a conference itself: no Secrets Manager, no token, no SQS, no outcome events.
+ * expressions) and never starts a conference itself: no Secrets Manager, no token, no SQS, no outcome events. The
+ * lifecycle API (when serverless.yml has it) reads the registry, asks Voximplant for call history and publishes
+ * Conference Ended: no SQS, no Scheduler.
  */
 export const FUNCTION_ONLY: Record<string, readonly FunctionName[]> = {
   '@aws-sdk/client-sqs': ['queue', 'schedule'],
   '@aws-sdk/middleware-sdk-sqs': ['queue', 'schedule'],
-  '@aws-sdk/client-secrets-manager': CONFERENCE_FUNCTIONS,
-  // http publishes only with PUBLISH_HTTP_EVENTS, but carries the client for it.
-  '@aws-sdk/client-eventbridge': CONFERENCE_FUNCTIONS,
-  // The registry's writer, loaded lazily after a start's request is sent (lib/registry.ts).
-  '@aws-sdk/client-dynamodb': CONFERENCE_FUNCTIONS,
-  jose: CONFERENCE_FUNCTIONS,
+  // The lifecycle API reads the credentials and signs a token too (GetCallHistory after an end).
+  '@aws-sdk/client-secrets-manager': [...CONFERENCE_FUNCTIONS, 'lifecycle'],
+  // http publishes only with PUBLISH_HTTP_EVENTS, but carries the client for it; lifecycle: Conference Ended.
+  '@aws-sdk/client-eventbridge': [...CONFERENCE_FUNCTIONS, 'lifecycle'],
+  // The registry's writer, loaded lazily after a start's request is sent (lib/registry.ts); the lifecycle's reads.
+  '@aws-sdk/client-dynamodb': [...CONFERENCE_FUNCTIONS, 'lifecycle'],
+  jose: [...CONFERENCE_FUNCTIONS, 'lifecycle'],
   '@aws-sdk/client-scheduler': ['schedules'],
   croner: ['schedules'],
 };
@@ -81,6 +84,7 @@ export async function measureSizes(bundles: Bundles): Promise<FunctionSize[]> {
   const results: FunctionSize[] = [];
   for (const name of FUNCTIONS) {
     const bundle = bundles.functions[name];
+    if (!bundle) throw new Error(`no bundle of function ${name}`);
     const data = readFileSync(bundle.file);
     const built = await esbuild.build({
       ...options,

@@ -2,13 +2,17 @@
  * The loopback world the bench runs against, all in the bench's own process: the Voximplant emulator over
  * HTTPS (certificate made at run time by the openssl CLI, nothing committed) and over HTTP, the Secrets
  * Manager stand-in, local SQS, the EventBridge stand-in (the outcome events of the queue and schedule
- * functions) and the Scheduler stand-in (the schedules API). Each client (voxconf, the floor, the official SDK) has its own account,
+ * functions), the Scheduler stand-in (the schedules API) and DynamoDB (dynalite with the registry table made from
+ * infra/resources.yml: only the processes that measure the registry get REGISTRY_TABLE_NAME). Each client (voxconf, the floor, the official SDK) has its own account,
  * key and secret, so the emulator's records tell their requests and signings apart.
  */
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { parse as parseYaml } from 'yaml';
+import { type LocalDynamoDb, startDynamoDb } from '../local/dynamodb.js';
 import { type EventBridgeStandIn, startEventBridge } from '../local/eventbridge.js';
+import { createRegistryTable } from '../local/registry-table.js';
 import { type SchedulerStandIn, startSchedulerApi } from '../local/scheduler-api.js';
 import { type SecretsManagerStandIn, startSecretsManager } from '../local/secrets-manager.js';
 import { type LocalSqs, startSqs } from '../local/sqs.js';
@@ -19,7 +23,8 @@ import {
   startEmulator,
   type VoximplantEmulator,
 } from '../local/voximplant-emulator/index.js';
-import { FUNCTIONS, type FunctionName, ROOT } from './bundles.js';
+import { FUNCTIONS, type FunctionName, type OptionalFunctionName, type RequiredFunctionName, ROOT } from './bundles.js';
+import { BenchError } from './context.js';
 import { type LatencyProxy, startLatencyProxy, startTlsFront } from './latency-proxy.js';
 
 export const CLIENTS = ['voxconf', 'floor', 'peer'] as const;
@@ -70,12 +75,24 @@ export interface Distant {
   readonly secretsEndpoint: string;
   /** AWS_ENDPOINT_URL_EVENTBRIDGE through a proxy at the same `aws` round trip (HTTPS). */
   readonly eventsEndpoint: string;
+  /** AWS_ENDPOINT_URL_DYNAMODB (the registry) through a proxy at the same `aws` round trip (HTTPS). */
+  readonly dynamoDbEndpoint: string;
   /** Sets the proxies' round trips for the connections opened from now on. */
   setProfile(profile: ProfileName): void;
   /** Connections the emulator's proxy has accepted so far. */
   apiConnections(): number;
   /** Connections the EventBridge proxy has accepted so far. */
   eventsConnections(): number;
+  /** Connections the DynamoDB proxy has accepted so far. */
+  dynamoDbConnections(): number;
+}
+
+/** What the registry holds for one conference name (the attributes the bench checks). */
+export interface RegistryItem {
+  readonly status: string;
+  readonly joinCount: number;
+  readonly callSessionHistoryId: number;
+  readonly source: string | undefined;
 }
 
 /** A function's deployment settings from serverless.yml (literal values only). */
@@ -98,13 +115,32 @@ export interface Stack {
   readonly events: EventBridgeStandIn;
   /** The schedules API's Scheduler (AWS_ENDPOINT_URL_SCHEDULER). */
   readonly scheduler: SchedulerStandIn;
+  /** DynamoDB (dynalite) holding REGISTRY_TABLE. */
+  readonly dynamoDb: LocalDynamoDb;
   readonly certPath: string | undefined;
   readonly tlsError: string | undefined;
   /** The main endpoint through latency proxies (HTTPS only; undefined without a certificate). */
   readonly distant: Distant | undefined;
-  readonly settings: Record<FunctionName, FunctionSettings>;
-  /** The environment Lambda would give function `fn`, pointed at `endpoint`. */
+  /** Every function of FUNCTIONS (bench/bundles.ts): the required ones always, an optional one when declared. */
+  readonly settings: Settings;
+  /**
+   * The environment Lambda would give function `fn`, pointed at `endpoint`. The registry is off (no
+   * REGISTRY_TABLE_NAME) unless `extra` turns it on (registryEnv): every target of the start path is measured
+   * without it, and the registry's own rows say what it adds. The lifecycle API always has it (it needs it).
+   */
   lambdaEnv(fn: FunctionName, endpoint: Endpoint, extra?: Record<string, string>): Record<string, string>;
+  /**
+   * The variables that turn the registry on: REGISTRY_TABLE_NAME and the DynamoDB endpoint, on loopback or
+   * (`distant`) through the DynamoDB latency proxy.
+   */
+  registryEnv(via?: 'loopback' | 'distant'): Record<string, string>;
+  /** The registry's record of `name` (a consistent read), undefined when there is none. */
+  registryItem(name: string): Promise<RegistryItem | undefined>;
+  /**
+   * DynamoDB operations (X-Amz-Target names) since the last registryItem() read: the orchestrator's GetItem is the
+   * mark (the functions' start path never reads). Undefined when the mark has scrolled out of dynalite's record.
+   */
+  registryOperationsSinceRead(): string[] | undefined;
   /** The environment of a non-handler child (floor, official SDK). */
   plainEnv(): Record<string, string>;
   floorOptions(endpoint: Endpoint): Record<string, string>;
@@ -113,6 +149,8 @@ export interface Stack {
 
 /** The bus the functions publish their outcome events to (serverless.yml: the stack's own `voxconf-<stage>`). */
 export const EVENT_BUS = 'voxconf-bench';
+/** The registry table (serverless.yml names it `voxconf-<stage>-conferences`). */
+export const REGISTRY_TABLE = 'voxconf-bench-conferences';
 /** The schedules API's two groups: the deployment's (read only) and its own. */
 export const SCHEDULE_GROUPS = { deploy: 'voxconf-bench', api: 'voxconf-bench-api' } as const;
 
@@ -123,7 +161,10 @@ export const AWS = {
 } as const;
 
 /** serverless.yml: each function's timeout, memory and literal environment, plus the provider's. */
-function readSettings(): Record<FunctionName, FunctionSettings> {
+export type Settings = Record<RequiredFunctionName, FunctionSettings> &
+  Partial<Record<OptionalFunctionName, FunctionSettings>>;
+
+function readSettings(): Settings {
   const doc = parseYaml(readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8'), {
     logLevel: 'silent',
     customTags: ['!GetAtt', '!Ref', '!Sub'].map((tag) => ({ tag, resolve: (value: string) => value })),
@@ -141,7 +182,7 @@ function readSettings(): Record<FunctionName, FunctionSettings> {
         .map(([key, value]) => [key, String(value)]),
     );
   const provider = literal(doc.provider?.environment);
-  const result = {} as Record<FunctionName, FunctionSettings>;
+  const result: Partial<Record<FunctionName, FunctionSettings>> = {};
   for (const fn of FUNCTIONS) {
     const spec = doc.functions?.[fn];
     if (!spec) throw new Error(`serverless.yml has no function "${fn}"`);
@@ -154,7 +195,7 @@ function readSettings(): Record<FunctionName, FunctionSettings> {
       environment: { ...provider, ...literal(spec.environment) },
     };
   }
-  return result;
+  return result as Settings;
 }
 
 async function makeEndpoint(
@@ -184,12 +225,29 @@ async function makeEndpoint(
   return { transport, emulator, accounts };
 }
 
+/**
+ * The emulator's sessions outlive the bench (Voximplant ends an empty one after 60 s): a warm process starting one
+ * name again and again joins the same session throughout, so its registry record is joined, never replaced.
+ */
+const SESSION_LIFETIME_MS = 3_600_000;
+
 export async function startStack(workDir: string, log: (line: string) => void): Promise<Stack> {
   const settings = readSettings();
   const secrets = await startSecretsManager();
   const sqs = await startSqs();
   const events = await startEventBridge({ buses: [EVENT_BUS], unknownBus: 'error' });
   const scheduler = await startSchedulerApi({ groups: [SCHEDULE_GROUPS.deploy, SCHEDULE_GROUPS.api] });
+  const dynamoDb = await startDynamoDb();
+  await createRegistryTable(dynamoDb.endpoint, { tableName: REGISTRY_TABLE });
+  const registryReader = new DynamoDBClient({
+    endpoint: dynamoDb.endpoint,
+    region: AWS.region,
+    credentials: { accessKeyId: AWS.accessKeyId, secretAccessKey: AWS.secretAccessKey },
+  });
+  // The first mark the registry checks count from (bench/registry-check.ts).
+  await registryReader.send(
+    new GetItemCommand({ TableName: REGISTRY_TABLE, Key: { conference_name: { S: 'bench mark' } } }),
+  );
   let certPath: string | undefined;
   let tlsError: string | undefined;
   let httpsEmulator: VoximplantEmulator | undefined;
@@ -198,13 +256,13 @@ export async function startStack(workDir: string, log: (line: string) => void): 
     const tls = await generateSelfSignedCert();
     certPath = path.join(workDir, 'emulator-cert.pem');
     writeFileSync(certPath, tls.cert);
-    httpsEmulator = await startEmulator({ tls, maxRecords: 100_000 });
+    httpsEmulator = await startEmulator({ tls, maxRecords: 100_000, emptySessionTimeoutMs: SESSION_LIFETIME_MS });
     tlsPair = tls;
   } catch (error) {
     tlsError = `no HTTPS emulator (openssl: ${(error as Error).message}); HTTP only, official SDK not measured`;
     log(`stack: ${tlsError}`);
   }
-  const httpEmulator = await startEmulator({ maxRecords: 100_000 });
+  const httpEmulator = await startEmulator({ maxRecords: 100_000, emptySessionTimeoutMs: SESSION_LIFETIME_MS });
   const https = httpsEmulator ? await makeEndpoint('https', httpsEmulator, secrets, workDir) : undefined;
   const http = await makeEndpoint('http', httpEmulator, secrets, workDir);
   const closers: (() => Promise<void>)[] = [];
@@ -234,12 +292,23 @@ export async function startStack(workDir: string, log: (line: string) => void): 
       name: 'aws-eventbridge',
       target: { host: '127.0.0.1', port: eventsFront.port },
     });
+    const dynamoDbFront = await startTlsFront({
+      target: { host: '127.0.0.1', port: dynamoDb.port },
+      key: tlsPair.key,
+      cert: tlsPair.cert,
+    });
+    const dynamoDbProxy: LatencyProxy = await startLatencyProxy({
+      name: 'aws-dynamodb',
+      target: { host: '127.0.0.1', port: dynamoDbFront.port },
+    });
     closers.push(
       () => apiProxy.close(),
       () => awsProxy.close(),
       () => front.close(),
       () => eventsProxy.close(),
       () => eventsFront.close(),
+      () => dynamoDbProxy.close(),
+      () => dynamoDbFront.close(),
     );
     distant = {
       endpoint: https,
@@ -247,13 +316,16 @@ export async function startStack(workDir: string, log: (line: string) => void): 
       apiHost: apiProxy.authority,
       secretsEndpoint: `https://${awsProxy.authority}`,
       eventsEndpoint: `https://${eventsProxy.authority}`,
+      dynamoDbEndpoint: `https://${dynamoDbProxy.authority}`,
       setProfile(profile) {
         apiProxy.setRtt(PROFILES[profile].voximplant);
         awsProxy.setRtt(PROFILES[profile].aws);
         eventsProxy.setRtt(PROFILES[profile].aws);
+        dynamoDbProxy.setRtt(PROFILES[profile].aws);
       },
       apiConnections: () => apiProxy.connections(),
       eventsConnections: () => eventsProxy.connections(),
+      dynamoDbConnections: () => dynamoDbProxy.connections(),
     };
   }
   const missingFile = path.join(workDir, 'no-such-aws-config');
@@ -270,6 +342,7 @@ export async function startStack(workDir: string, log: (line: string) => void): 
     AWS_ENDPOINT_URL_SQS: sqs.endpoint,
     AWS_ENDPOINT_URL_EVENTBRIDGE: events.endpoint,
     AWS_ENDPOINT_URL_SCHEDULER: scheduler.endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamoDb.endpoint,
     // As in Lambda: no shared config or credentials files, no instance metadata.
     AWS_CONFIG_FILE: missingFile,
     AWS_SHARED_CREDENTIALS_FILE: missingFile,
@@ -277,6 +350,14 @@ export async function startStack(workDir: string, log: (line: string) => void): 
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     ...(certPath ? { NODE_EXTRA_CA_CERTS: certPath } : {}),
   });
+
+  const registryEnv = (via: 'loopback' | 'distant' = 'loopback'): Record<string, string> => {
+    if (via === 'distant' && !distant) throw new BenchError('the distant DynamoDB needs the HTTPS emulator');
+    return {
+      REGISTRY_TABLE_NAME: REGISTRY_TABLE,
+      AWS_ENDPOINT_URL_DYNAMODB: via === 'distant' && distant ? distant.dynamoDbEndpoint : dynamoDb.endpoint,
+    };
+  };
 
   return {
     https,
@@ -286,13 +367,18 @@ export async function startStack(workDir: string, log: (line: string) => void): 
     sqs,
     events,
     scheduler,
+    dynamoDb,
     certPath,
     tlsError,
     distant,
     settings,
     lambdaEnv(fn, endpoint, extra = {}) {
       const s = settings[fn];
+      if (!s) throw new BenchError(`serverless.yml has no function "${fn}"`);
       const name = `voxconf-bench-${fn}`;
+      // serverless.yml gives REGISTRY_TABLE_NAME through a variable (dropped above); should it ever be a literal,
+      // the start path's targets must still be measured with the registry off.
+      const { REGISTRY_TABLE_NAME: _registry, ...environment } = s.environment;
       return {
         ...base(),
         AWS_LAMBDA_FUNCTION_NAME: name,
@@ -302,7 +388,7 @@ export async function startStack(workDir: string, log: (line: string) => void): 
         AWS_LAMBDA_LOG_STREAM_NAME: '2026/11/26/[$LATEST]bench',
         AWS_EXECUTION_ENV: `AWS_Lambda_${s.runtime}`,
         POWERTOOLS_LOG_LEVEL: 'INFO',
-        ...s.environment,
+        ...environment,
         VOXIMPLANT_CREDENTIALS_SECRET_ID: endpoint.accounts.voxconf.secretName,
         VOXIMPLANT_API_URL: endpoint.emulator.url,
         VOXIMPLANT_DEFAULT_RULE_ID: '',
@@ -325,8 +411,32 @@ export async function startStack(workDir: string, log: (line: string) => void): 
               SCHEDULES_DEAD_LETTER_ARN: `arn:aws:sqs:${AWS.region}:000000000000:voxconf-bench-dead-letter`,
             }
           : {}),
+        ...(fn === 'lifecycle'
+          ? {
+              ...registryEnv('loopback'),
+              REFERENCE_SCENARIO_RULE_IDS: String(endpoint.accounts.voxconf.ruleId),
+            }
+          : {}),
         ...extra,
       };
+    },
+    registryEnv,
+    async registryItem(name) {
+      const { Item } = await registryReader.send(
+        new GetItemCommand({ TableName: REGISTRY_TABLE, Key: { conference_name: { S: name } }, ConsistentRead: true }),
+      );
+      if (!Item) return undefined;
+      return {
+        status: Item.status?.S ?? '',
+        joinCount: Number(Item.join_count?.N ?? Number.NaN),
+        callSessionHistoryId: Number(Item.call_session_history_id?.N ?? Number.NaN),
+        source: Item.started_by?.M?.source?.S,
+      };
+    },
+    registryOperationsSinceRead() {
+      const operations = dynamoDb.operations();
+      const last = operations.lastIndexOf('GetItem');
+      return last < 0 ? undefined : operations.slice(last + 1);
     },
     plainEnv: base,
     floorOptions(endpoint) {
@@ -348,7 +458,9 @@ export async function startStack(workDir: string, log: (line: string) => void): 
         sqs.close(),
         events.close(),
         scheduler.close(),
+        dynamoDb.close(),
       ]);
+      registryReader.destroy();
     },
   };
 }

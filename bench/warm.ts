@@ -3,7 +3,8 @@
  * of the same request) and the official SDK interleaved in rounds, against the same emulator. Conditions:
  * 20 ms emulated latency (HTTPS), zero latency (HTTPS and HTTP). Also: one process per client serving N
  * invocations for the peak RSS, and a 1 s credentials TTL run for the GetSecretValue / signing counts.
- * Every process checks the outcome events the EventBridge stand-in received against what its clients publish.
+ * Every process checks the outcome events the EventBridge stand-in received against what its clients publish, and
+ * the registry against what its clients record: nothing at all unless a `voxconf-registry` client is in it.
  */
 import { copyFileSync } from 'node:fs';
 import path from 'node:path';
@@ -18,14 +19,24 @@ import {
   peerSpec,
   sqsEventFor,
 } from './context.js';
+import { expectNoRegistryWrites, expectRegistered } from './registry-check.js';
 import { type ClientName, type Endpoint, mark, PROFILES, type ProfileName, tally } from './stack.js';
 import { median } from './stats.js';
 
 /**
  * A client of a warm process; `voxconf-batch10` and `voxconf-batch1` are the queue handler (outcome events as
  * the process's `events` option says), `voxconf-batch1-quiet` a second copy of it with no EVENT_BUS_NAME.
+ * `voxconf-registry` is a second copy of the http handler with the registry on (REGISTRY_TABLE_NAME), starting a
+ * conference of its own name; `voxconf` always runs with the registry off.
  */
-export type WarmClient = 'voxconf' | 'floor' | 'peer' | 'voxconf-batch10' | 'voxconf-batch1' | 'voxconf-batch1-quiet';
+export type WarmClient =
+  | 'voxconf'
+  | 'voxconf-registry'
+  | 'floor'
+  | 'peer'
+  | 'voxconf-batch10'
+  | 'voxconf-batch1'
+  | 'voxconf-batch1-quiet';
 
 const isQueueClient = (client: WarmClient) => client.startsWith('voxconf-batch');
 const recordsPerCall = (client: WarmClient) => (client === 'voxconf-batch10' ? 10 : 1);
@@ -53,6 +64,12 @@ export interface WarmProcessResult {
   readonly latencyMs: number;
   /** With outcome events: the round trip PutEvents took through the proxy (0: loopback, no HTTPS). */
   readonly eventsRttMs?: number;
+  /** With the registry: the round trip to DynamoDB through the proxy (0: the same path at 0 RTT, or loopback). */
+  readonly registryRttMs?: number;
+  /** With the registry: DynamoDB operations the process made (checked: one UpdateItem per start + one PutItem). */
+  readonly registryOperations?: Readonly<Record<string, number>>;
+  /** With the registry through the proxy: connections opened to DynamoDB (keep-alive: 1). */
+  readonly registryConnections?: number;
   /** Timed calls per client (ms each). */
   readonly samples: Record<string, number[]>;
   /** Median of each round's block per client (the "runs" of the summary). */
@@ -84,12 +101,26 @@ export async function runWarmProcess(
      * at this profile's AWS round trip (loopback without HTTPS). Default: off (EVENT_BUS_NAME empty).
      */
     events?: ProfileName;
+    /**
+     * The registry of the `voxconf-registry` client: DynamoDB through the latency proxy at this profile's AWS round
+     * trip (loopback without HTTPS). Required with that client; the other clients never have the registry.
+     */
+    registry?: ProfileName;
   },
 ): Promise<WarmProcessResult> {
   const { endpoint } = options;
   const name = `bench warm ${options.label}`;
+  // Its own name, new in this bench run: the first start puts the record, every later one joins it.
+  const registryName = `${name} registry ${ctx.node.version}`;
+  const withRegistry = options.clients.includes('voxconf-registry');
+  if (withRegistry !== (options.registry !== undefined))
+    throw new BenchError(`warm ${options.label}: the registry option goes with the voxconf-registry client`);
   const fn = options.clients.some(isQueueClient) ? 'queue' : 'http';
-  const distant = options.events ? ctx.stack.distant : undefined;
+  const distant = options.events || options.registry ? ctx.stack.distant : undefined;
+  // The DynamoDB endpoint is the process's (the client is made at the first write, after the import); the table
+  // name only the registry client's.
+  const registryEnv = options.registry ? ctx.stack.registryEnv(distant ? 'distant' : 'loopback') : {};
+  const { REGISTRY_TABLE_NAME: registryTable, ...registryProcessEnv } = registryEnv;
   const eventsEnv: Record<string, string> =
     fn !== 'queue'
       ? {}
@@ -110,6 +141,22 @@ export async function runWarmProcess(
           functionName: 'voxconf-bench-http',
           timeoutMs: ctx.stack.settings.http.timeoutSeconds * 1000,
         };
+      case 'voxconf-registry': {
+        // Another module instance of the http bundle, imported with the table name set.
+        const { file } = ctx.bundles.functions.http;
+        const copy = path.join(path.dirname(file), 'http-registry.mjs');
+        copyFileSync(file, copy);
+        return {
+          name: client,
+          kind: 'voxconf',
+          handlerKind: 'http',
+          module: copy,
+          env: { REGISTRY_TABLE_NAME: registryTable },
+          event: httpEventFor(endpoint.accounts.voxconf, registryName),
+          functionName: 'voxconf-bench-http',
+          timeoutMs: ctx.stack.settings.http.timeoutSeconds * 1000,
+        };
+      }
       case 'voxconf-batch10':
       case 'voxconf-batch1':
         return {
@@ -159,7 +206,13 @@ export async function runWarmProcess(
     accounts.map((a) => [a, ctx.stack.secrets.getSecretValueCount(endpoint.accounts[a].secretName)]),
   );
   const eventsBefore = ctx.stack.events.events().length;
-  if (distant && options.events) distant.setProfile(options.events);
+  if (withRegistry && (await ctx.stack.registryItem(registryName)))
+    throw new BenchError(`warm ${options.label}: the registry already holds "${registryName}"`);
+  const profile = options.events ?? options.registry;
+  if (options.events && options.registry && options.events !== options.registry)
+    throw new BenchError(`warm ${options.label}: one profile for the events and the registry`);
+  if (distant && profile) distant.setProfile(profile);
+  const dynamoDbConnectionsBefore = distant?.dynamoDbConnections() ?? 0;
   endpoint.emulator.setLatency(options.latencyMs);
   let run: Awaited<ReturnType<typeof runChild<WarmChildResult>>>;
   try {
@@ -173,7 +226,7 @@ export async function runWarmProcess(
         block: options.block,
         paced: options.paced,
       },
-      env: ctx.stack.lambdaEnv(fn, endpoint, { ...eventsEnv, ...options.extraEnv }),
+      env: ctx.stack.lambdaEnv(fn, endpoint, { ...eventsEnv, ...registryProcessEnv, ...options.extraEnv }),
       workDir: ctx.workDir,
       timeoutMs: CHILD_TIMEOUT_MS,
       label: `warm ${options.label} (${ctx.node.version})`,
@@ -216,11 +269,26 @@ export async function runWarmProcess(
       `warm ${options.label}: expected ${expectedEvents} outcome events, EventBridge got ${published}`,
     );
   }
+  // The registry: one record, joined by every start after the first, from the registry client; no write from any
+  // other client (the operations since the last check are exactly the registry client's).
+  const callsOf = (client: WarmClient) => (r.samples[client]?.length ?? 0) + options.warmup;
+  const offNames = options.clients.includes('voxconf') ? [name] : [];
+  const registryOperations = withRegistry
+    ? await expectRegistered(ctx.stack, `warm ${options.label}`, registryName, callsOf('voxconf-registry'), 'http')
+    : undefined;
+  await expectNoRegistryWrites(ctx.stack, `warm ${options.label}`, offNames, withRegistry);
   return {
     label: options.label,
     transport: endpoint.transport,
     latencyMs: options.latencyMs,
     ...(options.events ? { eventsRttMs: distant ? PROFILES[options.events].aws : 0 } : {}),
+    ...(options.registry
+      ? {
+          registryRttMs: distant ? PROFILES[options.registry].aws : 0,
+          registryOperations,
+          ...(distant ? { registryConnections: distant.dynamoDbConnections() - dynamoDbConnectionsBefore } : {}),
+        }
+      : {}),
     samples: r.samples,
     roundMedians: r.roundMedians,
     counts,

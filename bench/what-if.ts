@@ -92,7 +92,7 @@ async function main() {
   const peer = stack.https ? await buildPeerBundle(workDir) : undefined;
   try {
     const files: Record<string, Record<FunctionName, string>> = {
-      deployed: Object.fromEntries(FUNCTIONS.map((fn) => [fn, bundles.functions[fn].file])) as Record<
+      deployed: Object.fromEntries(FUNCTIONS.map((fn) => [fn, bundles.functions[fn]!.file])) as Record<
         FunctionName,
         string
       >,

@@ -48,7 +48,7 @@ export function lambdaContext(functionName, timeoutMs) {
   };
 }
 
-/** Throws unless `answer` is a success of that handler kind ('http' | 'queue' | 'schedule' | 'schedules'). */
+/** Throws unless `answer` is a success of that handler kind ('http' | 'queue' | 'schedule' | 'schedules' | 'lifecycle'). */
 export function checkHandlerAnswer(kind, answer) {
   const fail = () => {
     throw new Error(`${kind} handler did not succeed: ${JSON.stringify(answer).slice(0, 400)}`);
@@ -63,6 +63,8 @@ export function checkHandlerAnswer(kind, answer) {
     if (answer?.outcome !== 'started') fail();
   } else if (kind === 'schedules') {
     if (answer?.statusCode !== 200 || !Array.isArray(JSON.parse(answer.body).schedules)) fail();
+  } else if (kind === 'lifecycle') {
+    if (answer?.statusCode !== 200 || !Array.isArray(JSON.parse(answer.body).conferences)) fail();
   } else throw new Error(`unknown handler kind ${kind}`);
 }
 

@@ -6,11 +6,18 @@
 
 import { crc32, deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from '@jest/globals';
-import { esbuildOptionsFromServerless } from '../../bench/bundles.js';
+import { esbuildOptionsFromServerless, measuredFunctions, REQUIRED_FUNCTIONS } from '../../bench/bundles.js';
 import type { ColdSeries } from '../../bench/cold.js';
 import { entryFor, packageName, valueImports } from '../../bench/import-cost.js';
-import { buildRows, type NodeRun, renderMarkdown, renderTable } from '../../bench/report.js';
+import {
+  countOperations,
+  expectedWrites,
+  expectNoRegistryWrites,
+  expectRegistered,
+} from '../../bench/registry-check.js';
+import { buildRows, type NodeRun, registryRows, renderMarkdown, renderTable } from '../../bench/report.js';
 import { FUNCTION_ONLY, type FunctionSize } from '../../bench/size.js';
+import type { RegistryItem } from '../../bench/stack.js';
 import { median, pairedDifference, pairedRatio, quantile, summarize } from '../../bench/stats.js';
 import type { WarmProcessResult } from '../../bench/warm.js';
 import { readZipEntries, readZipEntry } from '../../scripts/package.mjs';
@@ -110,6 +117,7 @@ function series(values: Partial<Record<keyof ColdSeries, number[]>>): ColdSeries
     signings: [],
     stdoutLines: [],
     apiConnections: [],
+    requestMs: [],
   };
   return { ...empty, ...values } as ColdSeries;
 }
@@ -412,7 +420,176 @@ describe('report: outcome events, the schedules API', () => {
     ]) {
       expect(FUNCTION_ONLY[pkg]).not.toContain('schedules');
     }
-    expect(FUNCTION_ONLY['@aws-sdk/client-eventbridge']).toEqual(['http', 'queue', 'schedule']);
+    expect(FUNCTION_ONLY['@aws-sdk/client-eventbridge']).toEqual(['http', 'queue', 'schedule', 'lifecycle']);
+    expect(FUNCTION_ONLY['@aws-sdk/client-dynamodb']).toEqual(['http', 'queue', 'schedule', 'lifecycle']);
     for (const pkg of ['@aws-sdk/client-scheduler', 'croner']) expect(FUNCTION_ONLY[pkg]).toEqual(['schedules']);
+  });
+});
+
+describe('functions measured', () => {
+  it('always the four, the lifecycle API once serverless.yml declares it, nothing else', () => {
+    expect(measuredFunctions(['http', 'queue', 'schedule', 'schedules'])).toEqual([...REQUIRED_FUNCTIONS]);
+    expect(measuredFunctions(['lifecycle', 'http', 'queue', 'schedule', 'schedules', 'other'])).toEqual([
+      'http',
+      'queue',
+      'schedule',
+      'schedules',
+      'lifecycle',
+    ]);
+  });
+});
+
+describe('registry checks', () => {
+  /** A registry as the bench sees it: operations since the last read, and the records. */
+  function fakeRegistry(operations: string[], items: Record<string, RegistryItem> = {}) {
+    const log = [...operations];
+    return {
+      registryOperationsSinceRead: () => {
+        const last = log.lastIndexOf('GetItem');
+        return last < 0 ? undefined : log.slice(last + 1);
+      },
+      registryItem: async (name: string) => {
+        log.push('GetItem');
+        return items[name];
+      },
+    };
+  }
+  const record = (joinCount: number): RegistryItem => ({
+    status: 'active',
+    joinCount,
+    callSessionHistoryId: 7,
+    source: 'http',
+  });
+
+  it('expects one join per start, the first failing and putting the record', () => {
+    expect(expectedWrites(0)).toEqual([]);
+    expect(expectedWrites(3)).toEqual(['UpdateItem', 'PutItem', 'UpdateItem', 'UpdateItem']);
+    expect(countOperations(expectedWrites(3))).toEqual({ UpdateItem: 3, PutItem: 1 });
+  });
+
+  it('accepts exactly those writes and the record joined starts - 1 times', async () => {
+    const ops = ['GetItem', ...expectedWrites(3)];
+    await expect(expectRegistered(fakeRegistry(ops, { n: record(2) }), 'w', 'n', 3, 'http')).resolves.toEqual({
+      UpdateItem: 3,
+      PutItem: 1,
+    });
+    // A retried write, a missing put, a wrong join count, a missing record, another trigger: all refused.
+    const retried = ['GetItem', 'UpdateItem', 'PutItem', 'UpdateItem', 'UpdateItem', 'UpdateItem'];
+    await expect(expectRegistered(fakeRegistry(retried, { n: record(2) }), 'w', 'n', 3, 'http')).rejects.toThrow(
+      /DynamoDB got \{"UpdateItem":4,"PutItem":1\}/,
+    );
+    const noPut = ['GetItem', 'UpdateItem', 'UpdateItem', 'UpdateItem'];
+    await expect(expectRegistered(fakeRegistry(noPut, { n: record(2) }), 'w', 'n', 3, 'http')).rejects.toThrow();
+    await expect(expectRegistered(fakeRegistry(ops, { n: record(1) }), 'w', 'n', 3, 'http')).rejects.toThrow(
+      /joined 2 times/,
+    );
+    await expect(expectRegistered(fakeRegistry(ops), 'w', 'n', 3, 'http')).rejects.toThrow(/holds undefined/);
+    await expect(expectRegistered(fakeRegistry(ops, { n: record(2) }), 'w', 'n', 3, 'queue')).rejects.toThrow();
+    // The mark scrolled out of dynalite's record: the check cannot count, so it fails.
+    await expect(expectRegistered(fakeRegistry(expectedWrites(3)), 'w', 'n', 3, 'http')).rejects.toThrow(/mark/);
+  });
+
+  it('refuses any DynamoDB request or record from a process with the registry off, and leaves a mark', async () => {
+    const quiet = fakeRegistry(['GetItem']);
+    await expect(expectNoRegistryWrites(quiet, 'off', [])).resolves.toBeUndefined();
+    expect(quiet.registryOperationsSinceRead()).toEqual([]);
+    await expect(expectNoRegistryWrites(fakeRegistry(['GetItem', 'UpdateItem']), 'off', [])).rejects.toThrow(
+      /registry is off, yet DynamoDB got \{"UpdateItem":1\}/,
+    );
+    await expect(expectNoRegistryWrites(fakeRegistry(['GetItem'], { a: record(0) }), 'off', ['a'])).rejects.toThrow(
+      /yet it holds "a"/,
+    );
+    // With a registry client in the same process its writes were counted already: only the names are read.
+    await expect(
+      expectNoRegistryWrites(fakeRegistry(['GetItem', 'UpdateItem']), 'off', ['b'], true),
+    ).resolves.toBeUndefined();
+  });
+});
+
+describe('report: the registry', () => {
+  const withRegistry = (rttMs: number, rounds: Record<string, number[]>): WarmProcessResult => ({
+    ...warm('registry', rounds),
+    registryRttMs: rttMs,
+    registryOperations: { UpdateItem: 3, PutItem: 1 },
+    registryConnections: 1,
+  });
+  const byId = (rows: ReturnType<typeof registryRows>) => Object.fromEntries(rows.map((row) => [row.id, row]));
+  const noCold = { series: {} };
+
+  it('holds what the write adds to one start to one AWS round trip + 1 ms, with the 0 RTT row for information', () => {
+    // Differences 2.9, 3.1, 2.8: median 2.9, within 2 + 1.
+    const write = withRegistry(2, { 'voxconf-registry': [4.1, 4.3, 4.0], voxconf: [1.2, 1.2, 1.2] });
+    const writeZero = withRegistry(0, { 'voxconf-registry': [2.2, 2.1], voxconf: [1.2, 1.2] });
+    const rows = byId(registryRows('node v24', { write, writeZero }, noCold, undefined));
+    expect(rows['registry.write.added']).toMatchObject({
+      section: 'registry',
+      baselineName: 'registry off',
+      target: '<= +3 ms (1 AWS RTT + 1)',
+      met: true,
+    });
+    expect(rows['registry.write.added']!.metric).toContain('DynamoDB at AWS 2 ms RTT');
+    expect(rows['registry.write.added']!.note).toContain('at 0 RTT (same path) +0.95 ms');
+    expect(rows['registry.write.added']!.note).toContain('3 UpdateItem + 1 PutItem');
+    expect(rows['registry.write.added0']).toMatchObject({ section: 'registry' });
+    expect(rows['registry.write.added0']!.met).toBeUndefined();
+    // Differences 3.1, 3.2, 3.05: median 3.1.
+    const missed = withRegistry(2, { 'voxconf-registry': [4.3, 4.4, 4.25], voxconf: [1.2, 1.2, 1.2] });
+    expect(byId(registryRows('n', { write: missed }, noCold, undefined))['registry.write.added']!.met).toBe(false);
+  });
+
+  it('holds the warm start with the registry on at 20 ms to 1.05x the floor plus one AWS round trip + 1 ms', () => {
+    // Floor 20 ms: allowance 1 + 2 + 1 = 4 ms.
+    const warm20 = withRegistry(2, {
+      'voxconf-registry': [23.9, 24.0, 23.8],
+      floor: [20, 20, 20],
+      voxconf: [21, 21, 21],
+    });
+    const row = byId(registryRows('n', { write: withRegistry(2, {}), warm20 }, noCold, undefined))[
+      'registry.warm.20ms'
+    ]!;
+    expect(row).toMatchObject({ baselineName: 'floor', met: true });
+    expect(row.target).toBe('<= 1.05x floor + 1 AWS RTT + 1 ms (+4 ms)');
+    expect(row.note).toContain('vs the registry off in the same process +2.9 ms');
+    const slow = withRegistry(2, {
+      'voxconf-registry': [24.5, 24.2, 24.3],
+      floor: [20, 20, 20],
+      voxconf: [21, 21, 21],
+    });
+    expect(
+      byId(registryRows('n', { write: withRegistry(2, {}), warm20: slow }, noCold, undefined))['registry.warm.20ms']!
+        .met,
+    ).toBe(false);
+  });
+
+  it('holds the cold start to the request with the registry on to half the DynamoDB client import, paired', () => {
+    const cold = {
+      series: {
+        voxconf: series({ requestMs: [90, 95, 100], sinceProcessStartMs: [100, 105, 110], importMs: [60, 60, 60] }),
+        'voxconf-registry': series({
+          requestMs: [91, 97, 100],
+          sinceProcessStartMs: [125, 130, 135],
+          importMs: [61, 60, 60],
+        }),
+      },
+    };
+    const importCost = {
+      baselineMs: [1],
+      packages: [{ name: '@aws-sdk/client-dynamodb', names: [], functions: [], bytes: 1, importMs: [30, 32, 34] }],
+    };
+    const rows = byId(registryRows('n', undefined, cold, importCost));
+    expect(rows['registry.cold.toRequest']).toMatchObject({
+      target: '<= +16 ms (half of @aws-sdk/client-dynamodb imported alone)',
+      met: true,
+    });
+    expect(rows['registry.cold.toRequest']!.note).toMatch(/^added 1 ms/);
+    expect(rows['registry.cold.processToAnswer']!.met).toBeUndefined();
+    expect(rows['registry.cold.processToAnswer']!.note).toContain('+25 ms');
+    // Loading the client before the request: the request leaves ~30 ms later.
+    const eager = {
+      series: { ...cold.series, 'voxconf-registry': series({ requestMs: [121, 127, 130], sinceProcessStartMs: [1] }) },
+    };
+    expect(byId(registryRows('n', undefined, eager, importCost))['registry.cold.toRequest']!.met).toBe(false);
+    // Without the import cost (the secondary Node): information only.
+    expect(byId(registryRows('n', undefined, cold, undefined))['registry.cold.toRequest']!.met).toBeUndefined();
   });
 });
