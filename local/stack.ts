@@ -17,7 +17,7 @@
  *   queue poller              Lambda's SQS event source mapping with ReportBatchItemFailures
  *   scheduler                 EventBridge Scheduler's runs: infra/schedules.yml and the schedules API's schedules
  *   control endpoint          fire a schedule now, peek at the dead-letter queue, list the published events,
- *                             make the Scheduler stand-in fail
+ *                             make the Scheduler stand-in or the registry's DynamoDB fail
  *
  * Used by local/start.ts (`npm start`); see docs/local-stack.md.
  */
