@@ -49,8 +49,20 @@ export interface TriggerCommands {
   /** The outcome events published (GET /events), and only the final failures. */
   readonly events: string;
   readonly failedEvents: string;
+  /** The emulator: a participant joins "demo" (so that its session has someone in it, and does not end empty). */
+  readonly addParticipant: string | undefined;
+  /** GET /conferences/demo: the record, and what the session says now. */
+  readonly conferenceStatus: string;
+  /** POST /conferences/demo/commands {"command":"status"}: the session's own answer. */
+  readonly conferenceCommand: string;
+  /** GET /conferences?status=active: newest first. */
+  readonly activeConferences: string;
+  /** DELETE /conferences/demo: stop, recorded ended (204). */
+  readonly endConference: string;
 }
 
+/** The conference the banner's HTTP command starts, and its lifecycle commands follow. */
+export const DEMO_CONFERENCE = 'demo';
 /** The schedule (and conference) the banner's create command books. */
 export const DEMO_BOOKING = 'demo-booking';
 /** A minute from now in UTC, with `Z` (an instant: no timezone needed), as GNU date prints it. */
@@ -59,7 +71,8 @@ const IN_A_MINUTE = "$(date -u -d '+1 minute' +%Y-%m-%dT%H:%M:%SZ)";
 export function triggerCommands(info: StackInfo): TriggerCommands {
   const rule = info.emulator?.ruleId ?? info.defaultRuleId;
   const ruleJson = rule === null ? 'REPLACE_WITH_YOUR_RULE_ID' : String(rule);
-  const httpBody = `{"conference_name":"demo","rule_id":${ruleJson}}`;
+  const httpBody = `{"conference_name":"${DEMO_CONFERENCE}","rule_id":${ruleJson}}`;
+  const demoUrl = `${info.conferencesUrl}/${encodeURIComponent(encodeURIComponent(DEMO_CONFERENCE))}`;
   const queueBody = `{"conference_name":"from-queue","rule_id":${ruleJson}}`;
   // The `at` is spliced in by the shell: a banner printed now cannot know when the command runs.
   const bookingBefore = `{"name":"${DEMO_BOOKING}","at":"`;
@@ -85,7 +98,22 @@ export function triggerCommands(info: StackInfo): TriggerCommands {
     schedules: `curl -sS ${info.controlUrl}/schedules`,
     events: `curl -sS ${info.controlUrl}/events`,
     failedEvents: `curl -sS ${shellQuote(`${info.controlUrl}/events?detail_type=${encodeURIComponent(facts.events.detailTypes.failed)}`)}`,
+    addParticipant: info.emulator
+      ? `curl -sS -X POST ${info.emulator.controlUrl}/conferences/${encodeURIComponent(DEMO_CONFERENCE)}/participants ` +
+        `-H 'content-type: application/json' -d ${shellQuote('{"displayName":"Ada"}')}`
+      : undefined,
+    conferenceStatus: `curl -sS ${demoUrl}`,
+    conferenceCommand:
+      `curl -sS -X POST ${demoUrl}/commands -H 'content-type: application/json' ` +
+      `-d ${shellQuote('{"command":"status"}')}`,
+    activeConferences: `curl -sS ${shellQuote(`${info.conferencesUrl}?status=active`)}`,
+    endConference: `curl -sS -X DELETE ${demoUrl}`,
   };
+}
+
+/** Milliseconds as seconds, for the banner: `60 s`, `1.5 s`. */
+function seconds1(ms: number): string {
+  return `${Number((ms / 1000).toFixed(1))} s`;
 }
 
 /** Which Node the functions run on, and whether that is Lambda's. */
@@ -142,8 +170,21 @@ export function renderBanner(info: StackInfo, root: string): string {
       `${info.voximplantApiUrl}  emulator, latency ${info.emulator.latencyMs} ms, account ${info.emulator.accountId}, rule ${info.emulator.ruleId}`,
     );
     more(`control API ${info.emulator.controlUrl}  (records, forced faults: local/voximplant-emulator/README.md)`);
+    more(
+      `rules ${info.emulator.referenceRuleIds.join(', ')} run the reference scenario (referenceScenarioRuleIds); ` +
+        `rule ${info.emulator.exampleRuleId} Voximplant's example (ends on any request: never probed)`,
+    );
+    more(
+      `a session without participants ends after ${seconds1(info.emulator.emptySessionMs)}, ` +
+        `${seconds1(info.emulator.sessionGraceMs)} after its last one left (VOXCONF_EMPTY_SESSION_MS, VOXCONF_SESSION_GRACE_MS)`,
+    );
   } else {
     row('Voximplant', `${info.voximplantApiUrl}  (REAL API, not emulated)`);
+    more(
+      info.referenceScenarioRuleIds.length > 0
+        ? `rules ${info.referenceScenarioRuleIds.join(', ')} run the reference scenario (VOXCONF_REFERENCE_SCENARIO_RULE_IDS)`
+        : 'no rule declared to run the reference scenario (VOXCONF_REFERENCE_SCENARIO_RULE_IDS): no session is probed or stopped',
+    );
   }
   row('Secrets Manager', `${info.secretsManagerEndpoint}  secret ${info.secretArn}`);
   more(
@@ -166,6 +207,7 @@ export function renderBanner(info: StackInfo, root: string): string {
     `every start is recorded there; handlers reach it via AWS_ENDPOINT_URL_DYNAMODB; not applied locally: ` +
       `${info.registrySkippedLocally.join(', ')} (docs/local-stack.md)`,
   );
+  more('POST|DELETE /registry/faults on the stack control endpoint makes it fail (docs/local-stack.md)');
   row(
     'Scheduler API',
     `${info.schedulerEndpoint}  groups ${info.scheduleGroups.deploy} (${relative(root, info.schedulesFile) || info.schedulesFile}), ` +
@@ -198,7 +240,7 @@ export function renderBanner(info: StackInfo, root: string): string {
     'Stack control',
     `${info.controlUrl}  (GET /schedules, POST /schedules/[<group>/]<name>/fire, GET|DELETE /dead-letters, GET /events,`,
   );
-  more('POST|DELETE /scheduler/faults)');
+  more('POST|DELETE /scheduler/faults, POST|DELETE /registry/faults)');
   lines.push('');
   lines.push('Try each trigger (copy-paste):');
   lines.push('');
@@ -219,6 +261,21 @@ export function renderBanner(info: StackInfo, root: string): string {
   lines.push(`  ${commands.createSchedule}`);
   lines.push(`  ${commands.listSchedules}`);
   lines.push(`  ${commands.cancelSchedule}`);
+  lines.push('');
+  lines.push(`Follow "${DEMO_CONFERENCE}" after its start (the lifecycle API, on the same HTTP API):`);
+  lines.push('');
+  if (commands.addParticipant) {
+    lines.push("  # someone joins it (the emulator's control API): the session's status lists them");
+    lines.push(`  ${commands.addParticipant}`);
+  }
+  lines.push('  # look it up: the record, and what the session says now (asked at most every 10 s)');
+  lines.push(`  ${commands.conferenceStatus}`);
+  lines.push("  # send it a command: status, or one the scenario's handleCommand hook answers");
+  lines.push(`  ${commands.conferenceCommand}`);
+  lines.push('  # the active conferences, newest first (next_token for the next page)');
+  lines.push(`  ${commands.activeConferences}`);
+  lines.push('  # end it: 204, no output; looked up again it is ended, without its media session URLs');
+  lines.push(`  ${commands.endConference}`);
   lines.push('');
   lines.push('Watch the result:');
   lines.push('');

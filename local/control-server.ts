@@ -17,9 +17,18 @@
  *                                    "conflict" | "not_found" | "drop" | "latency", "operation"?: "CreateSchedule" | ...,
  *                                    "times"?: n, "latencyMs"?: ms} (local/scheduler-api.ts SchedulerFault)
  *   DELETE /scheduler/faults         back to normal
+ *   POST   /registry/faults          make the registry's DynamoDB (dynalite) fail, as the functions' SDK sees it: a JSON
+ *                                    body {"kind": "server_error" | "throttle" | "drop" | "latency", "operation"?:
+ *                                    "PutItem" | "UpdateItem" | "GetItem" | "Query" | ..., "times"?: n, "latencyMs"?: ms,
+ *                                    "forMs"?: ms} (local/dynamodb.ts DynamoDbFault): 500 InternalServerError,
+ *                                    400 ThrottlingException, a dropped connection, a delay
+ *   DELETE /registry/faults          back to normal; answers how many faults were cleared and how many requests they
+ *                                    failed or delayed ({"cleared": n, "hits": n}), so a test can tell that the
+ *                                    registry was tried
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { DynamoDbFault, DynamoDbFaultKind } from './dynamodb.js';
 import type { RecordedEvent } from './eventbridge.js';
 import { createLocalServer } from './loopback-guard.mjs';
 import type { Scheduler } from './scheduler.js';
@@ -48,6 +57,8 @@ export interface ControlServerOptions {
   readonly events: (detailType: string | undefined) => readonly RecordedEvent[];
   /** The Scheduler stand-in's faults. */
   readonly schedulerFaults: { add(fault: SchedulerFault): void; clear(): void };
+  /** The registry's DynamoDB faults; clear() says how many there were and how many requests they hit. */
+  readonly registryFaults: { add(fault: DynamoDbFault): void; clear(): { cleared: number; hits: number } };
   readonly overview: () => unknown;
 }
 
@@ -72,6 +83,19 @@ const OPERATIONS: readonly SchedulerOperation[] = [
   'GetScheduleGroup',
   'DeleteScheduleGroup',
   'ListScheduleGroups',
+];
+const REGISTRY_FAULT_KINDS: readonly DynamoDbFaultKind[] = ['server_error', 'throttle', 'drop', 'latency'];
+/** DynamoDB's item and table operations (X-Amz-Target names): the start path writes, the lifecycle reads. */
+const REGISTRY_OPERATIONS: readonly string[] = [
+  'PutItem',
+  'UpdateItem',
+  'GetItem',
+  'DeleteItem',
+  'Query',
+  'Scan',
+  'BatchGetItem',
+  'BatchWriteItem',
+  'DescribeTable',
 ];
 const MAX_BODY_BYTES = 4096;
 
@@ -113,6 +137,34 @@ function faultOf(body: unknown): SchedulerFault | string {
   };
 }
 
+/** A fault as POST /registry/faults takes it, or the reason it is not one. */
+function registryFaultOf(body: unknown): DynamoDbFault | string {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return 'the body must be a JSON object';
+  const { kind, operation, times, latencyMs, forMs, ...rest } = body as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) return `unknown fields: ${unknown.join(', ')}`;
+  if (!REGISTRY_FAULT_KINDS.includes(kind as DynamoDbFaultKind)) {
+    return `kind must be one of ${REGISTRY_FAULT_KINDS.join(', ')}`;
+  }
+  if (operation !== undefined && !REGISTRY_OPERATIONS.includes(operation as string)) {
+    return `operation must be one of ${REGISTRY_OPERATIONS.join(', ')}`;
+  }
+  if (times !== undefined && !(Number.isInteger(times) && (times as number) >= 1)) return 'times must be 1 or more';
+  if (latencyMs !== undefined && !(Number.isInteger(latencyMs) && (latencyMs as number) >= 0)) {
+    return 'latencyMs must be a whole number of milliseconds';
+  }
+  if (forMs !== undefined && !(Number.isInteger(forMs) && (forMs as number) >= 1)) {
+    return 'forMs must be a whole number of milliseconds, 1 or more';
+  }
+  return {
+    kind: kind as DynamoDbFaultKind,
+    ...(operation !== undefined ? { operation: operation as string } : {}),
+    ...(times !== undefined ? { times: times as number } : {}),
+    ...(latencyMs !== undefined ? { latencyMs: latencyMs as number } : {}),
+    ...(forMs !== undefined ? { forMs: forMs as number } : {}),
+  };
+}
+
 export interface ControlServer {
   readonly url: string;
   close(): Promise<void>;
@@ -141,6 +193,17 @@ async function route(req: IncomingMessage, res: ServerResponse, options: Control
       options.schedulerFaults.clear();
       return send(res, 200, { cleared: true });
     }
+    return send(res, 405, { error: `use POST or DELETE ${url.pathname}` });
+  }
+  if (segments.length === 2 && segments[0] === 'registry' && segments[1] === 'faults') {
+    if (method === 'POST') {
+      const fault = registryFaultOf(await readJson(req));
+      if (typeof fault === 'string') return send(res, 400, { error: fault });
+      options.registryFaults.add(fault);
+      return send(res, 201, fault);
+    }
+    req.resume();
+    if (method === 'DELETE') return send(res, 200, options.registryFaults.clear());
     return send(res, 405, { error: `use POST or DELETE ${url.pathname}` });
   }
   // Drain any body: no other route takes one.
@@ -190,6 +253,8 @@ async function route(req: IncomingMessage, res: ServerResponse, options: Control
       'GET /events?detail_type=<type>',
       'POST /scheduler/faults',
       'DELETE /scheduler/faults',
+      'POST /registry/faults',
+      'DELETE /registry/faults',
     ],
   });
 }

@@ -1,8 +1,9 @@
 /**
  * serverless-offline's output made readable. The handlers log one JSON object per line (Powertools); by
  * default only what a developer wants to see is kept, one line each, from named fields only (conference name,
- * rule, call_session_history_id, error code and message; the schedules API's audit lines: schedule, action, caller,
- * error code): no token, key or media session URL can pass.
+ * rule, call_session_history_id, error code and message; the schedules API's and the lifecycle API's audit lines:
+ * schedule or conference, action, command name, caller, error code; never a command's args): no token, key or media
+ * session URL can pass.
  * VOXCONF_VERBOSE=1 forwards every line as it is.
  */
 
@@ -11,7 +12,7 @@ export interface OutputLine {
   readonly message: string;
 }
 
-const FUNCTION_SOURCE = /^voxconf-[a-z0-9-]+-(http|queue|schedules|schedule)$/;
+const FUNCTION_SOURCE = /^voxconf-[a-z0-9-]+-(http|queue|schedules|schedule|lifecycle)$/;
 
 /** Offline's own chatter, printed only in verbose mode. */
 const NOISE = [
@@ -65,8 +66,26 @@ function describe(record: LogRecord): string | undefined {
       return `message ${str(record.correlation_id) ?? ''} sent to the dead-letter queue (${code ?? 'error'})`;
     case 'scheduled conference sent to the dead-letter queue':
       return `scheduled run ${str(record.correlation_id) ?? ''} sent to the dead-letter queue (${code ?? 'error'})`;
+    case 'conference recorded ended':
+      return `${conference} recorded ended (${str(record.end_reason) ?? '?'})`;
     default:
       break;
+  }
+  // The lifecycle API's audit line: one per end and per command, done or refused (lib/lifecycle-service.ts).
+  if (record.audit === true && (record.action === 'end' || record.action === 'command')) {
+    const command = str(record.command);
+    const what =
+      record.action === 'end'
+        ? record.outcome === 'done'
+          ? 'ended'
+          : 'not ended'
+        : `command ${command === undefined ? '' : `${JSON.stringify(command)} `}${record.outcome === 'done' ? 'sent' : 'not sent'}`;
+    const status = str(record.session_status);
+    const field = str(record.field);
+    return (
+      `${conference} ${what}${status ? ` (session answered ${status})` : ''}` +
+      `${code ? `: ${code}${field ? ` (field ${field})` : ''}` : ''} (caller ${str(record.caller) ?? '?'})`
+    );
   }
   // The schedules API's audit line: one per create, change and cancel, done or refused.
   if (record.audit === true) {

@@ -23,7 +23,13 @@ export const EVENT_BUS_NAME = `${SERVICE}-${STAGE}`;
 export const SCHEDULE_GROUP = `${SERVICE}-${STAGE}`;
 export const API_SCHEDULE_GROUP = `${SERVICE}-${STAGE}${facts.schedulesApi.apiGroupSuffix}`;
 
-export const functionName = (fn: 'http' | 'queue' | 'schedule' | 'schedules') => `${SERVICE}-${STAGE}-${fn}`;
+export const functionName = (fn: 'http' | 'queue' | 'schedule' | 'schedules' | 'lifecycle') =>
+  `${SERVICE}-${STAGE}-${fn}`;
+
+/** Voximplant's own timings of a session, which the emulator plays (local/voximplant-emulator/README.md). */
+export const DEFAULT_EMPTY_SESSION_MS = 60_000;
+/** The reference scenario's default grace period after the last participant left (voximplant/README.md). */
+export const DEFAULT_SESSION_GRACE_MS = 30_000;
 
 export const PORT_NAMES = [
   'http',
@@ -104,6 +110,19 @@ export interface StackSettings {
   readonly defaultRuleId: number | undefined;
   readonly allowedRuleIds: string | undefined;
   /**
+   * Real-Voximplant mode: VOXCONF_REFERENCE_SCENARIO_RULE_IDS, the rules that run the reference scenario
+   * (voximplant/), passed as the stage parameter referenceScenarioRuleIds; empty: no session is probed or stopped.
+   * Emulator mode: always empty here, the stack declares the emulator's reference rules itself.
+   */
+  readonly referenceScenarioRuleIds: readonly number[];
+  /**
+   * The emulator's session timings (emulator mode only): a session without participants ends after
+   * emptySessionMs (Voximplant's 60 s), a reference-scenario session graceMs after its last participant left
+   * (the scenario's 30 s). Tests shorten them; the deployed functions do not read them.
+   */
+  readonly emptySessionMs: number;
+  readonly sessionGraceMs: number;
+  /**
    * VOXCONF_CORS_ALLOWED_ORIGINS: origins whose browser requests the HTTP API takes, with the CORS answers of the
    * stage parameter corsAllowedOrigins (as deployed). Empty: every request with an Origin is refused.
    */
@@ -148,6 +167,19 @@ function flag(env: Env, name: string, fallback: boolean): boolean {
   if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
   if (['0', 'false', 'no', 'off'].includes(raw)) return false;
   throw new SettingsError(name, `must be on or off (1/0, true/false), got "${raw}"`);
+}
+
+/** A comma-separated list of positive integer rule ids, as infra/params.cjs takes them. */
+function ruleIdList(env: Env, name: string): number[] {
+  const raw = text(env, name);
+  if (raw === undefined) return [];
+  const ids = raw.split(/[\s,;]+/).filter((part) => part !== '');
+  for (const part of ids) {
+    if (!/^\d{1,15}$/.test(part) || Number(part) < 1) {
+      throw new SettingsError(name, `must be a comma-separated list of positive integer rule ids, got "${part}"`);
+    }
+  }
+  return [...new Set(ids.map(Number))];
 }
 
 function readCredentials(path: string): RealVoximplant {
@@ -273,6 +305,23 @@ export function loadSettings(env: Env = process.env, root: string = process.cwd(
 
   const logLevel = (text(env, 'VOXCONF_LOG_LEVEL') ?? 'INFO').toUpperCase();
 
+  const referenceScenarioRuleIds = ruleIdList(env, 'VOXCONF_REFERENCE_SCENARIO_RULE_IDS');
+  if (real === undefined && referenceScenarioRuleIds.length > 0) {
+    throw new SettingsError(
+      'VOXCONF_REFERENCE_SCENARIO_RULE_IDS',
+      "is for a real Voximplant account (VOXIMPLANT_CREDENTIALS_FILE): in emulator mode the stack declares the emulator's reference-scenario rules itself",
+    );
+  }
+  // Voximplant's own timings cannot be changed: these exist only in the emulator.
+  for (const name of ['VOXCONF_EMPTY_SESSION_MS', 'VOXCONF_SESSION_GRACE_MS']) {
+    if (real !== undefined && text(env, name) !== undefined) {
+      throw new SettingsError(
+        name,
+        "sets the emulator's session timing; with VOXIMPLANT_CREDENTIALS_FILE there is no emulator",
+      );
+    }
+  }
+
   return {
     host: '127.0.0.1',
     ports,
@@ -289,6 +338,9 @@ export function loadSettings(env: Env = process.env, root: string = process.cwd(
     apiUrl: real === undefined ? undefined : apiUrl(urlRaw ?? REAL_API_URL),
     defaultRuleId: defaultRaw === undefined ? undefined : Number(defaultRaw),
     allowedRuleIds: text(env, 'VOXIMPLANT_ALLOWED_RULE_IDS'),
+    referenceScenarioRuleIds,
+    emptySessionMs: integer(env, 'VOXCONF_EMPTY_SESSION_MS', DEFAULT_EMPTY_SESSION_MS, 100, 86_400_000),
+    sessionGraceMs: integer(env, 'VOXCONF_SESSION_GRACE_MS', DEFAULT_SESSION_GRACE_MS, 0, 86_400_000),
     corsOrigins: corsOrigins(text(env, 'VOXCONF_CORS_ALLOWED_ORIGINS')),
     esbuildWorkFolder: `.esbuild/local-stack-${ports.http}`,
     startTimeoutMs: integer(env, 'VOXCONF_START_TIMEOUT_MS', 90_000, 1_000, 600_000),

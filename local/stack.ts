@@ -1,7 +1,9 @@
 /**
  * The whole local stack on 127.0.0.1, started and stopped together:
  *
- *   Voximplant emulator       a throwaway account, key pair and rule (not started with VOXIMPLANT_CREDENTIALS_FILE)
+ *   Voximplant emulator       a throwaway account, key pair and rule running the reference scenario, plus one rule
+ *                             running Voximplant's example scenario (ends on any request: never probed, never
+ *                             stopped); not started with VOXIMPLANT_CREDENTIALS_FILE
  *   Secrets Manager stand-in  holds that credentials.json; the handlers' SDK reaches it via AWS_ENDPOINT_URL_SECRETS_MANAGER
  *   SQS (local-aws-sqs)       the request queue and its dead-letter queue with a redrive policy
  *   EventBridge stand-in      bus voxconf-local for the outcome events; the handlers' SDK reaches it via
@@ -15,7 +17,7 @@
  *   queue poller              Lambda's SQS event source mapping with ReportBatchItemFailures
  *   scheduler                 EventBridge Scheduler's runs: infra/schedules.yml and the schedules API's schedules
  *   control endpoint          fire a schedule now, peek at the dead-letter queue, list the published events,
- *                             make the Scheduler stand-in fail
+ *                             make the Scheduler stand-in or the registry's DynamoDB fail
  *
  * Used by local/start.ts (`npm start`); see docs/local-stack.md.
  */
@@ -27,6 +29,7 @@ import { deadLetterQueue } from './dead-letters.js';
 import { createDeploySchedules } from './deploy-schedules.js';
 import { type LocalDynamoDb, startDynamoDb } from './dynamodb.js';
 import { type EventBridgeCall, type EventBridgeStandIn, startEventBridge } from './eventbridge.js';
+import type { FaultHandle } from './fault-list.js';
 import { invokeFunction } from './lambda-invoke.js';
 import type { LogSink } from './log.js';
 import { type FunctionsNode, functionsNode, type OfflineProcess, startOffline } from './offline.js';
@@ -79,17 +82,30 @@ export interface StackInfo {
   /** Origins whose browser requests the HTTP API takes (VOXCONF_CORS_ALLOWED_ORIGINS); every other Origin: 403. */
   readonly corsOrigins: readonly string[];
   readonly lambdaEndpoint: string;
-  readonly functions: Readonly<Record<'http' | 'queue' | 'schedule' | 'schedules', string>>;
+  readonly functions: Readonly<Record<'http' | 'queue' | 'schedule' | 'schedules' | 'lifecycle', string>>;
   readonly voximplantApiUrl: string;
   readonly emulator: {
     readonly origin: string;
     readonly controlUrl: string;
     readonly accountId: number;
     readonly ruleId: number;
+    /** The account's rules that run the reference scenario: the default rule and those the settings name. */
+    readonly referenceRuleIds: readonly number[];
+    /** A rule running Voximplant's example scenario (ends its session on any request to its URL). */
+    readonly exampleRuleId: number;
     readonly latencyMs: number;
+    /** A session without participants ends after this; a reference one this long after its last participant left. */
+    readonly emptySessionMs: number;
+    readonly sessionGraceMs: number;
   } | null;
   readonly real: { readonly accountId: number; readonly keyId: string; readonly credentialsFile: string } | null;
   readonly defaultRuleId: number | null;
+  /**
+   * The stage parameter referenceScenarioRuleIds (the lifecycle function's REFERENCE_SCENARIO_RULE_IDS): the only
+   * rules whose sessions voxconf probes (`status`) and ends (`stop`). Emulator: its reference rules; real
+   * Voximplant: VOXCONF_REFERENCE_SCENARIO_RULE_IDS.
+   */
+  readonly referenceScenarioRuleIds: readonly number[];
   readonly secretsManagerEndpoint: string;
   readonly secretArn: string;
   readonly sqsEndpoint: string;
@@ -195,7 +211,13 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
         maxReceiveCount: settings.maxReceiveCount,
       }),
       settings.real === undefined
-        ? startEmulator({ host: settings.host, port: settings.ports.emulator, latencyMs: settings.latencyMs })
+        ? startEmulator({
+            host: settings.host,
+            port: settings.ports.emulator,
+            latencyMs: settings.latencyMs,
+            emptySessionTimeoutMs: settings.emptySessionMs,
+            graceMs: settings.sessionGraceMs,
+          })
         : Promise.resolve(undefined),
       startEventBridge({
         host: settings.host,
@@ -235,6 +257,7 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
     let apiUrl: string;
     let defaultRuleId = settings.defaultRuleId;
     let emulatorInfo: StackInfo['emulator'] = null;
+    let referenceScenarioRuleIds: readonly number[] = settings.referenceScenarioRuleIds;
     if (emulator) {
       // Rules the settings name (default, allow-list) exist in the emulator account, so they can be started.
       const namedRules = [
@@ -245,15 +268,23 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
           .map(Number),
       ];
       const account = emulator.createAccount(namedRules.length > 0 ? { ruleIds: [...new Set(namedRules)] } : {});
+      // Voximplant's own example scenario, so that "a rule not declared to run the reference scenario is never
+      // probed" can be seen locally: any request to its session's URL would end that session.
+      const exampleRuleId = emulator.addRule(account.accountId, { name: 'example-scenario', scenarioKind: 'example' });
       credentialsJson = JSON.stringify(account.credentials);
       apiUrl = emulator.url;
       defaultRuleId ??= account.ruleId;
+      referenceScenarioRuleIds = account.ruleIds;
       emulatorInfo = {
         origin: emulator.origin,
         controlUrl: `${emulator.origin}/_emulator`,
         accountId: account.accountId,
         ruleId: account.ruleId,
+        referenceRuleIds: account.ruleIds,
+        exampleRuleId,
         latencyMs: emulator.latencyMs,
+        emptySessionMs: settings.emptySessionMs,
+        sessionGraceMs: settings.sessionGraceMs,
       };
     } else {
       credentialsJson = (settings.real as NonNullable<StackSettings['real']>).credentialsJson;
@@ -295,6 +326,8 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
       localRegistryTableName: registryTableName,
       logLevel: settings.logLevel,
     };
+    // The lifecycle function probes and stops only these rules' sessions (REFERENCE_SCENARIO_RULE_IDS).
+    if (referenceScenarioRuleIds.length > 0) params.referenceScenarioRuleIds = referenceScenarioRuleIds.join(',');
     if (defaultRuleId !== undefined) params.defaultRuleId = String(defaultRuleId);
     if (settings.allowedRuleIds !== undefined) params.allowedRuleIds = settings.allowedRuleIds;
     // CORS as a deployed stage with these origins answers it (serverless offline reads provider.httpApi.cors).
@@ -391,6 +424,8 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
     cleanup.push(() => poller.stop());
 
     const httpApiUrl = `http://${settings.host}:${settings.ports.http}`;
+    // The faults set through the control endpoint, so that clearing them can say how many requests they hit.
+    const registryFaults: FaultHandle[] = [];
     let info: StackInfo | undefined;
     const control: ControlServer = await startControlServer({
       host: settings.host,
@@ -402,6 +437,15 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
       schedulerFaults: {
         add: (fault) => void schedulerApi.fault(fault),
         clear: () => schedulerApi.clearFaults(),
+      },
+      registryFaults: {
+        add: (fault) => void registryFaults.push(dynamoDb.fault(fault)),
+        clear: () => {
+          const cleared = { cleared: registryFaults.length, hits: registryFaults.reduce((n, f) => n + f.hits(), 0) };
+          dynamoDb.clearFaults();
+          registryFaults.length = 0;
+          return cleared;
+        },
       },
       overview: () => ({ ...info, schedules: scheduler.list() }),
     });
@@ -422,6 +466,7 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
         queue: functionName('queue'),
         schedule: functionName('schedule'),
         schedules: functionName('schedules'),
+        lifecycle: functionName('lifecycle'),
       },
       voximplantApiUrl: apiUrl,
       emulator: emulatorInfo,
@@ -433,6 +478,7 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
           }
         : null,
       defaultRuleId: defaultRuleId ?? null,
+      referenceScenarioRuleIds: [...referenceScenarioRuleIds],
       secretsManagerEndpoint: sm.endpoint,
       secretArn,
       sqsEndpoint: sqs.endpoint,

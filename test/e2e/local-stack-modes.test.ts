@@ -55,6 +55,7 @@ function runToExit(env: Record<string, string>): Promise<{ code: number | null; 
 describe('pointed at another Voximplant API with VOXIMPLANT_CREDENTIALS_FILE', () => {
   let upstream: VoximplantEmulator;
   let ruleId: number;
+  let exampleRuleId: number;
   let dir: string;
   let stack: RunningStack | undefined;
   let base: number;
@@ -63,6 +64,7 @@ describe('pointed at another Voximplant API with VOXIMPLANT_CREDENTIALS_FILE', (
     upstream = await startEmulator({ latencyMs: 5 });
     const account = upstream.createAccount();
     ruleId = account.ruleId;
+    exampleRuleId = upstream.addRule(account.accountId, { scenarioKind: 'example' });
     dir = mkdtempSync(join(tmpdir(), 'voxconf-e2e-'));
     const file = join(dir, 'credentials.json');
     writeFileSync(file, JSON.stringify(account.credentials), { mode: 0o600 });
@@ -79,6 +81,8 @@ describe('pointed at another Voximplant API with VOXIMPLANT_CREDENTIALS_FILE', (
       VOXCONF_FUNCTIONS_NODE: '22',
       // One web app may call the HTTP API from a browser, as corsAllowedOrigins allows a deployed stage.
       VOXCONF_CORS_ALLOWED_ORIGINS: 'https://app.example',
+      // The account's rules that run the reference scenario: only their sessions are probed and stopped.
+      VOXCONF_REFERENCE_SCENARIO_RULE_IDS: String(ruleId),
     });
   }, 90_000);
 
@@ -122,6 +126,28 @@ describe('pointed at another Voximplant API with VOXIMPLANT_CREDENTIALS_FILE', (
     expect(response.status).toBe(200);
     expect(upstream.conferences().map((c) => c.name)).toEqual(['real-mode']);
     expect(upstream.requests().at(-1)?.auth.outcome).toBe('ok');
+  }, 20_000);
+
+  test('VOXCONF_REFERENCE_SCENARIO_RULE_IDS: those rules are probed, the others never', async () => {
+    const info = (stack as RunningStack).info;
+    expect(info.referenceScenarioRuleIds).toEqual([ruleId]);
+    expect((stack as RunningStack).output()).toContain(
+      `rules ${ruleId} run the reference scenario (VOXCONF_REFERENCE_SCENARIO_RULE_IDS)`,
+    );
+    const started = await fetchDocumented(info.conferencesUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ conference_name: 'real-example', rule_id: exampleRuleId }),
+    });
+    expect(started.status).toBe(200);
+    const lookUp = (name: string) => fetchDocumented(`${info.conferencesUrl}/${name}`, { method: 'GET' });
+    expect((await lookUp('real-mode')).json).toMatchObject({ reference_scenario: true, session: { reachable: true } });
+    const example = (await lookUp('real-example')).json;
+    expect(example).toMatchObject({ rule_id: exampleRuleId, reference_scenario: false });
+    expect(example).not.toHaveProperty('session');
+    const session = (name: string) => upstream.conferences().find((c) => c.name === name);
+    expect(session('real-mode')).toMatchObject({ active: true, mediaCommands: ['status'] });
+    expect(session('real-example')).toMatchObject({ active: true, mediaRequests: 0 });
   }, 20_000);
 
   test('with a real key, a web page still starts nothing; only the configured origin gets CORS answers', async () => {

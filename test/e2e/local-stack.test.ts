@@ -141,6 +141,11 @@ describe('start-up', () => {
       commands.deadLetters,
       commands.events,
       commands.failedEvents,
+      commands.addParticipant,
+      commands.conferenceStatus,
+      commands.conferenceCommand,
+      commands.activeConferences,
+      commands.endConference,
     ]) {
       expect(out).toContain(command as string);
     }
@@ -499,6 +504,29 @@ describe("the banner's copy-paste commands", () => {
       const failed = JSON.parse(run(commands.failedEvents)) as Entry[];
       expect(failed.length).toBeGreaterThan(0);
       expect(failed.every((e) => e.DetailType === 'Conference Start Failed' && e.Detail.final === true)).toBe(true);
+
+      // The lifecycle of "demo": someone joins, its status, a command, the list, the end. curl prints bodies only.
+      const demoUrl = `${info().conferencesUrl}/demo`;
+      const documented = (method: string, url: string, command: string, status = 200) =>
+        expectMatchesOpenApi(method, url, { status, headers: undefined, body: run(command) }) as Record<string, any>;
+      expect(JSON.parse(run(commands.addParticipant as string))).toMatchObject({ displayName: 'Ada' });
+      expect(documented('GET', demoUrl, commands.conferenceStatus)).toMatchObject({
+        conference_name: 'demo',
+        status: 'active',
+        reference_scenario: true,
+        session: { reachable: true, participant_count: 1 },
+      });
+      expect(documented('POST', `${demoUrl}/commands`, commands.conferenceCommand)).toMatchObject({
+        status: 200,
+        body: { ok: true, command: 'status', conference_name: 'demo', participant_count: 1 },
+      });
+      const active = documented('GET', info().conferencesUrl, commands.activeConferences);
+      expect(active.conferences.map((c: { conference_name: string }) => c.conference_name)).toContain('demo');
+      expect(run(commands.endConference)).toBe(''); // 204
+      expect(await conferenceNamed('demo')).toMatchObject({ active: false, endCause: 'stop' });
+      const ended = documented('GET', demoUrl, commands.conferenceStatus);
+      expect(ended).toMatchObject({ conference_name: 'demo', status: 'ended', end_reason: 'stopped' });
+      expect(ended).not.toHaveProperty('media_session_access_secure_url');
     },
     40_000,
   );

@@ -227,6 +227,39 @@ describe('serverless offline output', () => {
     ).toBe('schedule');
   });
 
+  test("the lifecycle function's audit lines: one per end and command, never the command's args", () => {
+    const line = (fields: Record<string, unknown>) =>
+      formatOfflineLine(log({ function_name: 'voxconf-local-lifecycle', level: 'INFO', ...fields }), false);
+    const audit = { audit: true, conference_name: 'demo', caller: 'anonymous', caller_type: 'local' };
+    expect(line({ ...audit, message: 'conference ended', action: 'end', outcome: 'done' })).toEqual({
+      source: 'lifecycle',
+      message: 'conference "demo" ended (caller anonymous)',
+    });
+    expect(
+      line({
+        ...audit,
+        message: 'conference not ended',
+        action: 'end',
+        outcome: 'refused',
+        error_code: 'not_supported',
+      })?.message,
+    ).toBe('conference "demo" not ended: not_supported (caller anonymous)');
+    const sent = line({
+      ...audit,
+      message: 'conference command sent',
+      action: 'command',
+      command: 'mute',
+      args: { secret: 'do-not-print' },
+      outcome: 'done',
+      session_status: 200,
+    });
+    expect(sent?.message).toBe('conference "demo" command "mute" sent (session answered 200) (caller anonymous)');
+    expect(JSON.stringify(sent)).not.toContain('do-not-print');
+    expect(
+      line({ message: 'conference recorded ended', conference_name: 'demo', end_reason: 'session_gone' })?.message,
+    ).toBe('conference "demo" recorded ended (session_gone)');
+  });
+
   test('verbose forwards every line as it is (colours removed)', () => {
     expect(formatOfflineLine('\x1b[32mPOST /conferences (λ: http)\x1b[39m', true)).toEqual({
       source: 'offline',
@@ -257,7 +290,34 @@ describe('settings', () => {
       apiUrl: undefined,
       schedulesAutoFire: true,
       schedulesFile: '/repo/infra/schedules.yml',
+      referenceScenarioRuleIds: [],
+      emptySessionMs: 60_000,
+      sessionGraceMs: 30_000,
     });
+  });
+
+  test("the emulator's session timings can be shortened; reference rules are declared only for a real account", () => {
+    expect(loadSettings({ VOXCONF_EMPTY_SESSION_MS: '3000', VOXCONF_SESSION_GRACE_MS: '0' }, '/r')).toMatchObject({
+      emptySessionMs: 3000,
+      sessionGraceMs: 0,
+    });
+    expect(() => loadSettings({ VOXCONF_EMPTY_SESSION_MS: '3s' }, '/r')).toThrow(/VOXCONF_EMPTY_SESSION_MS/);
+    expect(() => loadSettings({ VOXCONF_EMPTY_SESSION_MS: '10' }, '/r')).toThrow(/between 100 and/);
+    expect(() => loadSettings({ VOXCONF_REFERENCE_SCENARIO_RULE_IDS: '5' }, '/r')).toThrow(
+      /VOXCONF_REFERENCE_SCENARIO_RULE_IDS is for a real Voximplant account/,
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'voxconf-settings-'));
+    const file = join(dir, 'credentials.json');
+    writeFileSync(file, JSON.stringify({ account_id: 1, key_id: 'k', private_key: '-----BEGIN PRIVATE KEY-----\nx' }));
+    try {
+      const real = (env: Record<string, string>) => loadSettings({ VOXIMPLANT_CREDENTIALS_FILE: file, ...env }, '/r');
+      expect(real({}).referenceScenarioRuleIds).toEqual([]);
+      expect(real({ VOXCONF_REFERENCE_SCENARIO_RULE_IDS: '12, 34;12' }).referenceScenarioRuleIds).toEqual([12, 34]);
+      expect(() => real({ VOXCONF_REFERENCE_SCENARIO_RULE_IDS: '12,x' })).toThrow(/positive integer rule ids, got "x"/);
+      expect(() => real({ VOXCONF_EMPTY_SESSION_MS: '1000' })).toThrow(/VOXCONF_EMPTY_SESSION_MS .*no emulator/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("the local scheduler retries a failed invocation as serverless.yml's Lambda does: not at all by default", () => {
@@ -347,6 +407,7 @@ describe('banner commands', () => {
     queueUrl: 'http://127.0.0.1:5/000000000000/q',
     controlUrl: 'http://127.0.0.1:6',
     emulator: { controlUrl: 'http://127.0.0.1:3/_emulator', ruleId: 77 },
+    referenceScenarioRuleIds: [77],
     defaultRuleId: 77,
     schedules: [
       { name: 'off', enabled: false },
@@ -395,10 +456,24 @@ describe('banner commands', () => {
     }
   });
 
+  test('the lifecycle commands follow "demo": status, a command, the active list, the end', () => {
+    const commands = triggerCommands(info);
+    expect(commands.addParticipant).toBe(
+      `curl -sS -X POST http://127.0.0.1:3/_emulator/conferences/demo/participants -H 'content-type: application/json' -d '{"displayName":"Ada"}'`,
+    );
+    expect(commands.conferenceStatus).toBe('curl -sS http://127.0.0.1:1/conferences/demo');
+    expect(commands.conferenceCommand).toBe(
+      `curl -sS -X POST http://127.0.0.1:1/conferences/demo/commands -H 'content-type: application/json' -d '{"command":"status"}'`,
+    );
+    expect(commands.activeConferences).toBe(`curl -sS 'http://127.0.0.1:1/conferences?status=active'`);
+    expect(commands.endConference).toBe('curl -sS -X DELETE http://127.0.0.1:1/conferences/demo');
+  });
+
   test('without an emulator or a default rule, the rule is a visible placeholder', () => {
     const commands = triggerCommands({ ...info, emulator: null, defaultRuleId: null } as unknown as StackInfo);
     expect(commands.http).toContain('"rule_id":REPLACE_WITH_YOUR_RULE_ID');
     expect(commands.emulatorConferences).toBeUndefined();
+    expect(commands.addParticipant).toBeUndefined();
   });
 });
 
