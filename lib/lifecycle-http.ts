@@ -11,8 +11,9 @@
  * Names in the path. API Gateway's HTTP API decodes the request path before it routes it and decodes it once
  * more before it hands `pathParameters` and `rawPath` to Lambda (observed; AWS documents only "decodes"): a `/`
  * sent as `%2F` is a second path segment there (404 before voxconf runs), and a `%` sent as `%25` followed by
- * anything but two hex digits is refused. A client therefore percent-encodes the name twice
- * (`encodeURIComponent(encodeURIComponent(name))`); once is enough for a name without `/` and `%`. serverless
+ * anything but two hex digits is refused, and a `?` sent as `%3F` cuts the path there (the rest becomes a query,
+ * which these routes refuse). A client therefore percent-encodes the name twice
+ * (`encodeURIComponent(encodeURIComponent(name))`); once is enough for a name without `/`, `%` and `?`. serverless
  * offline (the local stack) decodes the path once and passes `rawPath` as sent: the name is decoded once more
  * here, so the same request names the same conference on both. docs/openapi.yaml says it for clients.
  */
@@ -86,9 +87,18 @@ function decodeOnce(text: string): string {
  * serverless offline hands over `rawPath` as sent and the parameter decoded once: it is decoded once more.
  */
 export function conferenceNameOf(
-  event: Pick<APIGatewayProxyEventV2, 'rawPath' | 'pathParameters'>,
+  event: Pick<APIGatewayProxyEventV2, 'rawPath' | 'pathParameters'> &
+    Partial<Pick<APIGatewayProxyEventV2, 'rawQueryString'>>,
   commands = false,
 ): string {
+  // These routes take no query. A `?` of a name encoded once is decoded by API Gateway and cuts the path there
+  // (observed): `team%3Fx` would name the conference `team`. Refused, rather than acting on another conference.
+  if (event.rawQueryString !== undefined && event.rawQueryString !== '') {
+    throw nameProblem(
+      'query',
+      'This route takes no query; a "?" in a name is percent-encoded twice ("%253F"), as a "/" or a "%".',
+    );
+  }
   const suffix = commands ? COMMANDS_SUFFIX : '';
   const rawPath = event.rawPath ?? '';
   const parameter = event.pathParameters?.name;

@@ -253,6 +253,23 @@ describe('a name in the path round-trips', () => {
     expect([slash.status, slash.json.conference_name]).toEqual([200, 'a/b']);
   });
 
+  test('a "?" encoded once is refused, never read as the name before it (it would act on another conference)', async () => {
+    await started('team');
+    await started('team?x');
+    // API Gateway decodes `team%3Fx` and cuts the path at the `?`: `team` with the query `x`.
+    const aws = await viaGateway('DELETE', 'team', { query: { x: '' } });
+    expect(aws.status).toBe(400);
+    expect(aws.json.error).toMatchObject({ field: 'name', details: [{ rule: 'query' }] });
+    const local = await fetchDocumented(offlineUrl('/conferences/team?x'), { method: 'GET' });
+    expect(local.status).toBe(400);
+    expect(local.json.error).toMatchObject({ field: 'name', details: [{ rule: 'query' }] });
+    // Encoded twice it is the name, both ways; and `team` was never touched.
+    expect((await viaGateway('GET', 'team?x')).json.conference_name).toBe('team?x');
+    const twiceLocal = await fetchDocumented(offlineUrl(`/conferences/${twice('team?x')}`), { method: 'GET' });
+    expect([twiceLocal.status, twiceLocal.json.conference_name]).toEqual([200, 'team?x']);
+    expect((await viaGateway('GET', 'team')).json.status).toBe('active');
+  });
+
   test('a name ending in /commands is a name: the command route strips one /commands only', async () => {
     const answer = await fetchDocumented(offlineUrl(`/conferences/${twice('a/b/commands')}/commands`), {
       method: 'POST',
