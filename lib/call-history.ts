@@ -82,9 +82,14 @@ export function historyOf(answer: Record<string, unknown>, callSessionHistoryId:
   return history;
 }
 
+/** After a refusal for the role, GetCallHistory is not asked again for this long (a key rotation may change it). */
+export const ROLE_REFUSAL_MEMORY_MS = 300_000;
+
 export class CallHistory {
   private readonly deps: CallHistoryDeps;
   private readonly now: () => number;
+  /** Until when a refusal for the key's role is taken as the answer (0: not refused). */
+  private refusedUntil = 0;
 
   constructor(deps: CallHistoryDeps) {
     this.deps = deps;
@@ -99,12 +104,14 @@ export class CallHistory {
     readonly call_session_history_id: number;
     readonly started_at: string;
   }): Promise<SessionHistory | undefined> {
+    if (this.now() < this.refusedUntil) return undefined;
     const params = historyParams(session, this.now());
     let answer: Record<string, unknown>;
     try {
       answer = await this.call(params);
     } catch (error) {
       if (error instanceof VoximplantApiError && error.voximplantCode === FORBIDDEN_COMMAND) {
+        this.refusedUntil = this.now() + ROLE_REFUSAL_MEMORY_MS;
         this.deps.logger?.info('call history not read: the key may not call GetCallHistory', {
           call_session_history_id: session.call_session_history_id,
           voximplant_code: FORBIDDEN_COMMAND,

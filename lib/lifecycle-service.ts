@@ -11,8 +11,10 @@
  * - A session is recorded ended only after it refused the connection or answered 404 twice (the second try after
  *   probeConfirmDelayMs), never after a timeout alone: a busy session is not a gone one.
  * - Recording the end is a conditional update (still this active session); only the writer whose condition held
- *   reads GetCallHistory (duration, finish_reason, where the key's role may) and then publishes `Conference Ended`
- *   (once, with them when Voximplant listed the session).
+ *   publishes `Conference Ended` (once, at once: nothing slow stands between the end and its event), then asks
+ *   GetCallHistory for duration and finish_reason (where the key's role may). A session just stopped is often not
+ *   listed yet (lifecycle-api.md A.3), so a later GET of the ended record asks again, at most once per probe
+ *   interval and within callHistoryLookbackHours of the end, until Voximplant lists it.
  * - Every end and every command writes one audit line naming the caller; never the URL or the command's args.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -106,7 +108,10 @@ export interface CommandResult {
 }
 
 export interface LifecycleServiceDeps {
-  readonly store: Pick<RegistryStore, 'get' | 'list' | 'claimProbe' | 'renew' | 'recordEnded' | 'recordHistory'>;
+  readonly store: Pick<
+    RegistryStore,
+    'get' | 'list' | 'claimProbe' | 'claimHistory' | 'renew' | 'recordEnded' | 'recordHistory'
+  >;
   readonly sessions: Pick<SessionClient, 'send'>;
   /** GetCallHistory; absent: ends are recorded without duration and finish_reason. */
   readonly history?: Pick<CallHistory, 'lookup'> | undefined;
@@ -269,7 +274,8 @@ export class LifecycleService {
     const record = await this.record(name);
     const reference = this.isReference(record);
     const url = record.media_session_access_secure_url;
-    if (record.status !== 'active' || !reference || url === undefined) return toView(record, reference);
+    if (record.status === 'ended') return toView(await this.withLateHistory(record), reference);
+    if (!reference || url === undefined) return toView(record, reference);
     const claimed = await this.deps.store.claimProbe(name, record.call_session_history_id, this.probeIntervalMs);
     const checkedAt = new Date(this.now()).toISOString();
     if (!claimed) return toView(record, reference, { checked_at: checkedAt, reachable: false, reason: 'rate_limited' });
@@ -297,6 +303,25 @@ export class LifecycleService {
       );
     }
     return toView(record, reference, session);
+  }
+
+  /**
+   * An ended record without duration and finish reason: GetCallHistory asked once more (the session may be listed
+   * by now), at most once per probe interval, within callHistoryLookbackHours of the end. The record as it is
+   * otherwise; a failure only leaves it so.
+   */
+  private async withLateHistory(record: RegistryRecord): Promise<RegistryRecord> {
+    if (this.deps.history === undefined) return record;
+    if (record.duration !== undefined || record.finish_reason !== undefined) return record;
+    const endedMs = Date.parse(record.ended_at ?? '');
+    const lookbackMs = facts.registry.callHistoryLookbackHours * 3_600_000;
+    if (!Number.isFinite(endedMs) || this.now() - endedMs > lookbackMs) return record;
+    const claimed = await this.deps.store
+      .claimHistory(record.conference_name, record.call_session_history_id, this.probeIntervalMs)
+      .catch(() => false);
+    if (!claimed) return record;
+    const history = await this.readHistory(record);
+    return history === undefined ? record : { ...record, ...history };
   }
 
   private report(outcome: SessionOutcome, checkedAt: string): SessionReport {
@@ -442,8 +467,8 @@ export class LifecycleService {
       rule_id: record.rule_id,
       end_reason: reason,
     });
+    await this.deps.publisher.publish([conferenceEndedEvent(this.deps.stage, written)]);
     const history = await this.readHistory(written);
-    await this.deps.publisher.publish([conferenceEndedEvent(this.deps.stage, written, history)]);
     return history === undefined ? written : { ...written, ...history };
   }
 

@@ -259,6 +259,36 @@ export class RegistryStore {
     }).then((updated) => updated !== undefined);
   }
 
+  /**
+   * Claims the slot to ask GetCallHistory for an ended record that has neither duration nor finish_reason yet: at
+   * most once per `intervalMs`, whichever Lambda asks (the end removed last_probed_at, so the first ask is free).
+   */
+  claimHistory(conferenceName: string, callSessionHistoryId: number, intervalMs: number): Promise<boolean> {
+    const now = this.now();
+    return this.update('claim history', {
+      Key: { [REGISTRY_KEY]: { S: conferenceName } },
+      UpdateExpression: 'SET #probed = :now',
+      ConditionExpression:
+        '#status = :ended AND #id = :id AND #expires > :nowSeconds AND attribute_not_exists(#duration) AND ' +
+        'attribute_not_exists(#finish) AND (attribute_not_exists(#probed) OR #probed <= :due)',
+      ExpressionAttributeNames: {
+        '#status': 'status',
+        '#id': 'call_session_history_id',
+        '#expires': 'expires_at',
+        '#probed': 'last_probed_at',
+        '#duration': 'duration',
+        '#finish': 'finish_reason',
+      },
+      ExpressionAttributeValues: {
+        ':ended': { S: 'ended' },
+        ':id': { N: String(callSessionHistoryId) },
+        ':now': { N: String(now) },
+        ':nowSeconds': { N: String(Math.floor(now / 1000)) },
+        ':due': { N: String(now - intervalMs) },
+      },
+    }).then((updated) => updated !== undefined);
+  }
+
   /** A probe found the session alive: its record lives on (expires_at moved on), if it is still that session. */
   renew(conferenceName: string, callSessionHistoryId: number, expiresAt: number): Promise<boolean> {
     return this.update('renew', {

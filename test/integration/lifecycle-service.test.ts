@@ -232,6 +232,8 @@ async function failure(promise: Promise<unknown>): Promise<VoxconfError & Record
 }
 
 const endedEvents = () => eb.events({ detailType: 'Conference Ended' });
+/** GetCallHistory requests the emulator received so far. */
+const historyCalls = () => emu.requests().filter((request) => request.command === 'GetCallHistory').length;
 
 describe('GET /conferences/{name}', () => {
   test('an unknown name, and an expired record, are not found', async () => {
@@ -317,8 +319,8 @@ describe('GET /conferences/{name}', () => {
       call_session_history_id: record.call_session_history_id,
       rule_id: account.ruleId,
       end_reason: 'session_gone',
-      finish_reason: 'Normal termination',
     });
+    expect(published[0]?.Detail).not.toHaveProperty('finish_reason');
     expect(JSON.stringify(published)).not.toContain('/media/');
   });
 
@@ -366,7 +368,7 @@ describe('DELETE /conferences/{name}', () => {
     });
     expect(item).not.toHaveProperty('media_session_access_secure_url');
     expect(endedEvents().map((event) => event.Detail)).toEqual([
-      expect.objectContaining({ conference_name: 'end room', end_reason: 'stopped', duration: expect.any(Number) }),
+      expect.objectContaining({ conference_name: 'end room', end_reason: 'stopped' }),
     ]);
     const audit = logs.filter((line) => line.data.audit === true);
     expect(audit).toEqual([
@@ -432,6 +434,37 @@ describe('DELETE /conferences/{name}', () => {
     expect(logs).toContainEqual(
       expect.objectContaining({ level: 'info', message: 'call history not read: the key may not call GetCallHistory' }),
     );
+  });
+
+  test('history not read at the end is read by a later GET, once per probe interval, then kept', async () => {
+    await seedStarted('late history room');
+    await service({ key: callsSmsKey }).end('late history room', CALLER);
+    expect(await stored('late history room')).not.toHaveProperty('duration');
+    // A GET right after, by a key that may read call history: asks, records, shows.
+    const reader = service();
+    const view = await reader.get('late history room');
+    expect(view).toMatchObject({ status: 'ended', finish_reason: 'Normal termination', duration: expect.any(Number) });
+    expect(await stored('late history room')).toMatchObject({ finish_reason: 'Normal termination' });
+    // Kept: the next GET reads the record only (no slot to claim: the record has its history).
+    const again = await reader.get('late history room');
+    expect(again).toMatchObject({ finish_reason: 'Normal termination' });
+    // Still one event for the end, published before any history was asked.
+    expect(endedEvents().filter((e) => e.Detail.conference_name === 'late history room')).toHaveLength(1);
+  });
+
+  test('an ended record without history: at most one GetCallHistory per probe interval across GETs', async () => {
+    await seedStarted('throttled history room');
+    await service({ key: callsSmsKey }).end('throttled history room', CALLER);
+    const before = historyCalls();
+    // A key that may not read call history: the first GET asks (and is refused), the next ones within the
+    // interval do not claim the slot.
+    await service({ key: callsSmsKey }).get('throttled history room');
+    await service({ key: callsSmsKey }).get('throttled history room');
+    expect(historyCalls() - before).toBe(1);
+    clock += facts.registry.probeIntervalSeconds * 1000;
+    await service().get('throttled history room');
+    expect(historyCalls() - before).toBe(2);
+    expect(await stored('throttled history room')).toMatchObject({ finish_reason: 'Normal termination' });
   });
 });
 

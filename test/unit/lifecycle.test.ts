@@ -258,7 +258,11 @@ describe('Conference Ended', () => {
       ended_at: '2026-12-01T11:00:00.000Z',
       end_reason: 'stopped' as const,
     };
-    const event = conferenceEndedEvent('prod', ended, { duration: 3600, finish_reason: 'Normal termination' });
+    const event = conferenceEndedEvent('prod', {
+      ...ended,
+      duration: 3600,
+      finish_reason: 'Normal termination',
+    } as never);
     expect(event).toEqual({
       detailType: 'Conference Ended',
       detail: {
@@ -269,12 +273,10 @@ describe('Conference Ended', () => {
         started_at: '2026-12-01T10:00:00.000Z',
         ended_at: '2026-12-01T11:00:00.000Z',
         end_reason: 'stopped',
-        duration: 3600,
-        finish_reason: 'Normal termination',
       },
     });
+    // Published before GetCallHistory is asked: duration and finish_reason are the record's, never the event's.
     expect(JSON.stringify(event)).not.toContain('media.example');
-    expect(conferenceEndedEvent('prod', ended).detail).not.toHaveProperty('duration');
   });
 });
 
