@@ -26,6 +26,7 @@ import {
   STATUS_INDEX,
   STATUS_INDEX_SORT_KEY,
 } from './registry-record.js';
+import { validateConferenceName } from './validation.js';
 import { isPlainObject } from './values.js';
 
 export interface RegistryStoreOptions {
@@ -97,6 +98,16 @@ const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 /** Longer than any key the registry holds (a conference name is at most 49 code points). */
 const MAX_TOKEN_CHARS = 1024;
 
+/** A name by the rules of conference_name: a token's key goes to DynamoDB, which would refuse others with a 500. */
+function isConferenceName(name: string): boolean {
+  try {
+    validateConferenceName(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function badToken(): ValidationError {
   return new ValidationError([
     { field: 'next_token', rule: 'next_token', message: 'next_token is not one this listing gave.' },
@@ -121,7 +132,7 @@ export function decodeNextToken(token: string, status: ConferenceStatus): ListKe
     !isPlainObject(parsed) ||
     Object.keys(parsed).length !== 3 ||
     typeof parsed.conference_name !== 'string' ||
-    parsed.conference_name === '' ||
+    !isConferenceName(parsed.conference_name) ||
     parsed.status !== status ||
     typeof parsed.started_at !== 'string' ||
     !ISO_UTC.test(parsed.started_at)

@@ -59,6 +59,10 @@ describe('next_token', () => {
       ).toString('base64url'),
     ],
     ['too long', 'A'.repeat(2000)],
+    // A name voxconf never stores (DynamoDB might refuse it: a 500 from the registry): a 400.
+    ['a name over 49 characters', encodeNextToken({ ...key, conference_name: 'x'.repeat(60) })],
+    ['a name with a control character', encodeNextToken({ ...key, conference_name: 'a\u0000b' })],
+    ['a name with surrounding white space', encodeNextToken({ ...key, conference_name: ' room ' })],
   ])('refuses %s, naming next_token', (_what, token) => {
     const error = thrown(() => decodeNextToken(token, 'active')) as ValidationError;
     expect(error).toBeInstanceOf(ValidationError);
