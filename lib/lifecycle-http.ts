@@ -19,19 +19,12 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import {
-  catalogEntry,
-  type FieldProblem,
-  PayloadError,
-  SessionNotConfirmedError,
-  toVoxconfError,
-  ValidationError,
-  VoxconfError,
-} from './errors.js';
+import { type FieldProblem, PayloadError, SessionNotConfirmedError, ValidationError, VoxconfError } from './errors.js';
 import facts from './facts.json' with { type: 'json' };
 import { httpErrorResponse, readJsonBody } from './http-api.js';
 import { callerOf } from './http-caller.js';
 import type { LifecycleService } from './lifecycle-service.js';
+import { logServiceFailure } from './service-failure-log.js';
 import { validateConferenceName } from './validation.js';
 import { printable } from './values.js';
 
@@ -190,16 +183,7 @@ export async function handleLifecycleRequest(
   try {
     return await answer(event, deps);
   } catch (thrown) {
-    const error = toVoxconfError(thrown);
-    const { status, logLevel } = catalogEntry(error.code);
-    if (thrown instanceof VoxconfError && status >= 500 && error.code !== 'configuration_error') {
-      deps.logger?.[logLevel === 'error' ? 'error' : 'warn']('lifecycle request failed', {
-        route: lifecycleRouteOf(event),
-        error_code: error.code,
-        error_message: error.message,
-        cause: error.cause instanceof Error ? { name: error.cause.name, message: error.cause.message } : undefined,
-      });
-    }
+    logServiceFailure(deps.logger, 'lifecycle request failed', lifecycleRouteOf(event), thrown);
     if (thrown instanceof SessionNotConfirmedError) return notConfirmed(thrown);
     throw thrown;
   }

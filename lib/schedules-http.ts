@@ -11,13 +11,14 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { catalogEntry, toVoxconfError, ValidationError, VoxconfError } from './errors.js';
+import { ValidationError, VoxconfError } from './errors.js';
 import facts from './facts.json' with { type: 'json' };
 import { readJsonBody } from './http-api.js';
 import { callerOf } from './http-caller.js';
 import { validateIdempotencyKey } from './schedule-idempotency.js';
 import { SCHEDULE_NAME } from './schedule-request.js';
 import type { ScheduleService } from './schedule-service.js';
+import { logServiceFailure } from './service-failure-log.js';
 
 export interface SchedulesHttpDeps {
   readonly service: Pick<ScheduleService, 'create' | 'get' | 'replace' | 'remove' | 'list'>;
@@ -104,16 +105,7 @@ export async function handleSchedulesRequest(
   try {
     return await answer(event, deps);
   } catch (thrown) {
-    const error = toVoxconfError(thrown);
-    const { status, logLevel } = catalogEntry(error.code);
-    if (thrown instanceof VoxconfError && status >= 500 && error.code !== 'configuration_error') {
-      deps.logger?.[logLevel === 'error' ? 'error' : 'warn']('schedules request failed', {
-        route: routeOf(event),
-        error_code: error.code,
-        error_message: error.message,
-        cause: error.cause instanceof Error ? { name: error.cause.name, message: error.cause.message } : undefined,
-      });
-    }
+    logServiceFailure(deps.logger, 'schedules request failed', routeOf(event), thrown);
     throw thrown;
   }
 }
