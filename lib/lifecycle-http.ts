@@ -19,14 +19,14 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { type FieldProblem, PayloadError, SessionNotConfirmedError, ValidationError, VoxconfError } from './errors.js';
+import { PayloadError, SessionNotConfirmedError, ValidationError, VoxconfError } from './errors.js';
 import facts from './facts.json' with { type: 'json' };
 import { httpErrorResponse, readJsonBody } from './http-api.js';
 import { callerOf } from './http-caller.js';
 import type { LifecycleService } from './lifecycle-service.js';
+import { pagingOf } from './list-query.js';
 import { logServiceFailure } from './service-failure-log.js';
 import { validateConferenceName } from './validation.js';
-import { printable } from './values.js';
 
 export interface LifecycleHttpDeps {
   readonly service: Pick<LifecycleService, 'get' | 'list' | 'end' | 'command'>;
@@ -36,7 +36,8 @@ export interface LifecycleHttpDeps {
 
 const NO_STORE = { 'cache-control': 'no-store' } as const;
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', ...NO_STORE } as const;
-const QUERY_FIELDS = new Set(['status', 'limit', 'next_token']);
+/** The listing's own filter, besides paging (lib/list-query.ts). */
+const FILTERS = new Set(['status']);
 const STATUSES = ['active', 'ended'] as const;
 const COMMANDS_SUFFIX = '/commands';
 
@@ -119,31 +120,14 @@ export interface ListQuery {
 /** `status` (active by default), `limit` (1..listMaxLimit) and `next_token`; any other field is refused by name. */
 export function lifecycleListQuery(event: Pick<APIGatewayProxyEventV2, 'queryStringParameters'>): ListQuery {
   const query = event.queryStringParameters ?? {};
-  const problems: FieldProblem[] = Object.keys(query)
-    .filter((key) => !QUERY_FIELDS.has(key))
-    .map((key) => ({
-      field: printable(key),
-      rule: 'unknown_field',
-      message: `${printable(key)} is not a query parameter of this listing.`,
-    }));
-  const { status = 'active', limit, next_token: nextToken } = query;
+  const { listDefaultLimit: defaultLimit, listMaxLimit: maxLimit } = facts.registry;
+  const { paging, problems } = pagingOf(query, { allowed: FILTERS, defaultLimit, maxLimit });
+  const { status = 'active' } = query;
   if (!(STATUSES as readonly string[]).includes(status)) {
     problems.push({ field: 'status', rule: 'enum', message: 'status must be "active" or "ended".' });
   }
-  const { listDefaultLimit, listMaxLimit } = facts.registry;
-  if (limit !== undefined && !(/^\d{1,3}$/.test(limit) && Number(limit) >= 1 && Number(limit) <= listMaxLimit)) {
-    problems.push({
-      field: 'limit',
-      rule: 'range',
-      message: `limit must be a whole number from 1 to ${listMaxLimit}.`,
-    });
-  }
   if (problems.length > 0) throw new ValidationError(problems);
-  return {
-    status: status as ListQuery['status'],
-    limit: limit === undefined ? listDefaultLimit : Number(limit),
-    ...(nextToken !== undefined && nextToken !== '' ? { nextToken } : {}),
-  };
+  return { status: status as ListQuery['status'], ...paging };
 }
 
 /** A command body's size before it is read: the commands' own cap, lower than POST /conferences's. */

@@ -15,6 +15,7 @@ import { ValidationError, VoxconfError } from './errors.js';
 import facts from './facts.json' with { type: 'json' };
 import { readJsonBody } from './http-api.js';
 import { callerOf } from './http-caller.js';
+import { pagingOf } from './list-query.js';
 import { validateIdempotencyKey } from './schedule-idempotency.js';
 import { SCHEDULE_NAME } from './schedule-request.js';
 import type { ScheduleService } from './schedule-service.js';
@@ -27,7 +28,8 @@ export interface SchedulesHttpDeps {
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } as const;
-const QUERY_FIELDS = new Set(['prefix', 'limit', 'next_token']);
+/** The listing's own filter, besides paging (lib/list-query.ts). */
+const FILTERS = new Set(['prefix']);
 
 /** `GET /schedules/{name}`: the event's route key, or the same worked out from its method and path. */
 export function routeOf(event: Pick<APIGatewayProxyEventV2, 'routeKey' | 'rawPath' | 'requestContext'>): string {
@@ -52,14 +54,9 @@ function nameOf(event: APIGatewayProxyEventV2): string {
 
 function listQuery(event: APIGatewayProxyEventV2): { prefix?: string; limit: number; nextToken?: string } {
   const query = event.queryStringParameters ?? {};
-  const problems = Object.keys(query)
-    .filter((key) => !QUERY_FIELDS.has(key))
-    .map((key) => ({
-      field: key.slice(0, 64),
-      rule: 'unknown_field',
-      message: `${key.slice(0, 64)} is not a query parameter of this listing.`,
-    }));
-  const { prefix, limit, next_token: nextToken } = query;
+  const { listDefaultLimit: defaultLimit, listMaxLimit: maxLimit } = facts.schedulesApi;
+  const { paging, problems } = pagingOf(query, { allowed: FILTERS, defaultLimit, maxLimit });
+  const { prefix } = query;
   if (prefix !== undefined && !SCHEDULE_NAME.test(prefix)) {
     problems.push({
       field: 'prefix',
@@ -67,20 +64,8 @@ function listQuery(event: APIGatewayProxyEventV2): { prefix?: string; limit: num
       message: 'prefix must be 1 to 64 of letters, digits, "_", "." and "-".',
     });
   }
-  const { listDefaultLimit, listMaxLimit } = facts.schedulesApi;
-  if (limit !== undefined && !(/^\d{1,3}$/.test(limit) && Number(limit) >= 1 && Number(limit) <= listMaxLimit)) {
-    problems.push({
-      field: 'limit',
-      rule: 'range',
-      message: `limit must be a whole number from 1 to ${listMaxLimit}.`,
-    });
-  }
   if (problems.length > 0) throw new ValidationError(problems);
-  return {
-    ...(prefix !== undefined ? { prefix } : {}),
-    limit: limit === undefined ? listDefaultLimit : Number(limit),
-    ...(nextToken !== undefined && nextToken !== '' ? { nextToken } : {}),
-  };
+  return { ...(prefix !== undefined ? { prefix } : {}), ...paging };
 }
 
 const json = (
