@@ -78,7 +78,17 @@ export interface Manifest {
   params: Record<string, string>;
   durationMs: number;
   template: string;
-  artifacts: { function: FunctionName; zip: string; zipBytes: number; files: { name: string; bytes: number }[] }[];
+  artifacts: {
+    function: FunctionName;
+    zip: string;
+    zipBytes: number;
+    files: { name: string; bytes: number }[];
+    /** The main file; what a cold start imports (main + static chunks); the chunks loaded on first use. */
+    mainBytes: number;
+    startBytes: number;
+    lazyBytes: number;
+    load: { start: string[]; lazy: string[]; unreachable: string[] };
+  }[];
 }
 export interface Packaged {
   dir: string;
