@@ -391,12 +391,19 @@ describe('report: outcome events, the schedules API', () => {
       [
         {
           function: 'schedules',
-          rawBytes: 296 * 1024,
+          startBytes: 283 * 1024,
+          startFiles: 5,
+          mainBytes: 84 * 1024,
+          lazyBytes: 15 * 1024,
+          lazyFiles: [
+            { name: 'functions/schedules.event-streams-6SVHEPED.mjs', bytes: 14.2 * 1024 },
+            { name: 'functions/schedules.node_http-PQOED3QF.mjs', bytes: 0.4 * 1024 },
+          ],
           gzipBytes: 100 * 1024,
           zipBytes: 112 * 1024,
-          zipEntries: ['functions/schedules.mjs'],
+          zipEntries: ['functions/schedules.mjs', 'functions/schedules.event-streams-6SVHEPED.mjs'],
           metafileIdentical: true,
-          packages: [{ name: '@aws-sdk/client-scheduler', bytes: 50_000 }],
+          packages: [{ name: '@aws-sdk/client-scheduler', bytes: 50_000, lazyBytes: 0 }],
           unusedBytes: 0,
         },
       ],
@@ -407,7 +414,11 @@ describe('report: outcome events, the schedules API', () => {
     expect(cold.target).toBeUndefined();
     expect(cold.baseline).toBeUndefined();
     expect(cold.note).toContain('import 55 ms + first invocation 31 ms');
-    expect(rows['size.schedules']).toMatchObject({ target: '<= 450 KiB', met: true });
+    expect(rows['size.schedules']).toMatchObject({ target: '<= 450 KiB', met: true, voxconf: { median: 283 } });
+    expect(rows['size.schedules']!.metric).toContain('main + 4 static chunks');
+    expect(rows['size.schedules']!.note).toBe(
+      'main file 84 KiB; loaded on first use: 15 KiB in 2 chunks (event-streams 14.2, node_http 0.4)',
+    );
     expect(rows['size.schedules.unused']).toMatchObject({ met: true, voxconf: { median: 0 } });
   });
 

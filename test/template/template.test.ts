@@ -767,13 +767,20 @@ describe('bundles', () => {
     const files = new Map(zipEntries(zip).map((entry) => [entry.name, zipEntryText(zip, entry.name)]));
     const load = bundleLoadOrder(files, `functions/${name}.mjs`);
     const text = (names: readonly string[]) => names.map((file) => files.get(file)!).join('\n');
-    return { zip, files, load, startText: text(load.start), lazyText: text(load.lazy), allText: text([...files.keys()]) };
+    return {
+      zip,
+      files,
+      load,
+      startText: text(load.start),
+      lazyText: text(load.lazy),
+      allText: text([...files.keys()]),
+    };
   }
 
   test.each(FUNCTIONS)(
     '%s.zip is below 450 KiB and holds only its own bundle: its main .mjs and chunks named after it, each one imported (no source map)',
     (name) => {
-      const { zip, files, load } = bundleOf(name);
+      const { files, load } = bundleOf(name);
       const artifact = packaged.manifest.artifacts.find((a) => a.function === name)!;
       expect(artifact.zipBytes).toBeLessThan(MAX_ZIP_BYTES);
       const names = [...files.keys()];
@@ -798,9 +805,7 @@ describe('bundles', () => {
       // Every file: a chunk's CommonJS code calls require() too.
       expect([
         file,
-        code.startsWith(
-          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-        ),
+        code.startsWith("import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);"),
       ]).toEqual([file, true]);
       // Every import left in a file is a Node built-in or a chunk of this function: the AWS SDK, middy, jose...
       // are inside. (The SDK's error messages quote `[require("@aws-sdk/signature-v4-crt");]`: the lookbehind
@@ -851,7 +856,9 @@ describe('bundles', () => {
       expect(files.get(`functions/${name}.mjs`)).not.toContain(DYNAMODB);
       expect(startText).not.toContain(DYNAMODB);
       const withClient = load.lazy.filter((file) => files.get(file)!.includes(DYNAMODB));
-      expect(withClient).toEqual([expect.stringMatching(new RegExp(`^functions/${name}\\.registry-writer-[A-Z0-9]{8}\\.mjs$`))]);
+      expect(withClient).toEqual([
+        expect.stringMatching(new RegExp(`^functions/${name}\\.registry-writer-[A-Z0-9]{8}\\.mjs$`)),
+      ]);
       if (name === 'http') {
         // The http function publishes outcome events only with PUBLISH_HTTP_EVENTS: the client loads then.
         expect(startText).not.toContain(EVENTBRIDGE);
@@ -875,7 +882,8 @@ describe('bundles', () => {
   test('the manifest counts the bytes a cold start imports apart from the lazy chunks', () => {
     for (const artifact of packaged.manifest.artifacts) {
       const { files, load } = bundleOf(artifact.function);
-      const bytes = (names: readonly string[]) => names.reduce((sum, file) => sum + Buffer.byteLength(files.get(file)!), 0);
+      const bytes = (names: readonly string[]) =>
+        names.reduce((sum, file) => sum + Buffer.byteLength(files.get(file)!), 0);
       expect(artifact.mainBytes).toBe(Buffer.byteLength(files.get(`functions/${artifact.function}.mjs`)!));
       expect(artifact.startBytes).toBe(bytes(load.start));
       expect(artifact.lazyBytes).toBe(bytes(load.lazy));
