@@ -66,7 +66,15 @@ export interface FunctionBundle {
   readonly file: string;
   /** Bytes of the main file alone. */
   readonly bytes: number;
-  /** The files an import of the bundle reads and compiles: the main file and its static chunks (bundleLoadOrder). */
+  /**
+   * The files evaluated before the main file's own code: it and its static chunks (bundleLoadOrder). For a start
+   * function, the entry and connect-early's code: what is read and compiled before the connection to Voximplant starts.
+   */
+  readonly first: readonly BundleFile[];
+  /**
+   * The files an import of the bundle reads and compiles: `first`, and the handler chunk a thin entry awaits with its
+   * static chunks (bundleLoadOrder).
+   */
   readonly start: readonly BundleFile[];
   /** The chunks read only when code imports them (the registry writer, the event bus, the SDK's lazy parts). */
   readonly lazy: readonly BundleFile[];
@@ -171,6 +179,7 @@ function extract(zip: string, name: FunctionName, outDir: string): FunctionBundl
     dir,
     file: path.join(dir, main),
     bytes: contents.get(main)!.length,
+    first: files(load.first),
     start: files(load.start),
     lazy: files(load.lazy),
     zip,

@@ -1,7 +1,8 @@
 /**
  * Bundle size per function. A bundle is its main .mjs and chunks (serverless.yml `splitting`): what an import reads
- * and compiles (the main file and its static chunks, the row's figure), and apart from it the chunks loaded when code
- * first imports them (the registry writer, the event bus); raw, gzipped, and the zip. Then what is inside: the same
+ * and compiles (the row's figure: the main file and its static chunks, and a start function's handler chunk, which
+ * its entry awaits after connect-early's code: that part is given apart), and apart from it the chunks loaded when
+ * code first imports them (the registry writer, the event bus); raw, gzipped, and the zip. Then what is inside: the same
  * esbuild build (options from serverless.yml) with a metafile, checked byte-for-byte against the packaged files,
  * attributes the output bytes to packages, and flags packages a function does not use in Lambda.
  */
@@ -71,6 +72,9 @@ export interface FunctionSize {
   /** What an import of the bundle reads and compiles: the main file and its static chunks. */
   readonly startBytes: number;
   readonly startFiles: number;
+  /** Of those, what is evaluated before the main file's code (a start function: before the connection starts). */
+  readonly firstBytes: number;
+  readonly firstFiles: number;
   /** The main file alone. */
   readonly mainBytes: number;
   /** The chunks loaded when code first imports them (dynamic import()). */
@@ -144,6 +148,8 @@ export async function measureSizes(bundles: Bundles): Promise<FunctionSize[]> {
       function: name,
       startBytes: bytesOf(bundle.start),
       startFiles: bundle.start.length,
+      firstBytes: bytesOf(bundle.first),
+      firstFiles: bundle.first.length,
       mainBytes: bundle.bytes,
       lazyBytes: bytesOf(bundle.lazy),
       lazyFiles: bundle.lazy,

@@ -265,26 +265,34 @@ export function extractZip(zip, dir) {
 const STATIC_CHUNK_IMPORT = /(?:\bfrom\s*|\bimport\s*)["'](\.\/[^"'\s]+)["']/g;
 /** `import("./x.mjs")`: loaded when that code runs. */
 const DYNAMIC_CHUNK_IMPORT = /\bimport\s*\(\s*["'](\.\/[^"'\s]+)["']\s*\)/g;
+/**
+ * A start function's entry (functions/http.ts: `export const { handler } = await import('./http-handler.js')`),
+ * minified: `var{handler:a}=await import("./http.http-handler-<hash>.mjs")`. That chunk loads at import too, after
+ * the entry's static chunks (./connect-early.js) are evaluated.
+ */
+const HANDLER_IMPORT = /\{\s*handler\s*:\s*[\w$]+\s*\}\s*=\s*await\s+import\s*\(\s*["'](\.\/[^"'\s]+)["']\s*\)/;
 
 /**
- * How a function's files load (serverless.yml `splitting`: a bundle is its main file and its chunks). `start`: the
- * main file and every chunk it imports statically, transitively: what a cold start reads and compiles at import.
- * `lazy`: the chunks reached only through a dynamic import() (the registry writer, the event bus, the AWS SDK's
+ * How a function's files load (serverless.yml `splitting`: a bundle is its main file and its chunks).
+ * `first`: the main file and every chunk it imports statically, transitively: evaluated before the main file's own
+ * code (for a start function, the entry: connect-early's code, which opens the connection to Voximplant).
+ * `start`: what an import of the bundle reads and compiles, which a cold start waits for: `first`, and, when the
+ * main file is a thin entry that awaits its handler's import(), that chunk and its static chunks.
+ * `lazy`: the chunks reached only through other dynamic import()s (the registry writer, the event bus, the AWS SDK's
  * lazy parts), read when that code first runs. `unreachable`: files of the zip that nothing imports.
  * @param {ReadonlyMap<string, string | Buffer>} files zip entry name -> contents
  * @param {string} main the main file's entry name (`functions/<name>.mjs`)
- * @returns {{ start: string[]; lazy: string[]; unreachable: string[] }} entry names, each list sorted
+ * @returns {{ first: string[]; start: string[]; lazy: string[]; unreachable: string[] }} entry names, each sorted
  */
 export function bundleLoadOrder(files, main) {
   if (!files.has(main)) throw new Error(`no ${main} among ${[...files.keys()].join(', ')}`);
-  const importsOf = (name, pattern) => {
-    const code = String(files.get(name));
-    return [...code.matchAll(pattern)].map((match) => {
-      const target = path.posix.join(path.posix.dirname(name), match[1]);
-      if (!files.has(target)) throw new Error(`${name} imports ${match[1]}, which is not in the bundle`);
-      return target;
-    });
+  const target = (name, specifier) => {
+    const file = path.posix.join(path.posix.dirname(name), specifier);
+    if (!files.has(file)) throw new Error(`${name} imports ${specifier}, which is not in the bundle`);
+    return file;
   };
+  const importsOf = (name, pattern) =>
+    [...String(files.get(name)).matchAll(pattern)].map((match) => target(name, match[1]));
   const closure = (roots, seen) => {
     const pending = [...roots];
     while (pending.length > 0) {
@@ -295,7 +303,9 @@ export function bundleLoadOrder(files, main) {
     }
     return seen;
   };
-  const start = closure([main], new Set());
+  const first = closure([main], new Set());
+  const handler = String(files.get(main)).match(HANDLER_IMPORT);
+  const start = handler ? closure([target(main, handler[1])], new Set(first)) : new Set(first);
   const reached = new Set(start);
   let frontier = [...start];
   while (frontier.length > 0) {
@@ -306,6 +316,7 @@ export function bundleLoadOrder(files, main) {
   }
   const sorted = (names) => [...names].sort();
   return {
+    first: sorted(first),
     start: sorted(start),
     lazy: sorted([...reached].filter((name) => !start.has(name))),
     unreachable: sorted([...files.keys()].filter((name) => !reached.has(name))),
@@ -367,8 +378,10 @@ export async function packageStack(options) {
       zip: path.relative(ROOT, zip),
       zipBytes: statSync(zip).size,
       files,
-      /** Bytes of the main file, of what a cold start imports (main + static chunks), of the lazy chunks. */
+      /** Bytes of the main file, of what is evaluated before its code (main + static chunks), of what a cold start
+       * imports (that and the handler's chunks), of the lazy chunks. */
       mainBytes: contents.get(`functions/${name}.mjs`).length,
+      firstBytes: bytesOf(load.first),
       startBytes: bytesOf(load.start),
       lazyBytes: bytesOf(load.lazy),
       load,
@@ -403,7 +416,8 @@ async function main() {
     tooBig ||= over;
     console.log(
       `  ${artifact.function.padEnd(9)} ${artifact.zip.padEnd(24)} zip ${kib(artifact.zipBytes).padStart(10)}` +
-        `   unpacked ${kib(unpacked).padStart(10)}: main ${kib(artifact.mainBytes)}, loaded at import` +
+        `   unpacked ${kib(unpacked).padStart(10)}: main ${kib(artifact.mainBytes)}, first ${kib(artifact.firstBytes)}` +
+        ` (${artifact.load.first.length} files), loaded at import` +
         ` ${kib(artifact.startBytes)} (${artifact.load.start.length} files), lazy ${kib(artifact.lazyBytes)}` +
         ` (${artifact.load.lazy.length} files)` +
         (over ? `   OVER ${kib(MAX_ZIP_BYTES)}` : ''),

@@ -83,11 +83,15 @@ export interface Manifest {
     zip: string;
     zipBytes: number;
     files: { name: string; bytes: number }[];
-    /** The main file; what a cold start imports (main + static chunks); the chunks loaded on first use. */
+    /**
+     * The main file; what is evaluated before its code (main + static chunks); what a cold start imports (that and a
+     * thin entry's handler chunk); the chunks loaded on first use (scripts/package.mjs bundleLoadOrder).
+     */
     mainBytes: number;
+    firstBytes: number;
     startBytes: number;
     lazyBytes: number;
-    load: { start: string[]; lazy: string[]; unreachable: string[] };
+    load: { first: string[]; start: string[]; lazy: string[]; unreachable: string[] };
   }[];
 }
 export interface Packaged {

@@ -771,6 +771,7 @@ describe('bundles', () => {
       zip,
       files,
       load,
+      firstText: text(load.first),
       startText: text(load.start),
       lazyText: text(load.lazy),
       allText: text([...files.keys()]),
@@ -844,6 +845,31 @@ describe('bundles', () => {
     }
   });
 
+  test.each(STARTERS)(
+    '%s bundle: the entry evaluates connect-early first, then imports the handler chunk; no AWS SDK before it',
+    (name) => {
+      const { load, firstText } = bundleOf(name);
+      const handlerChunk = new RegExp(`^functions/${name}\\.${name}-handler-[A-Z0-9]{8}\\.mjs$`);
+      expect(load.first.filter((file) => handlerChunk.test(file))).toEqual([]);
+      expect(load.start.filter((file) => handlerChunk.test(file))).toHaveLength(1);
+      // lib/early-connection.ts (net.connect, the adopted sockets) is evaluated before the entry's own code.
+      expect(firstText).toContain('node:net');
+      for (const client of ['GetSecretValue', 'SendMessage', 'AWSEvents', 'DynamoDB_20120810', 'middy', 'smithy']) {
+        expect([client, firstText.includes(client)]).toEqual([client, false]);
+      }
+      // What is read and compiled before the connection starts: connect-early's code, not the SDK (~18 KiB today).
+      expect(Buffer.byteLength(firstText)).toBeLessThan(32 * 1024);
+    },
+  );
+
+  test.each(['schedules', 'lifecycle'] as const)(
+    '%s bundle: no early connection, no thin entry: what its main file imports statically is what loads',
+    (name) => {
+      const { load } = bundleOf(name);
+      expect(load.first).toEqual(load.start);
+    },
+  );
+
   // The DynamoDB client's JSON protocol target prefix, in its command serializers: the client itself.
   const DYNAMODB = 'DynamoDB_20120810';
   // EventBridge's (PutEvents): the outcome events' client.
@@ -886,6 +912,7 @@ describe('bundles', () => {
         names.reduce((sum, file) => sum + Buffer.byteLength(files.get(file)!), 0);
       expect(artifact.mainBytes).toBe(Buffer.byteLength(files.get(`functions/${artifact.function}.mjs`)!));
       expect(artifact.startBytes).toBe(bytes(load.start));
+      expect(artifact.firstBytes).toBe(bytes(load.first));
       expect(artifact.lazyBytes).toBe(bytes(load.lazy));
       expect(artifact.startBytes + artifact.lazyBytes).toBe(artifact.files.reduce((sum, file) => sum + file.bytes, 0));
     }
