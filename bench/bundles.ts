@@ -5,19 +5,20 @@
  * `.serverless/<function>.zip` are used when they are newer than every source file; otherwise the functions are
  * packaged once into `.cache/bench/package` (reused while a hash of the sources is unchanged). The functions are the
  * four the bench always measures, plus those of OPTIONAL_FUNCTIONS that serverless.yml declares (FUNCTIONS).
- * The .mjs of each function is then extracted to the run's temp dir and imported from there.
+ * Each zip is then extracted whole to the run's temp dir (`bundles/<function>/functions/<function>.mjs` and its chunks
+ * beside it, as Lambda unpacks it) and imported from there.
  *
  * The same esbuild options, read from serverless.yml, also build the official SDK peer bundle and the
  * metafile used to attribute bundle bytes to packages (checked byte-for-byte against the packaged .mjs).
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { readZipEntries, readZipEntry } from '../scripts/package.mjs';
+import { bundleLoadOrder, extractZip, readZipEntries, readZipEntry } from '../scripts/package.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const requireCjs = createRequire(import.meta.url);
@@ -51,15 +52,51 @@ export const FUNCTIONS: readonly FunctionName[] = measuredFunctions(declaredFunc
 /** The functions that start conferences (Secrets Manager, the token, Voximplant); `schedules` only books them. */
 export const CONFERENCE_FUNCTIONS = ['http', 'queue', 'schedule'] as const satisfies readonly FunctionName[];
 
+export interface BundleFile {
+  /** The zip entry's name (`functions/http.chunk-<hash>.mjs`). */
+  readonly name: string;
+  readonly bytes: number;
+}
+
 export interface FunctionBundle {
   readonly name: FunctionName;
-  /** Absolute path of the extracted .mjs. */
+  /** The folder the zip was extracted to (its entries' paths below it). */
+  readonly dir: string;
+  /** Absolute path of the extracted main .mjs (its chunks beside it). */
   readonly file: string;
+  /** Bytes of the main file alone. */
   readonly bytes: number;
+  /**
+   * The files evaluated before the main file's own code: it and its static chunks (bundleLoadOrder). For a start
+   * function, the entry and connect-early's code: what is read and compiled before the connection to Voximplant starts.
+   */
+  readonly first: readonly BundleFile[];
+  /**
+   * The files an import of the bundle reads and compiles: `first`, and the handler chunk a thin entry awaits with its
+   * static chunks (bundleLoadOrder).
+   */
+  readonly start: readonly BundleFile[];
+  /** The chunks read only when code imports them (the registry writer, the event bus, the SDK's lazy parts). */
+  readonly lazy: readonly BundleFile[];
   readonly zip: string;
   readonly zipBytes: number;
   /** Entries of the zip (name, uncompressed size). */
   readonly zipEntries: readonly { name: string; bytes: number }[];
+}
+
+/** Bytes of some files. */
+export const bytesOf = (files: readonly BundleFile[]): number => files.reduce((sum, file) => sum + file.bytes, 0);
+
+/**
+ * Another copy of an extracted bundle, main file and chunks, in a folder of its own: imported, it is another module
+ * instance all through (a copy of the main file alone would share its chunks', and their state, with the original).
+ */
+export function copyBundle(bundle: FunctionBundle, label: string): string {
+  const from = path.dirname(path.dirname(bundle.file)); // <bundles>/<function>, holding functions/
+  const to = path.join(path.dirname(from), label);
+  rmSync(to, { recursive: true, force: true });
+  cpSync(from, to, { recursive: true });
+  return path.join(to, path.relative(from, bundle.file));
 }
 
 export interface Bundles {
@@ -127,17 +164,24 @@ function runPackage(outDir: string, timeoutMs: number): Promise<void> {
 
 function extract(zip: string, name: FunctionName, outDir: string): FunctionBundle {
   const entries = readZipEntries(zip);
-  if (!entries.some((e) => e.name === `functions/${name}.mjs`)) {
-    throw new Error(`${zip} has no functions/${name}.mjs (entries: ${entries.map((e) => e.name).join(', ')})`);
+  const main = `functions/${name}.mjs`;
+  if (!entries.some((e) => e.name === main)) {
+    throw new Error(`${zip} has no ${main} (entries: ${entries.map((e) => e.name).join(', ')})`);
   }
-  const data = readZipEntry(zip, `functions/${name}.mjs`);
-  mkdirSync(outDir, { recursive: true });
-  const file = path.join(outDir, `${name}.mjs`);
-  writeFileSync(file, data);
+  const dir = path.join(outDir, name);
+  rmSync(dir, { recursive: true, force: true });
+  extractZip(zip, dir);
+  const contents = new Map(entries.map((e) => [e.name, readZipEntry(zip, e)]));
+  const load = bundleLoadOrder(contents, main);
+  const files = (names: readonly string[]) => names.map((n) => ({ name: n, bytes: contents.get(n)!.length }));
   return {
     name,
-    file,
-    bytes: data.length,
+    dir,
+    file: path.join(dir, main),
+    bytes: contents.get(main)!.length,
+    first: files(load.first),
+    start: files(load.start),
+    lazy: files(load.lazy),
     zip,
     zipBytes: statSync(zip).size,
     zipEntries: entries.map((e) => ({ name: e.name, bytes: e.size })),

@@ -90,11 +90,11 @@ async function packagesOfFunctions(): Promise<Map<string, ImportedNames>> {
       logLevel: 'silent',
       absWorkingDir: ROOT,
     });
-    // Packages with bytes in the bundle: a source esbuild read but tree-shook away (lib/event-bus.ts in the
-    // schedules API) does not put its imports in this function.
-    const output = Object.values(built.metafile.outputs).find((o) => o.entryPoint !== undefined);
+    // Packages with bytes in the bundle (any of its files: the main one or a chunk): a source esbuild read but
+    // tree-shook away (lib/event-bus.ts in the schedules API) does not put its imports in this function.
     const bundled = new Set(
-      Object.entries(output?.inputs ?? {})
+      Object.values(built.metafile.outputs)
+        .flatMap((output) => Object.entries(output.inputs))
         .filter(([input, info]) => info.bytesInOutput > 0 && input.includes('node_modules/'))
         .map(([input]) => packageName(input.slice(input.lastIndexOf('node_modules/') + 'node_modules/'.length))),
     );
@@ -133,7 +133,8 @@ export function entryFor(bySpecifier: ReadonlyMap<string, ReadonlySet<string>>):
 
 async function buildAlone(contents: string, outfile: string): Promise<number> {
   const esbuild = await import('esbuild');
-  const { outExtension: _unused, ...options } = esbuildOptionsFromServerless();
+  // One file (no splitting, which needs an outdir): a package bundled alone is imported whole, as the cost is meant.
+  const { outExtension: _unused, splitting: _oneFile, ...options } = esbuildOptionsFromServerless();
   await esbuild.build({
     ...options,
     stdin: { contents, resolveDir: ROOT, sourcefile: 'import-cost-entry.mjs', loader: 'js' },

@@ -610,6 +610,18 @@ function countRow(
   };
 }
 
+/** `registry-writer 44.3, event-bus 21.1, ...` (KiB), the chunk's module name without function prefix and hash. */
+function lazyChunkList(size: FunctionSize): string {
+  return [...size.lazyFiles]
+    .sort((a, b) => b.bytes - a.bytes)
+    .map((file) => {
+      const base = file.name.slice(file.name.lastIndexOf('/') + 1);
+      const module = base.replace(new RegExp(`^${size.function}\\.`), '').replace(/-[A-Z0-9]{8}\.mjs$/, '');
+      return `${module} ${round(file.bytes / KiB, 1)}`;
+    })
+    .join(', ');
+}
+
 export function buildRows(run: NodeRun, sizes: FunctionSize[] | undefined): Row[] {
   const n = `node ${run.node.version}`;
   const rows: Row[] = [];
@@ -714,18 +726,28 @@ export function buildRows(run: NodeRun, sizes: FunctionSize[] | undefined): Row[
       id: `size.${size.function}`,
       node: n,
       section: 'size',
-      metric: `bundle ${size.function}.mjs minified (gzip ${round(size.gzipBytes / KiB, 1)} KiB, zip ${round(size.zipBytes / KiB, 1)} KiB)`,
+      metric: `bundle ${size.function} minified, loaded at import: main + ${size.startFiles - 1} chunks (gzip ${round(size.gzipBytes / KiB, 1)} KiB, zip ${round(size.zipBytes / KiB, 1)} KiB)`,
       unit: 'KiB',
-      voxconf: single(size.rawBytes / KiB),
+      voxconf: single(size.startBytes / KiB),
       target: `<= ${TARGETS.bundleKiB} KiB`,
-      met: size.rawBytes <= TARGETS.bundleKiB * KiB,
+      met: size.startBytes <= TARGETS.bundleKiB * KiB,
+      note:
+        `main file ${round(size.mainBytes / KiB, 1)} KiB` +
+        // A start function's entry: what is evaluated before connect-early opens the connection to Voximplant.
+        (size.firstBytes < size.startBytes
+          ? `, ${round(size.firstBytes / KiB, 1)} KiB in ${size.firstFiles} files before the connection starts`
+          : '') +
+        '; loaded on first use: ' +
+        (size.lazyFiles.length
+          ? `${round(size.lazyBytes / KiB, 1)} KiB in ${size.lazyFiles.length} chunks (${lazyChunkList(size)})`
+          : 'nothing'),
     });
     const unused = size.packages.filter((p) => p.unusedReason);
     rows.push({
       id: `size.${size.function}.unused`,
       node: n,
       section: 'size',
-      metric: `bundle ${size.function}.mjs: bytes of packages it does not use`,
+      metric: `bundle ${size.function} (every file): bytes of packages it does not use`,
       unit: 'KiB',
       voxconf: single(size.unusedBytes / KiB),
       target: '0 (nothing unused)',

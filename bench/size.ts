@@ -1,13 +1,17 @@
 /**
- * Bundle size per function: the deployed .mjs raw and gzipped, and the zip. Then what is inside: the same
- * esbuild build (options from serverless.yml) with a metafile, checked byte-for-byte against the packaged
- * .mjs, attributes the output bytes to packages, and flags packages a function does not use in Lambda.
+ * Bundle size per function. A bundle is its main .mjs and chunks (serverless.yml `splitting`): what an import reads
+ * and compiles (the row's figure: the main file and its static chunks, and a start function's handler chunk, which
+ * its entry awaits after connect-early's code: that part is given apart), and apart from it the chunks loaded when
+ * code first imports them (the registry writer, the event bus); raw, gzipped, and the zip. Then what is inside: the same
+ * esbuild build (options from serverless.yml) with a metafile, checked byte-for-byte against the packaged files,
+ * attributes the output bytes to packages, and flags packages a function does not use in Lambda.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import {
   type Bundles,
+  bytesOf,
   CONFERENCE_FUNCTIONS,
   esbuildOptionsFromServerless,
   FUNCTIONS,
@@ -56,17 +60,31 @@ export const FUNCTION_ONLY: Record<string, readonly FunctionName[]> = {
 
 export interface PackageShare {
   readonly name: string;
+  /** In every file of the bundle. */
   readonly bytes: number;
+  /** Of those, in the chunks loaded on first use. */
+  readonly lazyBytes: number;
   readonly unusedReason?: string;
 }
 
 export interface FunctionSize {
   readonly function: FunctionName;
-  readonly rawBytes: number;
+  /** What an import of the bundle reads and compiles: the main file and its static chunks. */
+  readonly startBytes: number;
+  readonly startFiles: number;
+  /** Of those, what is evaluated before the main file's code (a start function: before the connection starts). */
+  readonly firstBytes: number;
+  readonly firstFiles: number;
+  /** The main file alone. */
+  readonly mainBytes: number;
+  /** The chunks loaded when code first imports them (dynamic import()). */
+  readonly lazyBytes: number;
+  readonly lazyFiles: readonly { name: string; bytes: number }[];
+  /** The files loaded at import, each gzipped, summed. */
   readonly gzipBytes: number;
   readonly zipBytes: number;
   readonly zipEntries: readonly string[];
-  /** The metafile build produced exactly the packaged .mjs (so the attribution below is exact). */
+  /** The metafile build produced exactly the packaged files (so the attribution below is exact). */
   readonly metafileIdentical: boolean;
   readonly packages: readonly PackageShare[];
   readonly unusedBytes: number;
@@ -85,36 +103,57 @@ export async function measureSizes(bundles: Bundles): Promise<FunctionSize[]> {
   for (const name of FUNCTIONS) {
     const bundle = bundles.functions[name];
     if (!bundle) throw new Error(`no bundle of function ${name}`);
-    const data = readFileSync(bundle.file);
+    // Packaged files by file name (the zip has them all under functions/).
+    const packaged = new Map(
+      [...bundle.start, ...bundle.lazy].map((file) => [
+        path.basename(file.name),
+        readFileSync(path.join(bundle.dir, file.name)),
+      ]),
+    );
+    const lazyNames = new Set(bundle.lazy.map((file) => path.basename(file.name)));
+    const outdir = path.join(ROOT, '.cache', 'bench', 'metafile');
     const built = await esbuild.build({
       ...options,
       entryPoints: [path.join(ROOT, 'functions', `${name}.ts`)],
-      outdir: path.join(ROOT, '.cache', 'bench', 'metafile'),
+      outdir,
       write: false,
       metafile: true,
       logLevel: 'silent',
       absWorkingDir: ROOT,
     });
-    const output = built.outputFiles.find((file) => file.path.endsWith('.mjs') || file.path.endsWith('.js'));
-    const identical = output !== undefined && Buffer.from(output.contents).equals(data);
-    const meta = Object.values(built.metafile.outputs).find((o) => o.entryPoint !== undefined);
-    const shares = new Map<string, number>();
-    for (const [input, info] of Object.entries(meta?.inputs ?? {})) {
-      const pkg = packageOf(input);
-      shares.set(pkg, (shares.get(pkg) ?? 0) + info.bytesInOutput);
+    const outputs = built.outputFiles.filter((file) => /\.(mjs|js)$/.test(file.path));
+    const identical =
+      outputs.length === packaged.size &&
+      outputs.every((file) => packaged.get(path.basename(file.path))?.equals(Buffer.from(file.contents)) === true);
+    const shares = new Map<string, { bytes: number; lazyBytes: number }>();
+    for (const [output, meta] of Object.entries(built.metafile.outputs)) {
+      const lazy = lazyNames.has(path.basename(output));
+      for (const [input, info] of Object.entries(meta.inputs)) {
+        const share = shares.get(packageOf(input)) ?? { bytes: 0, lazyBytes: 0 };
+        share.bytes += info.bytesInOutput;
+        if (lazy) share.lazyBytes += info.bytesInOutput;
+        shares.set(packageOf(input), share);
+      }
     }
     const packages = [...shares]
-      .map(([pkg, bytes]): PackageShare => {
+      .map(([pkg, { bytes, lazyBytes }]): PackageShare => {
         const only = FUNCTION_ONLY[pkg];
         const unusedReason =
           UNUSED_IN_LAMBDA[pkg] ?? (only && !only.includes(name) ? `only ${only.join('/')} use it` : undefined);
-        return unusedReason ? { name: pkg, bytes, unusedReason } : { name: pkg, bytes };
+        return unusedReason ? { name: pkg, bytes, lazyBytes, unusedReason } : { name: pkg, bytes, lazyBytes };
       })
       .sort((a, b) => b.bytes - a.bytes);
+    const startData = bundle.start.map((file) => packaged.get(path.basename(file.name))!);
     results.push({
       function: name,
-      rawBytes: data.length,
-      gzipBytes: gzipSync(data, { level: 9 }).length,
+      startBytes: bytesOf(bundle.start),
+      startFiles: bundle.start.length,
+      firstBytes: bytesOf(bundle.first),
+      firstFiles: bundle.first.length,
+      mainBytes: bundle.bytes,
+      lazyBytes: bytesOf(bundle.lazy),
+      lazyFiles: bundle.lazy,
+      gzipBytes: startData.reduce((sum, data) => sum + gzipSync(data, { level: 9 }).length, 0),
       zipBytes: bundle.zipBytes,
       zipEntries: bundle.zipEntries.map((e) => e.name),
       metafileIdentical: identical,

@@ -6,8 +6,7 @@
  * Every process checks the outcome events the EventBridge stand-in received against what its clients publish, and
  * the registry against what its clients record: nothing at all unless a `voxconf-registry` client is in it.
  */
-import { copyFileSync } from 'node:fs';
-import path from 'node:path';
+import { copyBundle } from './bundles.js';
 import { runChild } from './child.js';
 import { CHILD_TIMEOUT_MS, LATENCY, type Plan } from './config.js';
 import {
@@ -143,9 +142,7 @@ export async function runWarmProcess(
         };
       case 'voxconf-registry': {
         // Another module instance of the http bundle, imported with the table name set.
-        const { file } = ctx.bundles.functions.http;
-        const copy = path.join(path.dirname(file), 'http-registry.mjs');
-        copyFileSync(file, copy);
+        const copy = copyBundle(ctx.bundles.functions.http, 'http-registry');
         return {
           name: client,
           kind: 'voxconf',
@@ -170,9 +167,7 @@ export async function runWarmProcess(
         };
       case 'voxconf-batch1-quiet': {
         // Another module instance (its own settings, client and connections), imported without a bus.
-        const { file } = ctx.bundles.functions.queue;
-        const quiet = path.join(path.dirname(file), 'queue-quiet.mjs');
-        copyFileSync(file, quiet);
+        const quiet = copyBundle(ctx.bundles.functions.queue, 'queue-quiet');
         return {
           name: client,
           kind: 'voxconf',

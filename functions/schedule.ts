@@ -1,38 +1,7 @@
-import './connect-early.js';
-import middy from '@middy/core';
-import { getDeadLetterSink } from '../lib/dead-letter.js';
-import { deadlineFrom, RESERVE_MS } from '../lib/deadline.js';
-import { getOutcomePublisher } from '../lib/event-bus.js';
-import { getConferenceService, getConfig } from '../lib/index.js';
-import { MIDDY_OPTIONS, observability } from '../lib/middleware.js';
-import { logger } from '../lib/observability.js';
-import { getStartRecorder } from '../lib/registry.js';
-import { processScheduledEvent, type ScheduleOutcome } from '../lib/schedule.js';
-import { warmUp } from '../lib/warm-up.js';
-
-// Init: the key, the token and the connection to Voximplant, ready before the first request (bounded;
-// the connection was started by the first import, ./connect-early.js).
-await warmUp({ service: getConferenceService, logger });
-
 /**
- * EventBridge Scheduler (or rule) invocations: a bare request or the
- * {request, scheduled_time, execution_id, schedule_name?, correlation_id?} wrapper.
+ * The schedule function's entry (serverless.yml `functions/schedule.handler`). Its one static import is ./connect-early.js, and
+ * the handler (./schedule-handler.ts: the SDK clients, middy, the warm-up) is imported after it: see connect-early.ts.
  */
-export const handler = middy<unknown, ScheduleOutcome>(MIDDY_OPTIONS)
-  .use(observability())
-  .handler((event, context) =>
-    processScheduledEvent(
-      event,
-      {
-        service: getConferenceService(),
-        deadLetter: getDeadLetterSink(),
-        maxLatenessSeconds: getConfig().scheduleMaxLatenessSeconds,
-        maxEarlinessSeconds: getConfig().scheduleMaxEarlinessSeconds,
-        publisher: getOutcomePublisher(),
-        stage: getConfig().stage,
-        registry: getStartRecorder(),
-        loggerFor: (correlationId) => logger.createChild({ persistentKeys: { correlation_id: correlationId } }),
-      },
-      { deadline: deadlineFrom(context, RESERVE_MS.schedule), logger },
-    ),
-  );
+import './connect-early.js';
+
+export const { handler } = await import('./schedule-handler.js');

@@ -9,8 +9,8 @@
  * error fails in a second with esbuild's own message.
  *
  * Output: <out>/cloudformation-template-update-stack.json, <out>/{http,queue,schedule,schedules,lifecycle}.zip, and
- * <out>/voxconf-package.json (stage, parameters, duration, per-function zip size and contents) for the
- * template tests. Prints the bundle sizes.
+ * <out>/voxconf-package.json (stage, parameters, duration, per-function zip size and contents, and which files load
+ * at import and which later: bundleLoadOrder) for the template tests. Prints the bundle sizes.
  */
 
 import { spawn } from 'node:child_process';
@@ -108,27 +108,39 @@ async function preflightBuild() {
     throw new Error(`missing handler file(s): ${missing.map((name) => `functions/${name}.ts`).join(', ')}`);
   }
   const esbuild = await import('esbuild');
-  const result = await esbuild
-    .build({
-      entryPoints: FUNCTIONS.map((name) => path.join(ROOT, 'functions', `${name}.ts`)),
-      bundle: true,
-      write: false,
-      format: 'esm',
-      platform: 'node',
-      target: 'node22',
-      mainFields: ['module', 'main'],
-      plugins: require(path.join(ROOT, 'infra', 'esbuild-plugins.cjs')),
-      alias: { '@aws-sdk/credential-provider-node': path.join(ROOT, 'lib', 'aws-credentials.ts') },
-      outdir: path.join(ROOT, '.cache', 'preflight'),
-      logLevel: 'silent',
-    })
-    .catch((error) => {
-      const messages = (error.errors ?? []).map(
+  // One build per function, as serverless-esbuild builds them: with `splitting` (serverless.yml), a function's
+  // chunks are its own (infra/esbuild-plugins.cjs names them after it), and one build of every entry would share them.
+  const results = await Promise.allSettled(
+    FUNCTIONS.map((name) =>
+      esbuild.build({
+        entryPoints: [path.join(ROOT, 'functions', `${name}.ts`)],
+        bundle: true,
+        write: false,
+        format: 'esm',
+        splitting: true,
+        platform: 'node',
+        target: 'node22',
+        mainFields: ['module', 'main'],
+        plugins: require(path.join(ROOT, 'infra', 'esbuild-plugins.cjs')),
+        alias: { '@aws-sdk/credential-provider-node': path.join(ROOT, 'lib', 'aws-credentials.ts') },
+        outdir: path.join(ROOT, '.cache', 'preflight', 'functions'),
+        logLevel: 'silent',
+      }),
+    ),
+  );
+  const failed = results.filter((result) => result.status === 'rejected').map((result) => result.reason);
+  if (failed.length > 0) {
+    const messages = failed.flatMap((error) =>
+      (error.errors ?? []).map(
         (e) => `  ${e.location ? `${e.location.file}:${e.location.line}:${e.location.column}: ` : ''}${e.text}`,
-      );
-      throw new Error(`esbuild failed, not packaging:\n${messages.join('\n') || error.message}`);
-    });
-  return result;
+      ),
+    );
+    // The same source error fails several functions: say it once.
+    throw new Error(
+      `esbuild failed, not packaging:\n${[...new Set(messages)].join('\n') || failed.map((e) => e.message).join('\n')}`,
+    );
+  }
+  return results.map((result) => result.value);
 }
 
 function run(command, args, { env, timeoutSeconds }) {
@@ -227,6 +239,90 @@ export function readZipEntry(zip, which) {
   throw new Error(`unsupported zip method ${entry.method} for ${entry.name}`);
 }
 
+/**
+ * Writes every entry of a zip under `dir`, keeping its path (`functions/http.mjs` and its chunks side by side, as
+ * Lambda unpacks them), and returns the files written. A bundle imports its chunks by relative path: run a packaged
+ * function from the folder this fills, never from a copy of its main file alone.
+ * @param {string | Buffer} zip a file path or the zip's bytes
+ * @param {string} dir
+ * @returns {string[]} the absolute paths written, in the zip's order
+ */
+export function extractZip(zip, dir) {
+  const buffer = typeof zip === 'string' ? readFileSync(zip) : zip;
+  const root = path.resolve(dir);
+  return readZipEntries(buffer)
+    .filter((entry) => !entry.name.endsWith('/'))
+    .map((entry) => {
+      const file = path.resolve(root, entry.name);
+      if (!file.startsWith(`${root}${path.sep}`)) throw new Error(`zip entry outside its folder: ${entry.name}`);
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, readZipEntry(buffer, entry));
+      return file;
+    });
+}
+
+/** `import ... from "./x.mjs"`, `import "./x.mjs"` and `export ... from "./x.mjs"`: loaded with the module. */
+const STATIC_CHUNK_IMPORT = /(?:\bfrom\s*|\bimport\s*)["'](\.\/[^"'\s]+)["']/g;
+/** `import("./x.mjs")`: loaded when that code runs. */
+const DYNAMIC_CHUNK_IMPORT = /\bimport\s*\(\s*["'](\.\/[^"'\s]+)["']\s*\)/g;
+/**
+ * A start function's entry (functions/http.ts: `export const { handler } = await import('./http-handler.js')`),
+ * minified: `var{handler:a}=await import("./http.http-handler-<hash>.mjs")`. That chunk loads at import too, after
+ * the entry's static chunks (./connect-early.js) are evaluated.
+ */
+const HANDLER_IMPORT = /\{\s*handler\s*:\s*[\w$]+\s*\}\s*=\s*await\s+import\s*\(\s*["'](\.\/[^"'\s]+)["']\s*\)/;
+
+/**
+ * How a function's files load (serverless.yml `splitting`: a bundle is its main file and its chunks).
+ * `first`: the main file and every chunk it imports statically, transitively: evaluated before the main file's own
+ * code (for a start function, the entry: connect-early's code, which opens the connection to Voximplant).
+ * `start`: what an import of the bundle reads and compiles, which a cold start waits for: `first`, and, when the
+ * main file is a thin entry that awaits its handler's import(), that chunk and its static chunks.
+ * `lazy`: the chunks reached only through other dynamic import()s (the registry writer, the event bus, the AWS SDK's
+ * lazy parts), read when that code first runs. `unreachable`: files of the zip that nothing imports.
+ * @param {ReadonlyMap<string, string | Buffer>} files zip entry name -> contents
+ * @param {string} main the main file's entry name (`functions/<name>.mjs`)
+ * @returns {{ first: string[]; start: string[]; lazy: string[]; unreachable: string[] }} entry names, each sorted
+ */
+export function bundleLoadOrder(files, main) {
+  if (!files.has(main)) throw new Error(`no ${main} among ${[...files.keys()].join(', ')}`);
+  const target = (name, specifier) => {
+    const file = path.posix.join(path.posix.dirname(name), specifier);
+    if (!files.has(file)) throw new Error(`${name} imports ${specifier}, which is not in the bundle`);
+    return file;
+  };
+  const importsOf = (name, pattern) =>
+    [...String(files.get(name)).matchAll(pattern)].map((match) => target(name, match[1]));
+  const closure = (roots, seen) => {
+    const pending = [...roots];
+    while (pending.length > 0) {
+      const name = pending.pop();
+      if (seen.has(name)) continue;
+      seen.add(name);
+      pending.push(...importsOf(name, STATIC_CHUNK_IMPORT));
+    }
+    return seen;
+  };
+  const first = closure([main], new Set());
+  const handler = String(files.get(main)).match(HANDLER_IMPORT);
+  const start = handler ? closure([target(main, handler[1])], new Set(first)) : new Set(first);
+  const reached = new Set(start);
+  let frontier = [...start];
+  while (frontier.length > 0) {
+    const dynamic = frontier.flatMap((name) => importsOf(name, DYNAMIC_CHUNK_IMPORT)).filter((n) => !reached.has(n));
+    const before = new Set(reached);
+    closure(dynamic, reached);
+    frontier = [...reached].filter((name) => !before.has(name));
+  }
+  const sorted = (names) => [...names].sort();
+  return {
+    first: sorted(first),
+    start: sorted(start),
+    lazy: sorted([...reached].filter((name) => !start.has(name))),
+    unreachable: sorted([...files.keys()].filter((name) => !reached.has(name))),
+  };
+}
+
 function kib(bytes) {
   return `${(bytes / 1024).toFixed(1)} KiB`;
 }
@@ -272,8 +368,24 @@ export async function packageStack(options) {
   const artifacts = FUNCTIONS.map((name) => {
     const zip = path.join(outDir, `${name}.zip`);
     if (!existsSync(zip)) throw new Error(`missing artifact ${zip}`);
-    const files = readZipEntries(zip).map(({ name: file, size }) => ({ name: file, bytes: size }));
-    return { function: name, zip: path.relative(ROOT, zip), zipBytes: statSync(zip).size, files };
+    const entries = readZipEntries(zip);
+    const files = entries.map(({ name: file, size }) => ({ name: file, bytes: size }));
+    const contents = new Map(entries.map((entry) => [entry.name, readZipEntry(zip, entry)]));
+    const load = bundleLoadOrder(contents, `functions/${name}.mjs`);
+    const bytesOf = (names) => names.reduce((sum, file) => sum + contents.get(file).length, 0);
+    return {
+      function: name,
+      zip: path.relative(ROOT, zip),
+      zipBytes: statSync(zip).size,
+      files,
+      /** Bytes of the main file, of what is evaluated before its code (main + static chunks), of what a cold start
+       * imports (that and the handler's chunks), of the lazy chunks. */
+      mainBytes: contents.get(`functions/${name}.mjs`).length,
+      firstBytes: bytesOf(load.first),
+      startBytes: bytesOf(load.start),
+      lazyBytes: bytesOf(load.lazy),
+      load,
+    };
   });
   const manifest = {
     stage: options.stage,
@@ -304,7 +416,10 @@ async function main() {
     tooBig ||= over;
     console.log(
       `  ${artifact.function.padEnd(9)} ${artifact.zip.padEnd(24)} zip ${kib(artifact.zipBytes).padStart(10)}` +
-        `   unpacked ${kib(unpacked).padStart(10)}   ${artifact.files.map((file) => file.name).join(', ')}` +
+        `   unpacked ${kib(unpacked).padStart(10)}: main ${kib(artifact.mainBytes)}, first ${kib(artifact.firstBytes)}` +
+        ` (${artifact.load.first.length} files), loaded at import` +
+        ` ${kib(artifact.startBytes)} (${artifact.load.start.length} files), lazy ${kib(artifact.lazyBytes)}` +
+        ` (${artifact.load.lazy.length} files)` +
         (over ? `   OVER ${kib(MAX_ZIP_BYTES)}` : ''),
     );
   }

@@ -391,12 +391,38 @@ describe('report: outcome events, the schedules API', () => {
       [
         {
           function: 'schedules',
-          rawBytes: 296 * 1024,
+          startBytes: 283 * 1024,
+          startFiles: 5,
+          firstBytes: 283 * 1024,
+          firstFiles: 5,
+          mainBytes: 84 * 1024,
+          lazyBytes: 15 * 1024,
+          lazyFiles: [
+            { name: 'functions/schedules.event-streams-6SVHEPED.mjs', bytes: 14.2 * 1024 },
+            { name: 'functions/schedules.node_http-PQOED3QF.mjs', bytes: 0.4 * 1024 },
+          ],
           gzipBytes: 100 * 1024,
           zipBytes: 112 * 1024,
-          zipEntries: ['functions/schedules.mjs'],
+          zipEntries: ['functions/schedules.mjs', 'functions/schedules.event-streams-6SVHEPED.mjs'],
           metafileIdentical: true,
-          packages: [{ name: '@aws-sdk/client-scheduler', bytes: 50_000 }],
+          packages: [{ name: '@aws-sdk/client-scheduler', bytes: 50_000, lazyBytes: 0 }],
+          unusedBytes: 0,
+        },
+        {
+          // A start function's thin entry: connect-early's chunks first, then the handler's.
+          function: 'http',
+          startBytes: 246 * 1024,
+          startFiles: 10,
+          firstBytes: 18 * 1024,
+          firstFiles: 5,
+          mainBytes: 0.3 * 1024,
+          lazyBytes: 80 * 1024,
+          lazyFiles: [{ name: 'functions/http.registry-writer-FM4UKOGF.mjs', bytes: 44.4 * 1024 }],
+          gzipBytes: 80 * 1024,
+          zipBytes: 125 * 1024,
+          zipEntries: ['functions/http.mjs', 'functions/http.registry-writer-FM4UKOGF.mjs'],
+          metafileIdentical: true,
+          packages: [],
           unusedBytes: 0,
         },
       ],
@@ -407,8 +433,16 @@ describe('report: outcome events, the schedules API', () => {
     expect(cold.target).toBeUndefined();
     expect(cold.baseline).toBeUndefined();
     expect(cold.note).toContain('import 55 ms + first invocation 31 ms');
-    expect(rows['size.schedules']).toMatchObject({ target: '<= 450 KiB', met: true });
+    expect(rows['size.schedules']).toMatchObject({ target: '<= 450 KiB', met: true, voxconf: { median: 283 } });
+    expect(rows['size.schedules']!.metric).toContain('main + 4 chunks');
+    expect(rows['size.schedules']!.note).toBe(
+      'main file 84 KiB; loaded on first use: 15 KiB in 2 chunks (event-streams 14.2, node_http 0.4)',
+    );
     expect(rows['size.schedules.unused']).toMatchObject({ met: true, voxconf: { median: 0 } });
+    expect(rows['size.http']).toMatchObject({ met: true, voxconf: { median: 246 } });
+    expect(rows['size.http']!.note).toBe(
+      'main file 0.3 KiB, 18 KiB in 5 files before the connection starts; loaded on first use: 80 KiB in 1 chunks (registry-writer 44.4)',
+    );
   });
 
   it('counts the clients only the conference functions start with as unused in the schedules API, and its own in theirs', () => {

@@ -17,7 +17,7 @@
  * API Gateway's own 401/403/429 (no authorizer and no throttling on the local stage).
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -26,7 +26,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import YAML from 'yaml';
 import type { FaultSpec } from '../../local/voximplant-emulator/index.js';
 import { connectEmulator, type EmulatorControlClient } from '../../local/voximplant-emulator/index.js';
-import { readZipEntry } from '../../scripts/package.mjs';
+import { extractZip } from '../../scripts/package.mjs';
 import { httpEvent } from '../helpers/events.js';
 import { freePortBase, ROOT, type RunningStack, rawRequest, startLocalStack } from '../helpers/local-stack.js';
 import { expectMatchesOpenApi, fromLambdaResult, type ObservedResponse } from '../helpers/openapi.js';
@@ -250,8 +250,9 @@ beforeAll(async () => {
   emulator = connectEmulator(info.emulator?.origin as string);
 
   dir = mkdtempSync(path.join(tmpdir(), 'voxconf-walk-'));
-  const file = path.join(dir, 'http.mjs');
-  writeFileSync(file, readZipEntry(path.join(packaged.dir, 'http.zip'), 'functions/http.mjs'));
+  // The whole zip, as Lambda unpacks it: the bundle imports its chunks from beside it.
+  extractZip(path.join(packaged.dir, 'http.zip'), dir);
+  const file = path.join(dir, 'functions', 'http.mjs');
   // What serverless.yml gives the http function, with the local stack's values.
   const config = YAML.parse(readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8'), { logLevel: 'silent' }) as {
     functions: { http: { environment: Record<string, string> } };

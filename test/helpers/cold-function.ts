@@ -39,7 +39,9 @@ export async function loadColdFunction<H>(
 
 /**
  * What a conference function's init must have done: one GetSecretValue, one signing, the connection to Voximplant
- * open and unused, no StartConference, nothing written.
+ * open and unused, no StartConference, nothing written. And in that order: the connection opened before the secret
+ * was read, since the function's entry (functions/<fn>.ts) evaluates ./connect-early.js before it imports the
+ * handler, whose warm-up reads the secret.
  */
 export async function expectWarmedUpAtInit(cold: ColdFunction<unknown>): Promise<void> {
   const { fx } = cold;
@@ -47,6 +49,9 @@ export async function expectWarmedUpAtInit(cold: ColdFunction<unknown>): Promise
   expect(cold.signings()).toBe(1);
   for (let i = 0; i < 400 && fx.emulator.connections().length === 0; i++) await new Promise((r) => setTimeout(r, 5));
   expect(fx.emulator.connections()).toEqual([expect.objectContaining({ requests: 0, closedAt: null })]);
+  const [connection] = fx.emulator.connections();
+  const read = fx.secrets.calls().find((call) => call.action === 'GetSecretValue');
+  expect(Date.parse(connection!.openedAt)).toBeLessThanOrEqual(read!.time);
   expect(fx.emulator.requests()).toEqual([]);
   expect(cold.initOutput.text()).toBe('');
 }

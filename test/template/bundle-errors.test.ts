@@ -4,12 +4,12 @@
  * two-letter name. The packaged .mjs runs in its own process, as Lambda runs it.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { readZipEntry } from '../../scripts/package.mjs';
+import { extractZip } from '../../scripts/package.mjs';
 import { ensurePackaged } from './package-helper.js';
 
 let dir: string;
@@ -27,10 +27,8 @@ async function refusedPort(): Promise<number> {
 beforeAll(async () => {
   const packaged = ensurePackaged('dev', 'dev');
   dir = mkdtempSync(path.join(tmpdir(), 'voxconf-bundle-errors-'));
-  writeFileSync(
-    path.join(dir, 'schedule.mjs'),
-    readZipEntry(path.join(packaged.dir, 'schedule.zip'), 'functions/schedule.mjs'),
-  );
+  // The whole zip, as Lambda unpacks it: the bundle imports its chunks from beside it.
+  extractZip(path.join(packaged.dir, 'schedule.zip'), dir);
   closedPort = await refusedPort();
 }, 180_000);
 
@@ -39,7 +37,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** Invokes the bundled schedule handler once in a fresh process; returns what it threw. */
 function thrownBy(env: Record<string, string>): { name: string; code: string; constructorName: string } {
   const script = `
-    const { handler } = await import(${JSON.stringify(path.join(dir, 'schedule.mjs'))});
+    const { handler } = await import(${JSON.stringify(path.join(dir, 'functions', 'schedule.mjs'))});
     const context = { getRemainingTimeInMillis: () => 3000, awsRequestId: 'r-1', functionName: 'schedule' };
     try {
       await handler({ request: { conference_name: 'names', rule_id: 1 } }, context);

@@ -78,7 +78,21 @@ export interface Manifest {
   params: Record<string, string>;
   durationMs: number;
   template: string;
-  artifacts: { function: FunctionName; zip: string; zipBytes: number; files: { name: string; bytes: number }[] }[];
+  artifacts: {
+    function: FunctionName;
+    zip: string;
+    zipBytes: number;
+    files: { name: string; bytes: number }[];
+    /**
+     * The main file; what is evaluated before its code (main + static chunks); what a cold start imports (that and a
+     * thin entry's handler chunk); the chunks loaded on first use (scripts/package.mjs bundleLoadOrder).
+     */
+    mainBytes: number;
+    firstBytes: number;
+    startBytes: number;
+    lazyBytes: number;
+    load: { first: string[]; start: string[]; lazy: string[]; unreachable: string[] };
+  }[];
 }
 export interface Packaged {
   dir: string;

@@ -7,12 +7,14 @@ import path from 'node:path';
 import YAML from 'yaml';
 import facts from '../../lib/facts.json' with { type: 'json' };
 import { STATUS_INDEX } from '../../lib/registry-record.js';
+import { bundleLoadOrder } from '../../scripts/package.mjs';
 import {
   actionsOf,
   allStatements,
   ensurePackaged,
   FUNCTION_IDS,
   FUNCTIONS,
+  type FunctionName,
   getAtt,
   MAX_ZIP_BYTES,
   type Packaged,
@@ -759,48 +761,160 @@ describe('alarms', () => {
 });
 
 describe('bundles', () => {
-  test.each(FUNCTIONS)('%s.zip is below 450 KiB and holds only its .mjs bundle (no source map)', (name) => {
+  /** A function's files in its zip (name -> text), and how they load (scripts/package.mjs bundleLoadOrder). */
+  function bundleOf(name: FunctionName) {
     const zip = path.join(packaged.dir, `${name}.zip`);
-    const artifact = packaged.manifest.artifacts.find((a) => a.function === name)!;
-    expect(artifact.zipBytes).toBeLessThan(MAX_ZIP_BYTES);
-    expect(zipEntries(zip).map((e) => e.name)).toEqual([`functions/${name}.mjs`]);
-    expect(fn(name).Properties.Code.S3Key).toMatch(new RegExp(`/${name}\\.zip$`));
-  });
+    const files = new Map(zipEntries(zip).map((entry) => [entry.name, zipEntryText(zip, entry.name)]));
+    const load = bundleLoadOrder(files, `functions/${name}.mjs`);
+    const text = (names: readonly string[]) => names.map((file) => files.get(file)!).join('\n');
+    return {
+      zip,
+      files,
+      load,
+      firstText: text(load.first),
+      startText: text(load.start),
+      lazyText: text(load.lazy),
+      allText: text([...files.keys()]),
+    };
+  }
+
+  test.each(FUNCTIONS)(
+    '%s.zip is below 450 KiB and holds only its own bundle: its main .mjs and chunks named after it, each one imported (no source map)',
+    (name) => {
+      const { files, load } = bundleOf(name);
+      const artifact = packaged.manifest.artifacts.find((a) => a.function === name)!;
+      expect(artifact.zipBytes).toBeLessThan(MAX_ZIP_BYTES);
+      const names = [...files.keys()];
+      expect(names).toContain(`functions/${name}.mjs`);
+      // functions/http.chunk-<hash>.mjs, functions/http.registry-writer-<hash>.mjs: no other function's file (pack.js
+      // leaves out of a zip what starts with another bundle's path and a dot), no esbuild default `chunk-<hash>.mjs`.
+      const own = new RegExp(`^functions/${name}(?:\\.[a-z0-9_-]+-[A-Z0-9]{8})?\\.mjs$`);
+      expect(names.filter((file) => !own.test(file))).toEqual([]);
+      // Each chunk is imported by the bundle (esbuild makes chunks of dynamic imports in code it drops: pruned).
+      expect(load.unreachable).toEqual([]);
+      expect([...load.start, ...load.lazy].sort()).toEqual([...names].sort());
+      expect(artifact.load).toEqual(load);
+      expect(fn(name).Properties.Code.S3Key).toMatch(new RegExp(`/${name}\\.zip$`));
+    },
+  );
 
   test.each(FUNCTIONS)('%s bundle: ESM with the createRequire banner, minified, SDK and middy bundled', (name) => {
-    const code = zipEntryText(path.join(packaged.dir, `${name}.zip`), `functions/${name}.mjs`);
-    expect(
-      code.startsWith("import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);"),
-    ).toBe(true);
-    expect(code).toMatch(/export\s*\{[^}]*\bhandler\b[^}]*\}/);
-    // Every import left in the bundle is a Node built-in: the AWS SDK, middy, jose... are inside. (The SDK's
-    // error messages quote `[require("@aws-sdk/signature-v4-crt");]`: the lookbehind skips those.)
-    const specifiers = [
-      ...code.matchAll(/(?<!\[)(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|\bimport\s*)["']([^"'\s]+)["']/g),
-    ].map((m) => m[1]);
-    expect(specifiers.length).toBeGreaterThan(0);
-    const builtin =
-      /^(?:node:.+|https?|crypto|os|fs|path|url|stream|buffer|util|events|zlib|net|tls|http2|process|child_process|dns|async_hooks|worker_threads|string_decoder|querystring|perf_hooks|timers)$/;
-    expect(specifiers.filter((specifier) => !builtin.test(specifier))).toEqual([]);
-    expect(code).not.toMatch(/sourceMappingURL/);
-    expect(code.split('\n').length).toBeLessThan(200); // minified
-    if (name === 'queue' || name === 'schedule') expect(code).toContain('SendMessage'); // @aws-sdk/client-sqs
+    const { files, startText, allText } = bundleOf(name);
+    const main = files.get(`functions/${name}.mjs`)!;
+    expect(main).toMatch(/export\s*\{[^}]*\bhandler\b[^}]*\}/);
+    for (const [file, code] of files) {
+      // Every file: a chunk's CommonJS code calls require() too.
+      expect([
+        file,
+        code.startsWith("import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);"),
+      ]).toEqual([file, true]);
+      // Every import left in a file is a Node built-in or a chunk of this function: the AWS SDK, middy, jose...
+      // are inside. (The SDK's error messages quote `[require("@aws-sdk/signature-v4-crt");]`: the lookbehind
+      // skips those.)
+      const specifiers = [
+        ...code.matchAll(/(?<!\[)(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|\bimport\s*)["']([^"'\s]+)["']/g),
+      ].map((m) => m[1]);
+      expect(specifiers.length).toBeGreaterThan(0);
+      const builtin =
+        /^(?:node:.+|https?|crypto|os|fs|path|url|stream|buffer|util|events|zlib|net|tls|http2|process|child_process|dns|async_hooks|worker_threads|string_decoder|querystring|perf_hooks|timers)$/;
+      const ownChunk = new RegExp(`^\\./${name}\\.[a-z0-9_-]+-[A-Z0-9]{8}\\.mjs$`);
+      expect([file, specifiers.filter((specifier) => !builtin.test(specifier) && !ownChunk.test(specifier))]).toEqual([
+        file,
+        [],
+      ]);
+      expect(code).not.toMatch(/sourceMappingURL/);
+      expect(code.split('\n').length).toBeLessThan(200); // minified
+    }
+    if (name === 'queue' || name === 'schedule') expect(startText).toContain('SendMessage'); // @aws-sdk/client-sqs
     if (name === 'schedules') {
       // The Scheduler client, and nothing of the conference path: no Secrets Manager, no JWT signing.
-      expect(code).toContain('CreateSchedule');
-      expect(code).not.toContain('GetSecretValue');
-      expect(code).not.toContain('RS256');
+      expect(startText).toContain('CreateSchedule');
+      expect(allText).not.toContain('GetSecretValue');
+      expect(allText).not.toContain('RS256');
     } else if (name === 'lifecycle') {
       // The registry reads and updates, the session client, GetCallHistory; no Scheduler, no queue, no start.
-      expect(code).toContain('GetCallHistory');
-      expect(code).toContain('GetSecretValue');
-      expect(code).not.toContain('CreateSchedule');
-      expect(code).not.toContain('SendMessage');
+      expect(startText).toContain('GetCallHistory');
+      expect(startText).toContain('GetSecretValue');
+      expect(allText).not.toContain('CreateSchedule');
+      expect(allText).not.toContain('SendMessage');
     } else {
-      expect(code).toContain('GetSecretValue'); // @aws-sdk/client-secrets-manager is inside
-      expect(code).not.toContain('CreateSchedule'); // the Scheduler client is only in the schedules bundle
+      expect(startText).toContain('GetSecretValue'); // @aws-sdk/client-secrets-manager is inside
+      expect(allText).not.toContain('CreateSchedule'); // the Scheduler client is only in the schedules bundle
       // The lifecycle's parts are only in its bundle: no GetCallHistory.
-      expect(code).not.toContain('GetCallHistory');
+      expect(allText).not.toContain('GetCallHistory');
+    }
+  });
+
+  test.each(STARTERS)(
+    '%s bundle: the entry evaluates connect-early first, then imports the handler chunk; no AWS SDK before it',
+    (name) => {
+      const { load, firstText } = bundleOf(name);
+      const handlerChunk = new RegExp(`^functions/${name}\\.${name}-handler-[A-Z0-9]{8}\\.mjs$`);
+      expect(load.first.filter((file) => handlerChunk.test(file))).toEqual([]);
+      expect(load.start.filter((file) => handlerChunk.test(file))).toHaveLength(1);
+      // lib/early-connection.ts (net.connect, the adopted sockets) is evaluated before the entry's own code.
+      expect(firstText).toContain('node:net');
+      for (const client of ['GetSecretValue', 'SendMessage', 'AWSEvents', 'DynamoDB_20120810', 'middy', 'smithy']) {
+        expect([client, firstText.includes(client)]).toEqual([client, false]);
+      }
+      // What is read and compiled before the connection starts: connect-early's code, not the SDK (~18 KiB today).
+      expect(Buffer.byteLength(firstText)).toBeLessThan(32 * 1024);
+    },
+  );
+
+  test.each(['schedules', 'lifecycle'] as const)(
+    '%s bundle: no early connection, no thin entry: what its main file imports statically is what loads',
+    (name) => {
+      const { load } = bundleOf(name);
+      expect(load.first).toEqual(load.start);
+    },
+  );
+
+  // The DynamoDB client's JSON protocol target prefix, in its command serializers: the client itself.
+  const DYNAMODB = 'DynamoDB_20120810';
+  // EventBridge's (PutEvents): the outcome events' client.
+  const EVENTBRIDGE = 'AWSEvents';
+
+  test.each(STARTERS)(
+    '%s bundle: a cold start does not load the DynamoDB client; the registry writer is a chunk imported when first used',
+    (name) => {
+      const { files, load, startText } = bundleOf(name);
+      expect(files.get(`functions/${name}.mjs`)).not.toContain(DYNAMODB);
+      expect(startText).not.toContain(DYNAMODB);
+      const withClient = load.lazy.filter((file) => files.get(file)!.includes(DYNAMODB));
+      expect(withClient).toEqual([
+        expect.stringMatching(new RegExp(`^functions/${name}\\.registry-writer-[A-Z0-9]{8}\\.mjs$`)),
+      ]);
+      if (name === 'http') {
+        // The http function publishes outcome events only with PUBLISH_HTTP_EVENTS: the client loads then.
+        expect(startText).not.toContain(EVENTBRIDGE);
+        expect(load.lazy.some((file) => /\.event-bus-/.test(file) && files.get(file)!.includes(EVENTBRIDGE))).toBe(
+          true,
+        );
+      } else {
+        expect(startText).toContain(EVENTBRIDGE); // every queue and schedule outcome is published
+      }
+    },
+  );
+
+  test('the lifecycle bundle loads the DynamoDB client at import (it reads the registry); schedules has none', () => {
+    expect(bundleOf('lifecycle').startText).toContain(DYNAMODB);
+    const schedules = bundleOf('schedules');
+    // lib/http-api.ts's start path (the registry writer, the event bus) is dropped from the schedules bundle, chunks too.
+    expect(schedules.allText).not.toContain(DYNAMODB);
+    expect(schedules.allText).not.toContain(EVENTBRIDGE);
+  });
+
+  test('the manifest counts the bytes a cold start imports apart from the lazy chunks', () => {
+    for (const artifact of packaged.manifest.artifacts) {
+      const { files, load } = bundleOf(artifact.function);
+      const bytes = (names: readonly string[]) =>
+        names.reduce((sum, file) => sum + Buffer.byteLength(files.get(file)!), 0);
+      expect(artifact.mainBytes).toBe(Buffer.byteLength(files.get(`functions/${artifact.function}.mjs`)!));
+      expect(artifact.startBytes).toBe(bytes(load.start));
+      expect(artifact.firstBytes).toBe(bytes(load.first));
+      expect(artifact.lazyBytes).toBe(bytes(load.lazy));
+      expect(artifact.startBytes + artifact.lazyBytes).toBe(artifact.files.reduce((sum, file) => sum + file.bytes, 0));
     }
   });
 

@@ -1,11 +1,12 @@
 /**
- * What the start functions load at init: following every static import from functions/{http,queue,schedule}.ts,
- * neither the registry writer nor lib/dynamodb.ts nor @aws-sdk/client-dynamodb is reached (they come in through
- * lib/registry.ts's dynamic import, after a start's request is sent). And the registry's settings that infra/
+ * What the start functions load at init: following every static import from functions/{http,queue,schedule}.ts and
+ * the handler each entry imports (functions/<fn>-handler.ts, imported after ./connect-early.js), neither the registry
+ * writer nor lib/dynamodb.ts nor @aws-sdk/client-dynamodb is reached (they come in through lib/registry.ts's dynamic
+ * import, after a start's request is sent). And the registry's settings that infra/
  * cannot read from lib/facts.json are checked against it.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import YAML from 'yaml';
 import facts from '../../lib/facts.json' with { type: 'json' };
@@ -22,7 +23,16 @@ function staticImports(file: string): string[] {
   return found;
 }
 
-/** Every module reachable through static imports: repository files (relative paths) and package names. */
+/** `await import('./x.js')` in a function's entry (functions/http.ts: its handler, awaited at init). */
+function awaitedImports(file: string): string[] {
+  const source = readFileSync(file, 'utf8');
+  return [...source.matchAll(/\bawait\s+import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((match) => match[1] as string);
+}
+
+/**
+ * Every module reachable through static imports, and through the awaited import()s of the files under functions/
+ * (a start function's entry awaits its handler at init): repository files (relative paths) and package names.
+ */
 function reachable(entry: string): { files: Set<string>; packages: Set<string> } {
   const files = new Set<string>();
   const packages = new Set<string>();
@@ -32,7 +42,8 @@ function reachable(entry: string): { files: Set<string>; packages: Set<string> }
     if (files.has(file)) continue;
     files.add(file);
     if (!file.endsWith('.ts')) continue;
-    for (const specifier of staticImports(file)) {
+    const awaited = file.startsWith(join(ROOT, 'functions') + sep) ? awaitedImports(file) : [];
+    for (const specifier of [...staticImports(file), ...awaited]) {
       if (specifier.startsWith('.')) pending.push(join(dirname(file), specifier.replace(/\.js$/, '.ts')));
       else packages.add(specifier);
     }
@@ -43,11 +54,22 @@ function reachable(entry: string): { files: Set<string>; packages: Set<string> }
 describe('the start functions do not load the DynamoDB client at init', () => {
   it.each(['http', 'queue', 'schedule'])('functions/%s.ts', (name) => {
     const { files, packages } = reachable(`functions/${name}.ts`);
+    expect(files).toContain(`functions/${name}-handler.ts`);
     expect(files).toContain('lib/registry.ts');
     expect(files).not.toContain('lib/registry-writer.ts');
     expect(files).not.toContain('lib/dynamodb.ts');
     expect([...packages].filter((p) => p.includes('dynamodb'))).toEqual([]);
   });
+
+  it.each(['http', 'queue', 'schedule'])(
+    'functions/%s.ts imports connect-early alone, then awaits its handler (connect-early.ts: evaluated first)',
+    (name) => {
+      const entry = join(ROOT, 'functions', `${name}.ts`);
+      expect(staticImports(entry)).toEqual(['./connect-early.js']);
+      expect(awaitedImports(entry)).toEqual([`./${name}-handler.js`]);
+      expect(staticImports(join(ROOT, 'functions', `${name}-handler.ts`))).not.toContain('./connect-early.js');
+    },
+  );
 
   it('the writer is what brings the client (so the check above means something)', () => {
     const { files, packages } = reachable('lib/registry-writer.ts');
