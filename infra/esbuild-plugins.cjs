@@ -13,7 +13,7 @@
  * properties when used.
  */
 const { isBuiltin } = require('node:module');
-const { rmSync } = require('node:fs');
+const { readdirSync, rmSync } = require('node:fs');
 const path = require('node:path');
 
 /** @type {import('esbuild').Plugin} */
@@ -48,6 +48,10 @@ const builtinsViaRequire = {
  * metafile lists every import of every output), so it is deleted and left out of the result: the zips hold what
  * their function can run.
  *
+ * And nothing of an earlier build: serverless-esbuild zips every file of its build folder (and `serverless offline`
+ * rebuilds into one on every change), so this function's files from an earlier build (its entry and chunks, whose
+ * hashed names change with the code) are deleted before each build writes its own.
+ *
  * Why split at all: a module the start path imports lazily (lib/registry.ts: the registry writer and the DynamoDB
  * client; lib/http-api.ts: the event bus) is then its own file, read and compiled only when imported, after the
  * start's request is sent. In one file (no splitting) esbuild inlines it and every cold start parses it.
@@ -81,6 +85,23 @@ const chunksOfTheirFunction = {
     options.metafile = true;
     const cwd = options.absWorkingDir ?? process.cwd();
     const entryFile = path.resolve(cwd, inputs[0]);
+    build.onStart(() => {
+      if (options.write === false || options.outdir === undefined) return;
+      const outdir = path.resolve(cwd, options.outdir);
+      const extension = options.outExtension?.['.js'] ?? '.js';
+      let files;
+      try {
+        files = readdirSync(outdir);
+      } catch {
+        return; // no folder yet: nothing earlier to remove
+      }
+      for (const file of files) {
+        // `<name>.mjs` and `<name>.<chunk>-<hash>.mjs`; `schedules.mjs` is not `schedule`'s (the dot).
+        if ((file === `${name}${extension}` || file.startsWith(`${name}.`)) && file.endsWith(extension)) {
+          rmSync(path.join(outdir, file), { force: true });
+        }
+      }
+    });
     build.onEnd((result) => {
       if (result.errors.length > 0 || !result.metafile) return;
       const outputs = result.metafile.outputs;

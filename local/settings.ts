@@ -127,7 +127,10 @@ export interface StackSettings {
    * stage parameter corsAllowedOrigins (as deployed). Empty: every request with an Origin is refused.
    */
   readonly corsOrigins: readonly string[];
-  /** Where serverless-esbuild bundles for this stack (under .esbuild/, which its file watcher ignores). */
+  /**
+   * Where serverless-esbuild bundles for this stack: under .cache/ (ignored by git and by the file watcher), never
+   * under .esbuild/, which `serverless package` and `deploy` delete whole when they finish.
+   */
   readonly esbuildWorkFolder: string;
   readonly startTimeoutMs: number;
   /**
@@ -342,7 +345,7 @@ export function loadSettings(env: Env = process.env, root: string = process.cwd(
     emptySessionMs: integer(env, 'VOXCONF_EMPTY_SESSION_MS', DEFAULT_EMPTY_SESSION_MS, 100, 86_400_000),
     sessionGraceMs: integer(env, 'VOXCONF_SESSION_GRACE_MS', DEFAULT_SESSION_GRACE_MS, 0, 86_400_000),
     corsOrigins: corsOrigins(text(env, 'VOXCONF_CORS_ALLOWED_ORIGINS')),
-    esbuildWorkFolder: `.esbuild/local-stack-${ports.http}`,
+    esbuildWorkFolder: `.cache/local-stack-${ports.http}`,
     startTimeoutMs: integer(env, 'VOXCONF_START_TIMEOUT_MS', 90_000, 1_000, 600_000),
     functionsNode: text(env, 'VOXCONF_FUNCTIONS_NODE'),
     root,
