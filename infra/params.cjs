@@ -632,7 +632,7 @@ module.exports = {
   /** @param {ResolverContext} context */
   async logLevel({ resolveVariable }) {
     const level = ((await param(resolveVariable, 'logLevel')) ?? 'INFO').toUpperCase();
-    const levels = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'];
+    const levels = facts.logLevels;
     if (!levels.includes(level))
       throw new ParameterError('logLevel', `must be one of ${levels.join(', ')}; got "${level}"`);
     return level;

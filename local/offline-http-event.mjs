@@ -12,7 +12,10 @@
  *   - for a JSON content type it JSON.parse()s the body first and hands on the parsed value when that is a
  *     string or a falsy value: the body `"walk"` arrived as `walk` (422 malformed_json locally, 400 deployed),
  *     `0`, `false` or `null` as a number, a boolean or null instead of text (a 500 locally);
- *   - it base64-encodes only application/octet-stream and multipart/form-data bodies.
+ *   - it base64-encodes only application/octet-stream and multipart/form-data bodies;
+ *   - every event has the same `requestContext.requestId`, "offlineContext_resourceId": every start then had the
+ *     same `source_id` (the registry's `started_by`, outcome events' deduplication key, the correlation id of a
+ *     request without its own). API Gateway gives each request its own id.
  *
  * API Gateway (HTTP API, payload 2.0) passes the headers as sent and the body exactly as sent: as text for text
  * media types (text/*, application/json, application/xml, application/javascript), base64 with
@@ -24,6 +27,7 @@
  * fails loudly: start-up stops, or the request is answered 500 and test/e2e/http-fidelity.test.ts says which.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { Server as HttpServer } from 'node:http';
 import { createRequire } from 'node:module';
@@ -38,9 +42,10 @@ const current = new AsyncLocalStorage();
 
 /**
  * @param {import('node:http').IncomingMessage & { payload?: unknown }} req
- * @param {{ headers: Record<string, string>; body?: unknown; isBase64Encoded: boolean }} event
+ * @param {{ headers: Record<string, string>; body?: unknown; isBase64Encoded: boolean; requestContext?: { requestId?: string } }} event
  */
 export function asApiGatewaySendsIt(req, event) {
+  if (event.requestContext) event.requestContext.requestId = randomUUID();
   const raw = req.payload;
   if (raw !== undefined && raw !== null && !Buffer.isBuffer(raw)) {
     throw new Error(

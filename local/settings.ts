@@ -3,7 +3,7 @@
  * default: `npm start` needs no configuration. A bad value stops the stack before anything starts, with the
  * variable's name.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import facts from '../lib/facts.json' with { type: 'json' };
 
@@ -108,7 +108,7 @@ export interface StackSettings {
   /** Management API base URL; undefined in emulator mode until the emulator listens. */
   readonly apiUrl: string | undefined;
   readonly defaultRuleId: number | undefined;
-  readonly allowedRuleIds: string | undefined;
+  readonly allowedRuleIds: readonly number[] | undefined;
   /**
    * Real-Voximplant mode: VOXCONF_REFERENCE_SCENARIO_RULE_IDS, the rules that run the reference scenario
    * (voximplant/), passed as the stage parameter referenceScenarioRuleIds; empty: no session is probed or stopped.
@@ -306,7 +306,17 @@ export function loadSettings(env: Env = process.env, root: string = process.cwd(
     );
   }
 
+  // Checked here, naming the variable, rather than by the stage parameter it becomes once the stack is half up.
   const logLevel = (text(env, 'VOXCONF_LOG_LEVEL') ?? 'INFO').toUpperCase();
+  if (!facts.logLevels.includes(logLevel)) {
+    throw new SettingsError('VOXCONF_LOG_LEVEL', `must be one of ${facts.logLevels.join(', ')}, got "${logLevel}"`);
+  }
+  const allowedRuleIds = ruleIdList(env, 'VOXIMPLANT_ALLOWED_RULE_IDS');
+  const schedulesFileRaw = text(env, 'VOXCONF_SCHEDULES_FILE');
+  const schedulesFile = resolve(root, schedulesFileRaw ?? 'infra/schedules.yml');
+  if (schedulesFileRaw !== undefined && !existsSync(schedulesFile)) {
+    throw new SettingsError('VOXCONF_SCHEDULES_FILE', `names no file: ${schedulesFile}`);
+  }
 
   const referenceScenarioRuleIds = ruleIdList(env, 'VOXCONF_REFERENCE_SCENARIO_RULE_IDS');
   if (real === undefined && referenceScenarioRuleIds.length > 0) {
@@ -334,13 +344,13 @@ export function loadSettings(env: Env = process.env, root: string = process.cwd(
     scheduleRetryDelaysSeconds,
     // Against the real API a schedule would start real conferences by itself: opt-in there.
     schedulesAutoFire: flag(env, 'VOXCONF_SCHEDULES', real === undefined),
-    schedulesFile: resolve(root, text(env, 'VOXCONF_SCHEDULES_FILE') ?? 'infra/schedules.yml'),
+    schedulesFile,
     verbose: flag(env, 'VOXCONF_VERBOSE', false),
     logLevel,
     real,
     apiUrl: real === undefined ? undefined : apiUrl(urlRaw ?? REAL_API_URL),
     defaultRuleId: defaultRaw === undefined ? undefined : Number(defaultRaw),
-    allowedRuleIds: text(env, 'VOXIMPLANT_ALLOWED_RULE_IDS'),
+    allowedRuleIds: allowedRuleIds.length > 0 ? allowedRuleIds : undefined,
     referenceScenarioRuleIds,
     emptySessionMs: integer(env, 'VOXCONF_EMPTY_SESSION_MS', DEFAULT_EMPTY_SESSION_MS, 100, 86_400_000),
     sessionGraceMs: integer(env, 'VOXCONF_SESSION_GRACE_MS', DEFAULT_SESSION_GRACE_MS, 0, 86_400_000),

@@ -262,10 +262,7 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
       // Rules the settings name (default, allow-list) exist in the emulator account, so they can be started.
       const namedRules = [
         ...(settings.defaultRuleId === undefined ? [] : [settings.defaultRuleId]),
-        ...(settings.allowedRuleIds ?? '')
-          .split(/[\s,;]+/)
-          .filter((part) => /^\d+$/.test(part))
-          .map(Number),
+        ...(settings.allowedRuleIds ?? []),
       ];
       const account = emulator.createAccount(namedRules.length > 0 ? { ruleIds: [...new Set(namedRules)] } : {});
       // Voximplant's own example scenario, so that "a rule not declared to run the reference scenario is never
@@ -329,7 +326,7 @@ export async function startStack(settings: StackSettings, log: LogSink): Promise
     // The lifecycle function probes and stops only these rules' sessions (REFERENCE_SCENARIO_RULE_IDS).
     if (referenceScenarioRuleIds.length > 0) params.referenceScenarioRuleIds = referenceScenarioRuleIds.join(',');
     if (defaultRuleId !== undefined) params.defaultRuleId = String(defaultRuleId);
-    if (settings.allowedRuleIds !== undefined) params.allowedRuleIds = settings.allowedRuleIds;
+    if (settings.allowedRuleIds !== undefined) params.allowedRuleIds = settings.allowedRuleIds.join(',');
     // CORS as a deployed stage with these origins answers it (serverless offline reads provider.httpApi.cors).
     if (settings.corsOrigins.length > 0) params.corsAllowedOrigins = settings.corsOrigins.join(',');
 

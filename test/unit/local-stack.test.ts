@@ -302,6 +302,16 @@ describe('settings', () => {
       sessionGraceMs: 0,
     });
     expect(() => loadSettings({ VOXCONF_EMPTY_SESSION_MS: '3s' }, '/r')).toThrow(/VOXCONF_EMPTY_SESSION_MS/);
+    // Checked before anything starts, naming the variable (not the stage parameter it becomes).
+    expect(() => loadSettings({ VOXCONF_LOG_LEVEL: 'loud' }, '/r')).toThrow(/VOXCONF_LOG_LEVEL must be one of/);
+    expect(loadSettings({ VOXCONF_LOG_LEVEL: 'debug' }, '/r').logLevel).toBe('DEBUG');
+    expect(() => loadSettings({ VOXIMPLANT_ALLOWED_RULE_IDS: '5,abc' }, '/r')).toThrow(
+      /VOXIMPLANT_ALLOWED_RULE_IDS .*got "abc"/,
+    );
+    expect(loadSettings({ VOXIMPLANT_ALLOWED_RULE_IDS: '7, 5;7' }, '/r').allowedRuleIds).toEqual([7, 5]);
+    expect(() => loadSettings({ VOXCONF_SCHEDULES_FILE: 'no/such.yml' }, '/r')).toThrow(
+      /VOXCONF_SCHEDULES_FILE names no file: \/r\/no\/such\.yml/,
+    );
     expect(() => loadSettings({ VOXCONF_EMPTY_SESSION_MS: '10' }, '/r')).toThrow(/between 100 and/);
     expect(() => loadSettings({ VOXCONF_REFERENCE_SCENARIO_RULE_IDS: '5' }, '/r')).toThrow(
       /VOXCONF_REFERENCE_SCENARIO_RULE_IDS is for a real Voximplant account/,
