@@ -264,6 +264,10 @@ export function renderBanner(info: StackInfo, root: string): string {
   lines.push('');
   lines.push(`Follow "${DEMO_CONFERENCE}" after its start (the lifecycle API, on the same HTTP API):`);
   lines.push('');
+  // Started again here: the triggers above take longer than an empty session lives (Voximplant's 60 s).
+  const emptyFor = info.emulator ? seconds1(info.emulator.emptySessionMs) : '60 s';
+  lines.push(`  # start (or join) it again: a session nobody joins ends after ${emptyFor}`);
+  lines.push(`  ${commands.http}`);
   if (commands.addParticipant) {
     lines.push("  # someone joins it (the emulator's control API): the session's status lists them");
     lines.push(`  ${commands.addParticipant}`);

@@ -149,6 +149,12 @@ describe('start-up', () => {
     ]) {
       expect(out).toContain(command as string);
     }
+    // The "follow demo" block starts "demo" again before anyone joins: the triggers before it may outlive an
+    // empty session (60 s), and the lifecycle commands need it running.
+    const follow = out.slice(out.indexOf('Follow "demo"'));
+    expect(follow.indexOf(commands.http)).toBeGreaterThan(0);
+    expect(follow.indexOf(commands.http)).toBeLessThan(follow.indexOf(commands.addParticipant as string));
+    expect(follow).toMatch(/a session nobody joins ends after 60 s/);
     expect(out).toContain(`EventBridge      ${info().eventBridgeEndpoint}  bus voxconf-local`);
     expect(out).toContain(`DynamoDB         ${info().dynamoDbEndpoint}  table voxconf-local-conferences`);
     expect(Number(new URL(info().dynamoDbEndpoint).port)).toBe(info().ports.dynamoDb);
@@ -509,6 +515,7 @@ describe("the banner's copy-paste commands", () => {
       const demoUrl = `${info().conferencesUrl}/demo`;
       const documented = (method: string, url: string, command: string, status = 200) =>
         expectMatchesOpenApi(method, url, { status, headers: undefined, body: run(command) }) as Record<string, any>;
+      expect(http()).toEqual(first); // the follow block's start again: still running, the same session
       expect(JSON.parse(run(commands.addParticipant as string))).toMatchObject({ displayName: 'Ada' });
       expect(documented('GET', demoUrl, commands.conferenceStatus)).toMatchObject({
         conference_name: 'demo',

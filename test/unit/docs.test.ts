@@ -50,6 +50,16 @@ describe('README facts', () => {
     );
   });
 
+  test('the configuration table lists every variable the functions read (lib/*config.ts)', () => {
+    const listed = new Set(rows.flatMap((cells) => cells[0].split(' / ')));
+    const libFolder = path.join(path.dirname(README), 'lib');
+    const read = ['config.ts', 'lifecycle-config.ts', 'schedules-config.ts'].flatMap((file) =>
+      [...readFileSync(path.join(libFolder, file), 'utf8').matchAll(/\(env, '([A-Z][A-Z0-9_]+)'/g)].map((m) => m[1]),
+    );
+    expect(read).toContain('REFERENCE_SCENARIO_RULE_IDS');
+    expect(read.filter((name) => !listed.has(name as string))).toEqual([]);
+  });
+
   test('the configuration table gives the API URL default', () => {
     expect(rows.find((cells) => cells[0] === 'VOXIMPLANT_API_URL')?.[1]).toBe(facts.voximplant.apiUrl);
   });
