@@ -221,31 +221,21 @@ function eventsRows(nodeLabel: string, batch: BatchResults): Row[] {
   }
   const publish = batch.publish;
   if (publish) {
-    const allowed = rtt(publish) + TARGETS.publishAddedBeyondRttMs;
-    const added = (result: WarmProcessResult) =>
-      pairedDifference(runsOf(result, 'voxconf-batch1'), runsOf(result, 'voxconf-batch1-quiet'));
-    const zero = batch.publishZero ? added(batch.publishZero) : undefined;
-    for (const row of warmPair(
-      nodeLabel,
-      'events.publish.added',
-      `outcome event publish: queue function, 1 record, events on vs off, 0 ms latency (${publish.transport}; PutEvents at AWS ${rtt(publish)} ms RTT): per invocation`,
-      publish,
-      'voxconf-batch1',
-      'voxconf-batch1-quiet',
-      'events off',
-      {
-        addedMs: round(allowed, 3),
-        label: `<= +${round(allowed, 3)} ms (1 AWS RTT + ${TARGETS.publishAddedBeyondRttMs})`,
-      },
-      'events',
-    )) {
-      // The same pair at 0 RTT on the same path tells the publish's own work from the round trip.
-      const own =
-        zero && Number.isFinite(zero.median)
-          ? `; at 0 RTT (same path) +${round(zero.median, 3)} ms, so the ${rtt(publish)} ms round trip took ~${round(added(publish).median - zero.median, 2)} ms through the proxy`
-          : '';
-      rows.push({ ...row, note: `${row.note ?? ''}${own}` });
-    }
+    rows.push(
+      ...addedOverRoundTrip({
+        nodeLabel,
+        id: 'events.publish.added',
+        metric: `outcome event publish: queue function, 1 record, events on vs off, 0 ms latency (${publish.transport}; PutEvents at AWS ${rtt(publish)} ms RTT): per invocation`,
+        result: publish,
+        zero: batch.publishZero,
+        on: 'voxconf-batch1',
+        off: 'voxconf-batch1-quiet',
+        offLabel: 'events off',
+        rttMs: rtt(publish),
+        beyondRttMs: TARGETS.publishAddedBeyondRttMs,
+        section: 'events',
+      }),
+    );
   }
   return rows;
 }
@@ -270,34 +260,26 @@ export function registryRows(
   const on = 'voxconf-registry';
   const write = registry?.write;
   if (write) {
-    const allowed = rtt(write) + TARGETS.registryAddedBeyondRttMs;
-    const added = (result: WarmProcessResult) => pairedDifference(runsOf(result, on), runsOf(result, 'voxconf'));
     const zero = registry.writeZero;
-    const zeroAdded = zero ? added(zero) : undefined;
     const ops = write.registryOperations ?? {};
-    for (const row of warmPair(
-      nodeLabel,
-      'registry.write.added',
-      `registry write: http function, registry on vs off, 0 ms latency (${write.transport}; DynamoDB at AWS ${rtt(write)} ms RTT): per invocation`,
-      write,
-      on,
-      'voxconf',
-      'registry off',
-      {
-        addedMs: round(allowed, 3),
-        label: `<= +${round(allowed, 3)} ms (1 AWS RTT + ${TARGETS.registryAddedBeyondRttMs})`,
-      },
-      'registry',
-    )) {
-      const own =
-        zeroAdded && Number.isFinite(zeroAdded.median)
-          ? `; at 0 RTT (same path) +${round(zeroAdded.median, 3)} ms, so the ${rtt(write)} ms round trip took ~${round(added(write).median - zeroAdded.median, 2)} ms through the proxy`
-          : '';
-      rows.push({
-        ...row,
-        note: `${row.note ?? ''}${own}; DynamoDB got ${ops.UpdateItem ?? 0} UpdateItem + ${ops.PutItem ?? 0} PutItem (checked: one per start, the first start's join failing and putting the record)${write.registryConnections === undefined ? '' : ` over ${write.registryConnections} connection(s)`}`,
-      });
-    }
+    const connections =
+      write.registryConnections === undefined ? '' : ` over ${write.registryConnections} connection(s)`;
+    rows.push(
+      ...addedOverRoundTrip({
+        nodeLabel,
+        id: 'registry.write.added',
+        metric: `registry write: http function, registry on vs off, 0 ms latency (${write.transport}; DynamoDB at AWS ${rtt(write)} ms RTT): per invocation`,
+        result: write,
+        zero,
+        on,
+        off: 'voxconf',
+        offLabel: 'registry off',
+        rttMs: rtt(write),
+        beyondRttMs: TARGETS.registryAddedBeyondRttMs,
+        section: 'registry',
+        note: `; DynamoDB got ${ops.UpdateItem ?? 0} UpdateItem + ${ops.PutItem ?? 0} PutItem (checked: one per start, the first start's join failing and putting the record)${connections}`,
+      }),
+    );
     if (zero) {
       rows.push(
         ...warmPair(
@@ -383,6 +365,44 @@ export function registryRows(
 
 const profileLabel = (profile: 'realistic' | 'far') =>
   `Voximplant ${PROFILES[profile].voximplant} ms, AWS ${PROFILES[profile].aws} ms RTT`;
+
+/**
+ * What one side of a pair adds over the other (a publish, a registry write), held to one AWS round trip plus
+ * `beyondRttMs`; the same pair at 0 RTT on the same path (`zero`) tells its own work from the round trip.
+ */
+function addedOverRoundTrip(pair: {
+  nodeLabel: string;
+  id: string;
+  metric: string;
+  result: WarmProcessResult;
+  zero: WarmProcessResult | undefined;
+  on: string;
+  off: string;
+  offLabel: string;
+  rttMs: number;
+  beyondRttMs: number;
+  section: Row['section'];
+  note?: string;
+}): Row[] {
+  const allowed = pair.rttMs + pair.beyondRttMs;
+  const added = (result: WarmProcessResult) => pairedDifference(runsOf(result, pair.on), runsOf(result, pair.off));
+  const zero = pair.zero ? added(pair.zero) : undefined;
+  const own =
+    zero && Number.isFinite(zero.median)
+      ? `; at 0 RTT (same path) +${round(zero.median, 3)} ms, so the ${pair.rttMs} ms round trip took ~${round(added(pair.result).median - zero.median, 2)} ms through the proxy`
+      : '';
+  return warmPair(
+    pair.nodeLabel,
+    pair.id,
+    pair.metric,
+    pair.result,
+    pair.on,
+    pair.off,
+    pair.offLabel,
+    { addedMs: round(allowed, 3), label: `<= +${round(allowed, 3)} ms (1 AWS RTT + ${pair.beyondRttMs})` },
+    pair.section,
+  ).map((row) => ({ ...row, note: `${row.note ?? ''}${own}${pair.note ?? ''}` }));
+}
 
 /** Cold start at a network distance (through the latency proxies), and init-freeze-invoke. */
 function distanceRows(nodeLabel: string, cold: ColdResults, freeze: FreezeSeries | undefined): Row[] {
