@@ -35,13 +35,7 @@ import {
 import facts from './facts.json' with { type: 'json' };
 import type { LifecycleConfig } from './lifecycle-config.js';
 import type { OutcomePublisher } from './outcome-events.js';
-import {
-  type ConferenceStatus,
-  type EndReason,
-  expiresAt,
-  type RegistryRecord,
-  type StartedBy,
-} from './registry-record.js';
+import { type ConferenceStatus, type EndReason, expiresAt, type RegistryRecord } from './registry-record.js';
 import type { RegistryStore } from './registry-store.js';
 import type { Caller } from './schedule-service.js';
 import type { SessionClient, SessionOutcome } from './session-client.js';
@@ -67,23 +61,11 @@ export interface Participant {
   readonly joined_at?: string;
 }
 
-/** The API's answer: the record without expires_at and last_probed_at; the media URLs only while active. */
-export interface ConferenceView {
-  readonly conference_name: string;
-  readonly status: ConferenceStatus;
-  readonly started_at: string;
-  readonly started_by: StartedBy;
-  readonly rule_id?: number;
-  readonly call_session_history_id: number;
-  readonly join_count: number;
-  readonly last_joined_at?: string;
-  readonly ended_at?: string;
-  readonly end_reason?: EndReason;
-  readonly ended_by?: string;
-  readonly duration?: number;
-  readonly finish_reason?: string;
-  readonly media_session_access_url?: string;
-  readonly media_session_access_secure_url?: string;
+/**
+ * The API's answer: the record (lib/registry-record.ts) without its bookkeeping, expires_at and last_probed_at; the
+ * media URLs only while active (toView).
+ */
+export interface ConferenceView extends Omit<RegistryRecord, 'expires_at' | 'last_probed_at'> {
   /** The rule is declared to run the reference scenario: voxconf probes and stops its sessions. */
   readonly reference_scenario: boolean;
   readonly session?: SessionReport;
@@ -185,16 +167,15 @@ export function toView(record: RegistryRecord, referenceScenario: boolean, sessi
     media_session_access_secure_url,
     ...rest
   } = record;
-  const view: Record<string, unknown> = { ...rest };
-  if (record.status === 'active') {
-    if (media_session_access_url !== undefined) view.media_session_access_url = media_session_access_url;
-    if (media_session_access_secure_url !== undefined) {
-      view.media_session_access_secure_url = media_session_access_secure_url;
-    }
-  }
-  view.reference_scenario = referenceScenario;
-  if (session !== undefined) view.session = session;
-  return view as unknown as ConferenceView;
+  // The URLs control the session: shown while it is active only (an ended record has none left anyway).
+  const active = record.status === 'active';
+  return {
+    ...rest,
+    ...(active && media_session_access_url !== undefined ? { media_session_access_url } : {}),
+    ...(active && media_session_access_secure_url !== undefined ? { media_session_access_secure_url } : {}),
+    reference_scenario: referenceScenario,
+    ...(session === undefined ? {} : { session }),
+  };
 }
 
 const COMMAND_NAME = /^[\x21-\x7e]+$/;
