@@ -1,9 +1,9 @@
 /**
- * The paging query both listings take (GET /schedules, GET /conferences): `limit` and `next_token`, besides their
+ * The paging both listings share: the query they take (GET /schedules, GET /conferences): `limit` and `next_token`, besides their
  * own filters, and nothing else. Each problem names its field; the caller throws them together.
  */
-import type { FieldProblem } from './errors.js';
-import { printable } from './values.js';
+import { type FieldProblem, ValidationError } from './errors.js';
+import { isPlainObject, printable } from './values.js';
 
 export interface Paging {
   readonly limit: number;
@@ -34,4 +34,34 @@ export function pagingOf(
     },
     problems,
   };
+}
+
+/** A next_token this listing did not give: a 400 naming next_token. */
+export function badPageToken(): ValidationError {
+  return new ValidationError([
+    { field: 'next_token', rule: 'next_token', message: 'next_token is not one this listing gave.' },
+  ]);
+}
+
+/** A listing's next_token: its cursor as JSON, in base64url (opaque to the caller, safe in a URL). */
+export function encodePageToken(cursor: Readonly<Record<string, unknown>>): string {
+  return Buffer.from(JSON.stringify(cursor), 'utf8').toString('base64url');
+}
+
+/**
+ * The cursor a next_token stands for, still to be checked field by field by its listing; anything that is not a
+ * base64url JSON object (of at most `maxChars`, when given) is badPageToken.
+ */
+export function decodePageToken(token: string, maxChars?: number): Record<string, unknown> {
+  if (token.length === 0 || (maxChars !== undefined && token.length > maxChars) || !/^[A-Za-z0-9_-]+$/.test(token)) {
+    throw badPageToken();
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    throw badPageToken();
+  }
+  if (!isPlainObject(parsed)) throw badPageToken();
+  return parsed;
 }

@@ -16,8 +16,9 @@ import {
   UpdateItemCommand,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { RegistryError, ValidationError } from './errors.js';
+import { RegistryError } from './errors.js';
 import facts from './facts.json' with { type: 'json' };
+import { badPageToken, decodePageToken, encodePageToken } from './list-query.js';
 import {
   type ConferenceStatus,
   type EndReason,
@@ -27,7 +28,6 @@ import {
   STATUS_INDEX_SORT_KEY,
 } from './registry-record.js';
 import { validateConferenceName } from './validation.js';
-import { isPlainObject } from './values.js';
 
 export interface RegistryStoreOptions {
   readonly client: Pick<DynamoDBClient, 'send'>;
@@ -108,28 +108,15 @@ function isConferenceName(name: string): boolean {
   }
 }
 
-function badToken(): ValidationError {
-  return new ValidationError([
-    { field: 'next_token', rule: 'next_token', message: 'next_token is not one this listing gave.' },
-  ]);
-}
-
 export function encodeNextToken(key: ListKey): string {
   const { conference_name, status, started_at } = key;
-  return Buffer.from(JSON.stringify({ conference_name, status, started_at }), 'utf8').toString('base64url');
+  return encodePageToken({ conference_name, status, started_at });
 }
 
 /** The key a next_token stands for; anything but a token this listing (of this status) gave: ValidationError. */
 export function decodeNextToken(token: string, status: ConferenceStatus): ListKey {
-  if (token.length === 0 || token.length > MAX_TOKEN_CHARS || !/^[A-Za-z0-9_-]+$/.test(token)) throw badToken();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-  } catch {
-    throw badToken();
-  }
+  const parsed = decodePageToken(token, MAX_TOKEN_CHARS);
   if (
-    !isPlainObject(parsed) ||
     Object.keys(parsed).length !== 3 ||
     typeof parsed.conference_name !== 'string' ||
     !isConferenceName(parsed.conference_name) ||
@@ -137,11 +124,11 @@ export function decodeNextToken(token: string, status: ConferenceStatus): ListKe
     typeof parsed.started_at !== 'string' ||
     !ISO_UTC.test(parsed.started_at)
   ) {
-    throw badToken();
+    throw badPageToken();
   }
   const key: ListKey = { conference_name: parsed.conference_name, status, started_at: parsed.started_at };
   // Canonical: the one text this listing would have given for this key.
-  if (encodeNextToken(key) !== token) throw badToken();
+  if (encodeNextToken(key) !== token) throw badPageToken();
   return key;
 }
 

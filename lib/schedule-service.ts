@@ -14,11 +14,11 @@ import {
   ScheduleNotFoundError,
   SchedulerError,
   toVoxconfError,
-  ValidationError,
 } from './errors.js';
 import facts from './facts.json' with { type: 'json' };
 /** Who asked (lib/http-caller.ts): the schedules and lifecycle APIs name their callers alike. */
 import type { Caller } from './http-caller.js';
+import { badPageToken, decodePageToken, encodePageToken } from './list-query.js';
 import { compareFingerprints, fingerprintOf, IDEMPOTENCY_HEADER, nameFromKey } from './schedule-idempotency.js';
 import { SCHEDULE_NAME, type ScheduleSpec, validateScheduleRequest } from './schedule-request.js';
 import {
@@ -83,25 +83,14 @@ interface ListCursor {
   readonly p?: string;
 }
 
-function badToken(): ValidationError {
-  return new ValidationError([
-    { field: 'next_token', rule: 'next_token', message: 'next_token is not one this listing gave.' },
-  ]);
-}
-
 export function encodeListToken(cursor: ListCursor): string {
-  return Buffer.from(JSON.stringify({ v: 1, ...cursor }), 'utf8').toString('base64url');
+  return encodePageToken({ v: 1, ...cursor });
 }
 
 export function decodeListToken(token: string, prefix: string | undefined): ListCursor {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-  } catch {
-    throw badToken();
-  }
+  // No length cap: the cursor holds Scheduler's own NextToken.
+  const parsed = decodePageToken(token);
   if (
-    !isPlainObject(parsed) ||
     parsed.v !== 1 ||
     !Number.isInteger(parsed.g) ||
     (parsed.g as number) < 0 ||
@@ -109,7 +98,7 @@ export function decodeListToken(token: string, prefix: string | undefined): List
     (parsed.t !== undefined && typeof parsed.t !== 'string') ||
     (parsed.p ?? undefined) !== prefix
   ) {
-    throw badToken();
+    throw badPageToken();
   }
   return { g: parsed.g as number, ...(parsed.t !== undefined ? { t: parsed.t as string } : {}) };
 }
