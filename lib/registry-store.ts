@@ -235,26 +235,7 @@ export class RegistryStore {
    * or the record is no longer this active session.
    */
   claimProbe(conferenceName: string, callSessionHistoryId: number, intervalMs: number): Promise<boolean> {
-    const now = this.now();
-    return this.update('claim probe', {
-      Key: { [REGISTRY_KEY]: { S: conferenceName } },
-      UpdateExpression: 'SET #probed = :now',
-      ConditionExpression:
-        '#status = :active AND #id = :id AND #expires > :nowSeconds AND (attribute_not_exists(#probed) OR #probed <= :due)',
-      ExpressionAttributeNames: {
-        '#status': 'status',
-        '#id': 'call_session_history_id',
-        '#expires': 'expires_at',
-        '#probed': 'last_probed_at',
-      },
-      ExpressionAttributeValues: {
-        ':active': { S: 'active' },
-        ':id': { N: String(callSessionHistoryId) },
-        ':now': { N: String(now) },
-        ':nowSeconds': { N: String(Math.floor(now / 1000)) },
-        ':due': { N: String(now - intervalMs) },
-      },
-    }).then((updated) => updated !== undefined);
+    return this.claimSlot('claim probe', conferenceName, callSessionHistoryId, intervalMs, 'active');
   }
 
   /**
@@ -262,23 +243,41 @@ export class RegistryStore {
    * most once per `intervalMs`, whichever Lambda asks (the end removed last_probed_at, so the first ask is free).
    */
   claimHistory(conferenceName: string, callSessionHistoryId: number, intervalMs: number): Promise<boolean> {
+    return this.claimSlot('claim history', conferenceName, callSessionHistoryId, intervalMs, 'ended', {
+      condition: 'attribute_not_exists(#duration) AND attribute_not_exists(#finish)',
+      names: { '#duration': 'duration', '#finish': 'finish_reason' },
+    });
+  }
+
+  /**
+   * One conditional claim of the record's last_probed_at (the probe and the history share it: a record is active
+   * or ended, never both): set to now if this session's unexpired record, in that status, was not claimed within
+   * `intervalMs`, and meets `extra`.
+   */
+  private claimSlot(
+    what: string,
+    conferenceName: string,
+    callSessionHistoryId: number,
+    intervalMs: number,
+    status: ConferenceStatus,
+    extra?: { readonly condition: string; readonly names: Record<string, string> },
+  ): Promise<boolean> {
     const now = this.now();
-    return this.update('claim history', {
+    return this.update(what, {
       Key: { [REGISTRY_KEY]: { S: conferenceName } },
       UpdateExpression: 'SET #probed = :now',
-      ConditionExpression:
-        '#status = :ended AND #id = :id AND #expires > :nowSeconds AND attribute_not_exists(#duration) AND ' +
-        'attribute_not_exists(#finish) AND (attribute_not_exists(#probed) OR #probed <= :due)',
+      ConditionExpression: `#status = :status AND #id = :id AND #expires > :nowSeconds AND ${
+        extra === undefined ? '' : `${extra.condition} AND `
+      }(attribute_not_exists(#probed) OR #probed <= :due)`,
       ExpressionAttributeNames: {
         '#status': 'status',
         '#id': 'call_session_history_id',
         '#expires': 'expires_at',
         '#probed': 'last_probed_at',
-        '#duration': 'duration',
-        '#finish': 'finish_reason',
+        ...extra?.names,
       },
       ExpressionAttributeValues: {
-        ':ended': { S: 'ended' },
+        ':status': { S: status },
         ':id': { N: String(callSessionHistoryId) },
         ':now': { N: String(now) },
         ':nowSeconds': { N: String(Math.floor(now / 1000)) },
