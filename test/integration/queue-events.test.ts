@@ -78,13 +78,6 @@ function batch(prefix: string): SQSRecord[] {
 
 const asOutcomeEvents = () => eb.events().map((e) => ({ detailType: e.DetailType, detail: e.Detail }));
 
-function metricValue(name: string): number {
-  return output
-    .json()
-    .filter((line) => '_aws' in line && name in line)
-    .reduce((sum, line) => sum + Number(line[name]), 0);
-}
-
 describe('queue function with outcome events', () => {
   it('publishes the final outcomes of a batch in one PutEvents, none for the record SQS redelivers', async () => {
     const response = await handler(sqsEvent(batch('qe')), lambdaContext(30_000, 'voxconf-test-queue'));
@@ -113,7 +106,7 @@ describe('queue function with outcome events', () => {
       DetailType: 'Conference Start Failed',
       Detail: { error_code: 'voximplant_rejected_request', voximplant_code: 147, retryable: false, final: true },
     });
-    expect(metricValue('EventPublishFailures')).toBe(0);
+    expect(output.metric('EventPublishFailures')).toBe(0);
   });
 
   it('a partial PutEvents failure is logged and counted; the batch answers the same, nothing is retried or lost', async () => {
@@ -139,7 +132,7 @@ describe('queue function with outcome events', () => {
       events: 3,
       reason: expect.stringContaining('InternalFailure'),
     });
-    expect(metricValue('EventPublishFailures')).toBe(1);
+    expect(output.metric('EventPublishFailures')).toBe(1);
   });
 
   it('a publish that fails as a whole (throttled past the SDK retries and the put bound) is logged and counted the same way', async () => {
@@ -157,6 +150,6 @@ describe('queue function with outcome events', () => {
       // The last word is the SDK's error, or the bound's abort when it came first.
       reason: expect.stringMatching(/ThrottlingException|TimeoutError/),
     });
-    expect(metricValue('EventPublishFailures')).toBe(3);
+    expect(output.metric('EventPublishFailures')).toBe(3);
   });
 });

@@ -66,13 +66,6 @@ beforeEach(() => {
 const request = (name: string) => ({ conference_name: name, rule_id: fx.account.ruleId });
 const post = (name: string) => http(httpEvent(JSON.stringify(request(name))), lambdaContext(10_000));
 
-function metricValue(name: string): number {
-  return output
-    .json()
-    .filter((line) => '_aws' in line && name in line)
-    .reduce((sum, line) => sum + Number(line[name]), 0);
-}
-
 describe('loading', () => {
   it('the functions load without the registry writer (and so without the DynamoDB client); a start loads it', async () => {
     expect(loadingAtInit).toBe(false);
@@ -99,7 +92,7 @@ describe('every trigger records its start', () => {
       last_joined_at: expect.any(String),
       expires_at: expect.any(Number),
     });
-    expect(metricValue('RegistryWriteFailures')).toBe(0);
+    expect(output.metric('RegistryWriteFailures')).toBe(0);
   });
 
   it('queue: started_by names the message', async () => {
@@ -143,7 +136,7 @@ describe('the registry down', () => {
       .filter((line) => line.message === 'conference not recorded in the registry; the start stands');
     expect(logged).toHaveLength(1);
     expect(logged[0]).toMatchObject({ level: 'ERROR', conference_name: name, reason: expect.any(String) });
-    expect(metricValue('RegistryWriteFailures')).toBe(1);
+    expect(output.metric('RegistryWriteFailures')).toBe(1);
     const text = output.text();
     expect(text).not.toContain('/media/');
     if (secureUrl) expect(text).not.toContain(secureUrl);
